@@ -18,6 +18,12 @@ public final class LayerDecisions {
      */
     public static List<Decision> decide(DecisionTable.Mode mode, long start, long end,
                                         List<Extent> baseAllocation, List<Extent> second) {
+        return decide(Decider.TABLE, mode, start, end, baseAllocation, second);
+    }
+
+    /** As {@link #decide(DecisionTable.Mode, long, long, List, List)} with another decider (tests only). */
+    public static List<Decision> decide(Decider decider, DecisionTable.Mode mode, long start, long end,
+                                        List<Extent> baseAllocation, List<Extent> second) {
         List<List<Extent>> contexts = mode == DecisionTable.Mode.BOTTOM_WITHOUT_DEPTH
                 ? List.of(baseAllocation)
                 : List.of(baseAllocation, second);
@@ -25,7 +31,7 @@ public final class LayerDecisions {
         long[] run = {start, start};
         Action[] runAction = {null};
         ExtentSweep.sweep(start, end, contexts, (offset, length, flags) -> {
-            Action action = DecisionTable.decide(mode, flags[0], flags.length > 1 ? flags[1] : 0);
+            Action action = decider.decide(mode, flags[0], flags.length > 1 ? flags[1] : 0);
             if (action != runAction[0]) {
                 if (runAction[0] != null) {
                     out.add(new Decision(run[0], run[1] - run[0], runAction[0]));

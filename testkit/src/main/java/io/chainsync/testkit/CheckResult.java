@@ -1,0 +1,32 @@
+package io.chainsync.testkit;
+
+import java.util.Map;
+
+/**
+ * The result of {@code qemu-img check --output=json}.
+ *
+ * @param exitCode qemu-img's exit code: 0 clean, 1 check not completed (error), 2 corruptions,
+ *                 3 leaks only, 63 format does not support checks
+ * @param json     parsed report, or an empty map when none was printed
+ * @param stderr   qemu-img's stderr
+ */
+public record CheckResult(int exitCode, Map<String, Object> json, String stderr) {
+
+    /** Exit code 0 and no errors, corruptions or leaks reported. */
+    public boolean isClean() {
+        return exitCode == 0 && count("check-errors") == 0 && count("corruptions") == 0
+                && count("leaks") == 0 && count("corruptions-fixed") == 0 && count("leaks-fixed") == 0;
+    }
+
+    private long count(String key) {
+        Object v = json.get(key);
+        return v instanceof Number n ? n.longValue() : 0;
+    }
+
+    /** One-line description for failure messages. */
+    public String describe() {
+        return "exit " + exitCode + ", corruptions=" + count("corruptions") + ", leaks=" + count("leaks")
+                + ", check-errors=" + count("check-errors")
+                + (stderr.isBlank() ? "" : ", stderr: " + stderr.strip().replace('\n', ' '));
+    }
+}

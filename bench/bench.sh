@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Benchmark: chainsync copy and sync against qemu-img convert and nbdcopy, same NBD source, same run.
+# Usage: bench/bench.sh [SIZE_GIB] [DATA_GIB] [RUNS]   (default 4 2 3)
+# Source: one qcow2 layer of SIZE GiB holding DATA GiB of random-ish data in 1 MiB extents spread
+# over the disk, served alone with qemu-nbd -A. Prints median seconds, MiB/s and ratios.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+size_gib="${1:-4}"; data_gib="${2:-2}"; runs="${3:-3}"
+work="$(mktemp -d /var/tmp/chainsync-bench.XXXXXX)"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+src="$work/src.qcow2"
+qemu-img create -q -f qcow2 "$src" "${size_gib}G"
+# every other MiB holds data, over the first 2*DATA GiB
+cmds=()
+for ((i = 0; i < data_gib * 1024; i++)); do
+  cmds+=(-c "write -P $((i % 250 + 1)) $((i * 2))M 1M")
+done
+qemu-io -f qcow2 "${cmds[@]}" "$src" >/dev/null
+sock="$work/src.sock"
+qemu-nbd -r -t -A -e 8 -k "$sock" -f qcow2 \
+  "json:{\"driver\":\"qcow2\",\"backing\":null,\"file\":{\"driver\":\"file\",\"filename\":\"$src\"}}" &
+pids+=($!)
+for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
+uri="nbd+unix:///?socket=$sock"
+data_mib=$((data_gib * 1024))
+
+[ -f "$root/cli/target/chainsync-cli.jar" ] || (cd "$root" && mvn -q -B -DskipTests install)
+
+measure() { # name command...
+  local name="$1"; shift
+  local times=()
+  for ((r = 0; r < runs; r++)); do
+    rm -rf "$work/out"; mkdir -p "$work/out"; sync
+    local t0 t1
+    t0=$(date +%s.%N)
+    "$@" >/dev/null 2>"$work/err" || { echo "$name failed:"; cat "$work/err"; exit 1; }
+    t1=$(date +%s.%N)
+    times+=("$(echo "$t1 - $t0" | bc)")
+  done
+  local median
+  median=$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (runs + 1) / 2 ))p")
+  echo "$name $median"
+}
+
+results=()
+results+=("$(measure "qemu-img-convert" qemu-img convert -p -O qcow2 -W -m 8 "$uri" "$work/out/x.qcow2")")
+results+=("$(measure "nbdcopy-to-raw" nbdcopy --destination-is-zero "$uri" "$work/out/x.raw")")
+results+=("$(measure "chainsync-copy" "$root/bin/chainsync" copy --layer "x.qcow2=$uri" --dest "$work/out")")
+results+=("$(measure "chainsync-sync" "$root/bin/chainsync" sync --layer "x.qcow2=$uri" --dest "$work/out")")
+
+base=$(printf '%s\n' "${results[@]}" | awk '$1=="qemu-img-convert"{print $2}')
+echo "source: ${size_gib} GiB qcow2 layer, ${data_mib} MiB data, median of $runs runs, $(nproc) CPUs"
+printf '%-20s %10s %10s %s\n' tool seconds MiB/s "speed vs qemu-img convert"
+for line in "${results[@]}"; do
+  set -- $line
+  printf '%-20s %10.2f %10.0f %6.2fx\n' "$1" "$2" "$(echo "$data_mib / $2" | bc -l)" "$(echo "$base / $2" | bc -l)"
+done

@@ -1,0 +1,74 @@
+package io.chainsync.cli;
+
+import io.chainsync.copier.ChainCopier;
+import io.chainsync.copier.CopyOptions;
+import io.chainsync.copier.LayerCopyException;
+import io.chainsync.copier.LayerSpec;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code chainsync copy}: scanner, decisions and copier in one process, no Kafka. */
+@Command(name = "copy", mixinStandardHelpOptions = true,
+        description = {"Reconstructs a chain directly, in one process (no Kafka).",
+            "Layers are listed bottom first; each URI serves that layer alone",
+            "(qcow2: qemu-nbd -A with backing:null; a raw bottom layer: without -A)",
+            "or with its backing chain attached."})
+final class CopyCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--layer", required = true, paramLabel = "NAME=NBD_URI",
+            description = "a layer: destination file name and source URI (nbd://host[:port]/export or"
+                    + " nbd+unix:///export?socket=PATH); repeat, bottom first")
+    List<String> layers = new ArrayList<>();
+
+    @Option(names = "--dest", required = true, paramLabel = "DIR", description = "destination directory")
+    Path dest;
+
+    @Option(names = "--cluster-size", paramLabel = "BYTES",
+            description = "force the destination cluster size (512..2097152); refused when it cannot be exact")
+    Long clusterSize;
+
+    @Option(names = "--connections", paramLabel = "N", defaultValue = "4",
+            description = "NBD connections per source when the server allows multi-conn (default ${DEFAULT-VALUE})")
+    int connections;
+
+    @Option(names = "--dirty-bitmap", paramLabel = "NAME",
+            description = "incremental: copy only what qemu:dirty-bitmap:NAME marks dirty")
+    String dirtyBitmap;
+
+    @Override
+    public Integer call() {
+        List<LayerSpec> specs = new ArrayList<>();
+        CopyOptions options;
+        try {
+            for (String layer : layers) {
+                specs.add(LayerSpec.parse(layer));
+            }
+            ChainCopier.validate(specs);
+            CopyOptions defaults = CopyOptions.defaults();
+            options = new CopyOptions(defaults.clusterBits(), connections, defaults.requestSize(), defaults.buffers(),
+                    defaults.writerThreads(), dirtyBitmap);
+            if (clusterSize != null) {
+                options = options.withClusterSize(clusterSize);
+            }
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
+        try (TerminalProgress progress = TerminalProgress.forStderr(spec.commandLine().getErr())) {
+            new ChainCopier(dest, options, progress).copy(specs);
+        } catch (LayerCopyException e) {
+            spec.commandLine().getErr().println("chainsync: " + e.getMessage());
+            return Main.EXIT_FAILED;
+        }
+        return 0;
+    }
+}

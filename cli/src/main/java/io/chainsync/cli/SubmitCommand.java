@@ -1,0 +1,105 @@
+package io.chainsync.cli;
+
+import io.chainsync.avro.JobState;
+import io.chainsync.avro.JobStatus;
+import io.chainsync.avro.SyncJob;
+import io.chainsync.pipeline.ClientConfig;
+import io.chainsync.pipeline.PipelineTopics;
+import io.chainsync.pipeline.TopicSetup;
+import io.chainsync.services.Jobs;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code chainsync submit}: produces a job to {@code chainsync.jobs}. */
+@Command(name = "submit", mixinStandardHelpOptions = true,
+        description = "Submits a job to the pipeline (layers bottom first); prints its id.")
+final class SubmitCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    KafkaOptions kafka;
+
+    @Option(names = "--layer", required = true, paramLabel = "NAME=NBD_URI", description = "a layer; repeat, bottom first")
+    List<String> layers = new ArrayList<>();
+
+    @Option(names = "--dest", required = true, paramLabel = "DIR",
+            description = "destination directory, relative to the copiers' --dest-root")
+    String dest;
+
+    @Option(names = "--job-id", paramLabel = "ID", description = "job id (default: a random UUID)")
+    String jobId;
+
+    @Option(names = "--cluster-size", paramLabel = "BYTES", description = "force the destination cluster size")
+    Integer clusterSize;
+
+    @Option(names = "--dirty-bitmap", paramLabel = "NAME", description = "incremental: qemu:dirty-bitmap:NAME")
+    String dirtyBitmap;
+
+    @Option(names = "--chunk-size", paramLabel = "BYTES", defaultValue = "67108864",
+            description = "bytes per chunk, a multiple of 2 MiB (default ${DEFAULT-VALUE})")
+    long chunkSize;
+
+    @Option(names = "--wait", description = "wait until the job is complete or failed")
+    boolean await;
+
+    @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "86400", description = "with --wait")
+    long timeoutSeconds;
+
+    @Override
+    public Integer call() throws Exception {
+        SyncJob job = Jobs.job(jobId, LayerArgs.sources(LayerArgs.parse(spec, layers)), dest, clusterSize,
+                dirtyBitmap, chunkSize);
+        ClientConfig config = kafka.config();
+        PipelineTopics topics = config.topics();
+        TopicSetup.ensure(config, 4, (short) 1);
+        try {
+            Jobs.submit(config, topics, job);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
+        spec.commandLine().getOut().println(job.getJob());
+        spec.commandLine().getOut().flush();
+        if (!await) {
+            return 0;
+        }
+        return awaitJob(spec, config, topics, job.getJob(), Duration.ofSeconds(timeoutSeconds));
+    }
+
+    /** Waits for a job, printing status changes on stderr; 0 only when it completed. */
+    static int awaitJob(CommandSpec spec, ClientConfig config, PipelineTopics topics, String job, Duration timeout) {
+        StatusPrinter printer = new StatusPrinter(spec.commandLine().getErr(), StatusPrinter.terminal());
+        Optional<JobStatus> last = Jobs.await(config, topics, job, timeout, status -> {
+            if (StatusPrinter.terminal()) {
+                printer.print(status);
+            }
+        });
+        if (last.isEmpty()) {
+            spec.commandLine().getErr().println("chainsync: job " + job + " did not finish within " + timeout);
+            return Main.EXIT_FAILED;
+        }
+        if (last.get().getState() != JobState.COMPLETE) {
+            spec.commandLine().getErr().println("chainsync: job " + job + " failed: " + firstError(last.get()));
+            return Main.EXIT_FAILED;
+        }
+        return 0;
+    }
+
+    static String firstError(JobStatus status) {
+        if (status.getError() != null) {
+            return status.getError();
+        }
+        return status.getLayers().stream().filter(l -> l.getError() != null).map(l -> l.getError())
+                .findFirst().orElse("unknown reason");
+    }
+}

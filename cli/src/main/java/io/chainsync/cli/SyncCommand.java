@@ -1,0 +1,114 @@
+package io.chainsync.cli;
+
+import io.chainsync.avro.SyncJob;
+import io.chainsync.pipeline.ClientConfig;
+import io.chainsync.pipeline.PipelineTopics;
+import io.chainsync.services.EmbeddedPipeline;
+import io.chainsync.services.Jobs;
+import io.chainsync.stack.LocalStack;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/**
+ * {@code chainsync sync}: the whole pipeline in one command. Without addresses it starts a local
+ * broker and registry itself; it runs the scanner, planner and copiers in-process, submits the
+ * job, waits for it and shuts everything down.
+ */
+@Command(name = "sync", mixinStandardHelpOptions = true,
+        description = {"Reconstructs a chain through the Kafka pipeline, all in this process.",
+            "Without --bootstrap-servers/--registry-url it starts a local Kafka and registry itself."})
+final class SyncCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--layer", required = true, paramLabel = "NAME=NBD_URI", description = "a layer; repeat, bottom first")
+    List<String> layers = new ArrayList<>();
+
+    @Option(names = "--dest", required = true, paramLabel = "DIR", description = "destination directory")
+    Path dest;
+
+    @Option(names = "--bootstrap-servers", paramLabel = "HOST:PORT", description = "use this Kafka")
+    String bootstrapServers;
+
+    @Option(names = "--registry-url", paramLabel = "URL", description = "use this registry")
+    String registryUrl;
+
+    @Option(names = "--kafka-config", paramLabel = "FILE", description = "client properties for every Kafka client")
+    Path kafkaConfig;
+
+    @Option(names = "--cluster-size", paramLabel = "BYTES", description = "force the destination cluster size")
+    Integer clusterSize;
+
+    @Option(names = "--dirty-bitmap", paramLabel = "NAME", description = "incremental: qemu:dirty-bitmap:NAME")
+    String dirtyBitmap;
+
+    @Option(names = "--chunk-size", paramLabel = "BYTES", defaultValue = "67108864",
+            description = "bytes per chunk, a multiple of 2 MiB (default ${DEFAULT-VALUE})")
+    long chunkSize;
+
+    @Option(names = "--copiers", paramLabel = "N", defaultValue = "2", description = "copier workers (default ${DEFAULT-VALUE})")
+    int copierCount;
+
+    @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "86400")
+    long timeoutSeconds;
+
+    @Override
+    public Integer call() throws Exception {
+        if ((bootstrapServers == null) != (registryUrl == null)) {
+            throw new ParameterException(spec.commandLine(),
+                    "give both --bootstrap-servers and --registry-url, or neither for the embedded stack");
+        }
+        SyncJob job = Jobs.job(null, LayerArgs.sources(LayerArgs.parse(spec, layers)), ".", clusterSize, dirtyBitmap,
+                chunkSize);
+        Path destRoot = dest.toAbsolutePath().normalize();
+        Files.createDirectories(destRoot);
+        Path work = Files.createTempDirectory("chainsync-sync");
+        LocalStack stack = null;
+        try {
+            ClientConfig config;
+            if (bootstrapServers == null) {
+                stack = LocalStack.start(work.resolve("stack"));
+                config = new ClientConfig(stack.bootstrapServers(), stack.registryUrl());
+            } else {
+                Map<String, String> extra = kafkaConfig == null ? Map.of() : ClientConfig.readProperties(kafkaConfig);
+                config = new ClientConfig(bootstrapServers, registryUrl, extra);
+            }
+            PipelineTopics topics = config.topics();
+            try (EmbeddedPipeline pipeline = EmbeddedPipeline.start(config, work.resolve("planner"), destRoot,
+                    copierCount, 4)) {
+                try {
+                    Jobs.submit(config, topics, job);
+                } catch (IllegalArgumentException e) {
+                    throw new ParameterException(spec.commandLine(), e.getMessage());
+                }
+                return SubmitCommand.awaitJob(spec, config, topics, job.getJob(), Duration.ofSeconds(timeoutSeconds));
+            }
+        } finally {
+            if (stack != null) {
+                stack.close();
+            }
+            deleteTree(work);
+        }
+    }
+
+    private static void deleteTree(Path dir) {
+        try (Stream<Path> paths = Files.walk(dir)) {
+            paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (Exception ignored) {
+            // temporary state only
+        }
+    }
+}

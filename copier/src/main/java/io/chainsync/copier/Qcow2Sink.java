@@ -1,0 +1,68 @@
+package io.chainsync.copier;
+
+import io.chainsync.planner.ClusterKind;
+import io.chainsync.planner.ClusterRun;
+import io.chainsync.qcow2.Qcow2Writer;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.List;
+
+/** A qcow2 v3 layer written by the native writer; data clusters at their fixed host offsets. */
+final class Qcow2Sink implements LayerSink {
+
+    private final LayerFiles files;
+    private final int clusterBits;
+    private final Qcow2Writer writer;
+    private boolean committed;
+
+    Qcow2Sink(LayerFiles files, long virtualSize, int clusterBits, String backingFile, String backingFormat)
+            throws IOException {
+        this.files = files;
+        this.clusterBits = clusterBits;
+        this.writer = Qcow2Writer.create(files.temporary(), virtualSize, clusterBits, backingFile, backingFormat);
+    }
+
+    @Override
+    public long hostOffset(ClusterRun run) {
+        return Qcow2Writer.dataClusterOffset(clusterBits, run.firstDataIndex());
+    }
+
+    @Override
+    public void write(long hostOffset, ByteBuffer src) throws IOException {
+        writer.writeData(hostOffset, src);
+    }
+
+    @Override
+    public void map(List<ClusterRun> runs) {
+        for (ClusterRun run : runs) {
+            if (run.kind() == ClusterKind.DATA) {
+                writer.mapData(run.firstCluster(), run.count(), run.firstDataIndex());
+            } else if (run.kind() == ClusterKind.ZERO) {
+                writer.mapZero(run.firstCluster(), run.count());
+            }
+        }
+    }
+
+    @Override
+    public void commit() throws IOException {
+        writer.finish();
+        writer.close();
+        files.commit();
+        committed = true;
+    }
+
+    @Override
+    public void abort() {
+        if (committed) {
+            return;
+        }
+        try {
+            writer.abort();
+        } catch (IOException ignored) {
+            // giving up anyway: the temporary file is removed next
+        }
+        files.discard();
+    }
+
+    }

@@ -1,0 +1,57 @@
+package io.chainsync.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.chainsync.cli.Main;
+import io.chainsync.testkit.Chain;
+import io.chainsync.testkit.ChainJudge;
+import io.chainsync.testkit.Layer;
+import io.chainsync.testkit.NbdServer;
+import io.chainsync.testkit.QemuNbdServer;
+import io.chainsync.testkit.Scenario;
+import io.chainsync.testkit.Scenarios;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * {@code chainsync sync} on its embedded default (local broker and registry started by the
+ * command itself), judged by DESIGN.md §4 like {@code copy}.
+ */
+class SyncCommandIT {
+
+    @TempDir
+    Path tmp;
+
+    static Stream<Scenario> scenarios() {
+        return Stream.of(Scenarios.SEED_RAW, Scenarios.THREE_LAYERS, Scenarios.CLUSTERS_4K, Scenarios.COMPRESSED);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("scenarios")
+    void syncReconstructsExactly(Scenario scenario) throws Exception {
+        Chain chain = scenario.build(tmp.resolve("src"));
+        List<NbdServer> servers = new ArrayList<>();
+        int code;
+        try {
+            List<String> args = new ArrayList<>(List.of("sync", "--dest", tmp.resolve("dest").toString(),
+                    "--chunk-size", String.valueOf(2 << 20)));
+            for (Layer layer : chain.layers()) {
+                QemuNbdServer server = QemuNbdServer.serveLayer(layer, Files.createDirectories(tmp.resolve("s")));
+                servers.add(server);
+                args.add("--layer");
+                args.add(layer.name() + "=" + server.uri());
+            }
+            code = Main.run(args.toArray(String[]::new));
+        } finally {
+            servers.forEach(NbdServer::close);
+        }
+        assertEquals(0, code);
+        ChainJudge.assertExact(chain, tmp.resolve("dest"));
+    }
+}

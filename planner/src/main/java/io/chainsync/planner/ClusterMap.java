@@ -43,6 +43,17 @@ public final class ClusterMap {
 
     /** The alignment of every boundary between a SKIP decision and a local (ZERO/DATA) one. */
     public static Alignment alignment(List<Decision> decisions) {
+        return alignment(decisions, true);
+    }
+
+    /**
+     * As {@link #alignment(List)}; without {@code exactOwnership} (see
+     * {@link DecisionTable.Mode#exactOwnership()}) no boundary constrains the cluster size.
+     */
+    public static Alignment alignment(List<Decision> decisions, boolean exactOwnership) {
+        if (!exactOwnership) {
+            return Alignment.UNCONSTRAINED;
+        }
         Alignment result = Alignment.UNCONSTRAINED;
         for (int i = 1; i < decisions.size(); i++) {
             boolean wasSkip = decisions.get(i - 1).action() == Action.SKIP;
@@ -93,6 +104,16 @@ public final class ClusterMap {
      * @throws NotReproducibleException when a cluster mixes SKIP with local decisions
      */
     public static List<ClusterRun> runs(List<Decision> decisions, int clusterBits, long firstDataIndex) {
+        return runs(decisions, clusterBits, firstDataIndex, true);
+    }
+
+    /**
+     * As {@link #runs(List, int, long)}; without {@code exactOwnership} a cluster mixing SKIP with
+     * DATA is DATA (the skipped part reads as zeroes from the source too), and one mixing SKIP with
+     * ZERO stays unallocated.
+     */
+    public static List<ClusterRun> runs(List<Decision> decisions, int clusterBits, long firstDataIndex,
+                                        boolean exactOwnership) {
         List<ClusterRun> out = new ArrayList<>();
         if (decisions.isEmpty()) {
             return out;
@@ -120,7 +141,7 @@ public final class ClusterMap {
                 builder.add(cluster, count, ClusterKind.of(d.action()));
                 pos = Math.min(pos + (count << clusterBits), end);
             } else {
-                builder.add(cluster, 1, mixedKind(decisions, i, pos, clusterEnd));
+                builder.add(cluster, 1, mixedKind(decisions, i, pos, clusterEnd, exactOwnership));
                 pos = clusterEnd;
             }
         }
@@ -128,7 +149,8 @@ public final class ClusterMap {
     }
 
     /** The kind of one cluster [pos, clusterEnd) spanning several decisions from index i. */
-    private static ClusterKind mixedKind(List<Decision> decisions, int i, long pos, long clusterEnd) {
+    private static ClusterKind mixedKind(List<Decision> decisions, int i, long pos, long clusterEnd,
+                                         boolean exactOwnership) {
         boolean skip = false;
         boolean local = false;
         boolean data = false;
@@ -137,6 +159,9 @@ public final class ClusterMap {
             skip |= a == Action.SKIP;
             local |= a != Action.SKIP;
             data |= a == Action.DATA;
+        }
+        if (skip && local && !exactOwnership) {
+            return data ? ClusterKind.DATA : ClusterKind.UNALLOCATED;
         }
         if (skip && local) {
             throw new NotReproducibleException("the cluster at offset " + pos + " mixes ranges the layer provides"

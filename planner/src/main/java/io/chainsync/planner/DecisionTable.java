@@ -28,7 +28,17 @@ public final class DecisionTable {
         /** The bottom layer of a chain served without the depth context: nothing lies below it. */
         BOTTOM_WITHOUT_DEPTH,
         /** Incremental: {@code qemu:dirty-bitmap:NAME} says which ranges changed. */
-        DIRTY_BITMAP
+        DIRTY_BITMAP;
+
+        /**
+         * Whether the mode knows which ranges the layer owns, so that a destination cluster must
+         * not mix owned and not-owned ranges. Without the depth context, nothing is known of
+         * ownership and nothing lies below the bottom layer: a skipped range there simply reads
+         * as zeroes, and may share a cluster with data.
+         */
+        public boolean exactOwnership() {
+            return this != BOTTOM_WITHOUT_DEPTH;
+        }
     }
 
     private DecisionTable() {

@@ -30,8 +30,9 @@ public record LayerPlan(long virtualSize, int clusterBits, List<Decision> decisi
     public static LayerPlan of(Decider decider, DecisionTable.Mode mode, long virtualSize, List<Extent> baseAllocation,
                                List<Extent> second, OptionalInt forcedClusterBits) {
         List<Decision> decisions = LayerDecisions.decide(decider, mode, 0, virtualSize, baseAllocation, second);
-        int bits = ClusterMap.chooseClusterBits(ClusterMap.alignment(decisions), forcedClusterBits);
-        return new LayerPlan(virtualSize, bits, decisions, ClusterMap.runs(decisions, bits, 0));
+        boolean exact = mode.exactOwnership();
+        int bits = ClusterMap.chooseClusterBits(ClusterMap.alignment(decisions, exact), forcedClusterBits);
+        return new LayerPlan(virtualSize, bits, decisions, ClusterMap.runs(decisions, bits, 0, exact));
     }
 
     public long clusterSize() {

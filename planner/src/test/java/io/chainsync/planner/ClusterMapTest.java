@@ -88,6 +88,18 @@ class ClusterMapTest {
     }
 
     @Test
+    void withoutExactOwnershipSkipAndDataShareAClusterAsData() {
+        // a raw bottom of 1,000,000 bytes exports 1,000,448: data, then 448 bytes of hole at the end
+        List<Decision> d = List.of(new Decision(0, 1_000_000, Action.DATA), new Decision(1_000_000, 448, Action.SKIP));
+        assertEquals(ClusterMap.Alignment.UNCONSTRAINED, ClusterMap.alignment(d, false));
+        assertThrows(NotReproducibleException.class,
+                () -> ClusterMap.chooseClusterBits(ClusterMap.alignment(d), OptionalInt.empty()));
+        assertEquals(List.of(new ClusterRun(0, 16, ClusterKind.DATA, 0)), ClusterMap.runs(d, 16, 0, false));
+        List<Decision> z = List.of(new Decision(0, 4096, Action.SKIP), new Decision(4096, 4096, Action.ZERO));
+        assertEquals(List.of(new ClusterRun(0, 1, ClusterKind.UNALLOCATED, -1)), ClusterMap.runs(z, 16, 0, false));
+    }
+
+    @Test
     void partialLastCluster() {
         // virtual size 1000448 = 15 clusters of 64 KiB + 17408 bytes
         List<Decision> d = List.of(new Decision(0, 1_000_448, Action.DATA));

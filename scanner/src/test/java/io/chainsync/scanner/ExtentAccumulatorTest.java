@@ -32,8 +32,8 @@ class ExtentAccumulatorTest {
         // another context was behind, so the request started before this context's position
         ExtentAccumulator a = new ExtentAccumulator(0, 1000);
         a.add(0, new long[] {500}, new int[] {1}, 1);
-        assertEquals(200, a.add(300, new long[] {100, 300, 50}, new int[] {1, 2, 2}, 3));
-        assertEquals(List.of(new Extent(0, 500, 1), new Extent(500, 200, 2)), a.extents());
+        assertEquals(250, a.add(300, new long[] {100, 300, 50}, new int[] {1, 2, 2}, 3));
+        assertEquals(List.of(new Extent(0, 500, 1), new Extent(500, 250, 2)), a.extents());
     }
 
     @Test

@@ -143,7 +143,7 @@ public final class ChunkDecider {
             secondExtents = extents(second);
         }
         List<Decision> decisions = LayerDecisions.decide(mode(mode), start, end, baseExtents, secondExtents);
-        ClusterMap.Alignment alignment = ClusterMap.alignment(decisions);
+        ClusterMap.Alignment alignment = ClusterMap.alignment(decisions, mode(mode).exactOwnership());
         long[] clusters = new long[BITS_COUNT];
         long[] bytes = new long[BITS_COUNT];
         dataClusters(decisions, alignment.bits(), clusters, bytes);

@@ -41,7 +41,8 @@ public final class ChunkPlanner {
         int bits = layout.getClusterBits();
         List<ClusterRun> runs;
         try {
-            runs = ClusterMap.runs(ChunkDecider.decisions(decided), bits, layout.getFirstDataIndex().get(chunk));
+            runs = ClusterMap.runs(ChunkDecider.decisions(decided), bits, layout.getFirstDataIndex().get(chunk),
+                    layout.getScan().getMode() != io.chainsync.avro.DecisionMode.BOTTOM_WITHOUT_DEPTH);
         } catch (NotReproducibleException | IllegalArgumentException e) {
             // cannot happen for a layout built from this chunk's own alignment; never approximate
             return null;

@@ -1,5 +1,18 @@
 package io.chainsync.nbd;
 
+import static io.chainsync.nbd.protocol.NbdConstants.NBD_FLAG_CAN_MULTI_CONN;
+import static io.chainsync.nbd.protocol.NbdConstants.NBD_FLAG_C_FIXED_NEWSTYLE;
+import static io.chainsync.nbd.protocol.NbdConstants.NBD_FLAG_C_NO_ZEROES;
+import static io.chainsync.nbd.protocol.NbdConstants.NBD_FLAG_FIXED_NEWSTYLE;
+import static io.chainsync.nbd.protocol.NbdConstants.NBD_FLAG_NO_ZEROES;
+import static io.chainsync.nbd.protocol.NbdConstants.NBD_INFO_BLOCK_SIZE;
+import static io.chainsync.nbd.protocol.NbdConstants.NBD_INFO_EXPORT;
+import static io.chainsync.nbd.protocol.NbdConstants.NBD_OPT_GO;
+import static io.chainsync.nbd.protocol.NbdConstants.NBD_OPT_LIST_META_CONTEXT;
+import static io.chainsync.nbd.protocol.NbdConstants.NBD_OPT_SET_META_CONTEXT;
+import static io.chainsync.nbd.protocol.NbdConstants.NBD_OPT_STRUCTURED_REPLY;
+import static io.chainsync.nbd.protocol.NbdConstants.NBD_REP_ERR_UNSUP;
+
 import io.chainsync.nbd.protocol.NbdConstants;
 import io.chainsync.nbd.protocol.NbdException;
 import io.chainsync.nbd.protocol.NbdProtocolException;
@@ -11,148 +24,202 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * The fixed-newstyle handshake of the NBD protocol, on a blocking channel:
- *
- * <pre>
- * S: NBDMAGIC, IHAVEOPT, 16-bit handshake flags (FIXED_NEWSTYLE [| NO_ZEROES])
- * C: 32-bit client flags
- * C: NBD_OPT_STRUCTURED_REPLY              S: ACK | ERR_*
- * C: NBD_OPT_SET_META_CONTEXT (queries)    S: META_CONTEXT (id, name)* then ACK | ERR_*
- * C: NBD_OPT_GO (INFO_BLOCK_SIZE)          S: INFO (EXPORT, BLOCK_SIZE, ...)* then ACK | ERR_*
- * </pre>
- *
- * Options the server does not support are tolerated (the feature is simply absent); only a refusal
- * of NBD_OPT_GO is fatal.
+ * Fixed newstyle negotiation on a connected blocking channel. The wire formats live in the protocol
+ * package; this class only sequences options and reads replies.
  */
 final class Handshake {
 
-    /** What negotiation agreed on. */
-    record Result(long size, int transmissionFlags, boolean structuredReplies, Map<Integer, String> contexts,
-                  BlockSize blockSize) {
+    private static final Logger LOGGER = LoggerFactory.getLogger(Handshake.class);
+
+    /** What the negotiation settled. {@code contexts} maps this connection's context ids to names. */
+    record Result(long size, int transmissionFlags, BlockSize blockSize, boolean structuredReplies,
+            Map<Integer, String> contexts) {
+        Result {
+            contexts = Map.copyOf(contexts);
+        }
+
+        boolean has(int flag) {
+            return (transmissionFlags & flag) != 0;
+        }
     }
 
     private final SocketChannel channel;
-    private final String uri;
+    private final NbdUri uri;
+    private final ByteBuffer header = ByteBuffer.allocate(NbdConstants.OPTION_REPLY_HEADER_SIZE);
+    private boolean noZeroes;
 
-    Handshake(SocketChannel channel, String uri) {
+    Handshake(SocketChannel channel, NbdUri uri) {
         this.channel = channel;
         this.uri = uri;
     }
 
-    Result negotiate(String exportName, List<String> metaContexts) throws IOException {
-        ByteBuffer greeting = read(18);
+    /** Reads the server greeting and answers with the client flags. */
+    void start() throws IOException {
+        ByteBuffer greeting = readExactly(18);
         long magic = greeting.getLong();
-        long option = greeting.getLong();
-        int flags = Short.toUnsignedInt(greeting.getShort());
         if (magic != NbdConstants.NBDMAGIC) {
-            throw new NbdProtocolException(uri + ": not an NBD server (bad magic)");
+            throw new NbdProtocolException(uri + " is not an NBD server (bad greeting magic 0x"
+                    + Long.toHexString(magic) + ")");
         }
-        if (option != NbdConstants.IHAVEOPT) {
-            throw new NbdProtocolException(uri + ": server speaks the oldstyle protocol, which is not supported");
+        long second = greeting.getLong();
+        if (second == NbdConstants.NBD_CLISERV_MAGIC) {
+            throw new NbdException(uri + " speaks the oldstyle NBD handshake, which is not supported");
         }
-        if ((flags & NbdConstants.NBD_FLAG_FIXED_NEWSTYLE) == 0) {
-            throw new NbdProtocolException(uri + ": server does not support fixed newstyle negotiation");
+        if (second != NbdConstants.IHAVEOPT) {
+            throw new NbdProtocolException(uri + ": bad newstyle magic 0x" + Long.toHexString(second));
         }
-        write(ByteBuffer.allocate(4).putInt(clientFlags(flags)).flip());
-
-        boolean structured = false;
-        for (OptionReply reply : exchange(OptionRequest.structuredReply())) {
-            structured |= reply instanceof OptionReply.Ack;
+        int handshakeFlags = greeting.getShort() & 0xffff;
+        if ((handshakeFlags & NBD_FLAG_FIXED_NEWSTYLE) == 0) {
+            throw new NbdException(uri + " does not support fixed newstyle negotiation");
         }
-
-        Map<Integer, String> contexts = new HashMap<>();
-        if (structured && !metaContexts.isEmpty()) {
-            for (OptionReply reply : exchange(OptionRequest.metaContext(NbdConstants.NBD_OPT_SET_META_CONTEXT,
-                    exportName, metaContexts))) {
-                if (reply instanceof OptionReply.MetaContext context) {
-                    if (!metaContexts.contains(context.name())) {
-                        throw new NbdProtocolException(uri + ": server selected a context that was not asked for: "
-                                + context.name());
-                    }
-                    contexts.put(context.contextId(), context.name());
-                }
-            }
-        }
-
-        long size = -1;
-        int transmissionFlags = 0;
-        BlockSize blockSize = BlockSize.defaults();
-        for (OptionReply reply : exchange(OptionRequest.go(NbdConstants.NBD_OPT_GO, exportName,
-                NbdConstants.NBD_INFO_BLOCK_SIZE))) {
-            if (reply instanceof OptionReply.Error error) {
-                throw new NbdException(uri + ": the server refused export '" + exportName + "': "
-                        + NbdConstants.optionReplyName(error.type())
-                        + (error.message().isEmpty() ? "" : " (" + error.message() + ")"));
-            } else if (reply instanceof OptionReply.InfoExport export) {
-                size = export.size();
-                transmissionFlags = export.transmissionFlags();
-            } else if (reply instanceof OptionReply.InfoBlockSize info) {
-                try {
-                    blockSize = new BlockSize((int) info.minimum(), (int) Math.min(info.preferred(), Integer.MAX_VALUE),
-                            info.maximum());
-                } catch (IllegalArgumentException e) {
-                    throw new NbdProtocolException(uri + ": invalid NBD_INFO_BLOCK_SIZE: " + e.getMessage());
-                }
-            }
-        }
-        if (size < 0) {
-            throw new NbdProtocolException(uri + ": NBD_OPT_GO succeeded without NBD_INFO_EXPORT");
-        }
-        return new Result(size, transmissionFlags, structured, contexts, blockSize);
+        noZeroes = (handshakeFlags & NBD_FLAG_NO_ZEROES) != 0;
+        int clientFlags = NBD_FLAG_C_FIXED_NEWSTYLE | (noZeroes ? NBD_FLAG_C_NO_ZEROES : 0);
+        write(ByteBuffer.allocate(4).putInt(clientFlags).flip());
     }
 
-    /** Lists the contexts matching a query (NBD_OPT_LIST_META_CONTEXT) and ends with NBD_OPT_ABORT. */
-    List<String> listMetaContexts(String exportName, String query) throws IOException {
-        ByteBuffer greeting = read(18);
-        if (greeting.getLong() != NbdConstants.NBDMAGIC || greeting.getLong() != NbdConstants.IHAVEOPT) {
-            throw new NbdProtocolException(uri + ": not a newstyle NBD server");
+    /** {@code NBD_OPT_STRUCTURED_REPLY}; false if the server refused it. */
+    boolean structuredReplies() throws IOException {
+        send(OptionRequest.structuredReply());
+        OptionReply reply = readReply(NBD_OPT_STRUCTURED_REPLY);
+        if (reply instanceof OptionReply.Ack) {
+            return true;
         }
-        int flags = Short.toUnsignedInt(greeting.getShort());
-        write(ByteBuffer.allocate(4).putInt(clientFlags(flags)).flip());
-        exchange(OptionRequest.structuredReply());
-        List<String> names = new ArrayList<>();
-        for (OptionReply reply : exchange(OptionRequest.metaContext(NbdConstants.NBD_OPT_LIST_META_CONTEXT,
-                exportName, query == null || query.isEmpty() ? List.of() : List.of(query)))) {
-            if (reply instanceof OptionReply.MetaContext context) {
-                names.add(context.name());
+        if (reply instanceof OptionReply.Error error) {
+            LOGGER.atDebug().addKeyValue("uri", uri).addKeyValue("reply", error.describe())
+                    .log("server refused structured replies");
+            return false;
+        }
+        throw unexpected(reply);
+    }
+
+    /**
+     * {@code NBD_OPT_SET_META_CONTEXT} (or LIST with {@code list}); contexts the server refuses or does
+     * not know are simply absent from the result. An error reply yields an empty result.
+     */
+    Map<Integer, String> metaContexts(int option, String exportName, List<String> queries) throws IOException {
+        send(OptionRequest.metaContext(option, exportName, queries));
+        Map<Integer, String> contexts = new HashMap<>();
+        while (true) {
+            OptionReply reply = readReply(option);
+            if (reply instanceof OptionReply.Ack) {
+                return contexts;
             }
+            if (reply instanceof OptionReply.MetaContext context) {
+                if (option == NBD_OPT_SET_META_CONTEXT && contexts.containsKey(context.contextId())) {
+                    throw new NbdProtocolException(uri + ": metadata context id " + context.contextId()
+                            + " assigned twice");
+                }
+                contexts.put(option == NBD_OPT_SET_META_CONTEXT ? context.contextId() : contexts.size(),
+                        context.name());
+                continue;
+            }
+            if (reply instanceof OptionReply.Error error) {
+                LOGGER.atDebug().addKeyValue("uri", uri).addKeyValue("option", NbdConstants.optionName(option))
+                        .addKeyValue("reply", error.describe()).log("server refused metadata contexts");
+                return Map.of();
+            }
+            throw unexpected(reply);
         }
-        write(encode(OptionRequest.abort()));
+    }
+
+    List<String> listMetaContexts(String exportName, List<String> queries) throws IOException {
+        Map<Integer, String> found = metaContexts(NBD_OPT_LIST_META_CONTEXT, exportName, queries);
+        List<String> names = new ArrayList<>(found.values());
+        Collections.sort(names);
         return names;
     }
 
-    /** Fixed newstyle, and no zeroes when the server offers to skip them. */
-    private static int clientFlags(int serverFlags) {
-        return NbdConstants.NBD_FLAG_C_FIXED_NEWSTYLE
-                | ((serverFlags & NbdConstants.NBD_FLAG_NO_ZEROES) != 0 ? NbdConstants.NBD_FLAG_C_NO_ZEROES : 0);
-    }
-
-    /** Sends an option and reads its replies up to the final ACK or error (returned last). */
-    private List<OptionReply> exchange(OptionRequest request) throws IOException {
-        write(encode(request));
-        List<OptionReply> replies = new ArrayList<>();
-        for (int i = 0; i < 4096; i++) {
-            ByteBuffer headerBytes = read(NbdConstants.OPTION_REPLY_HEADER_SIZE);
-            OptionReplyHeader header = OptionReplyHeader.decode(headerBytes, request.option(),
-                    OptionReply.MAX_OPTION_REPLY_LENGTH);
-            OptionReply reply = OptionReply.decode(header, read((int) header.length()));
-            replies.add(reply);
-            if (reply instanceof OptionReply.Ack || reply instanceof OptionReply.Error) {
-                return replies;
+    /** {@code NBD_OPT_GO} with {@code NBD_INFO_BLOCK_SIZE}; falls back to {@code NBD_OPT_EXPORT_NAME}. */
+    Result go(String exportName, boolean structuredReplies, Map<Integer, String> contexts) throws IOException {
+        send(OptionRequest.go(NBD_OPT_GO, exportName, NBD_INFO_BLOCK_SIZE, NBD_INFO_EXPORT));
+        long size = -1;
+        int flags = 0;
+        BlockSize blockSize = BlockSize.defaults();
+        while (true) {
+            OptionReply reply = readReply(NBD_OPT_GO);
+            if (reply instanceof OptionReply.InfoExport export) {
+                size = export.size();
+                flags = export.transmissionFlags();
+            } else if (reply instanceof OptionReply.InfoBlockSize sizes) {
+                blockSize = blockSize(sizes);
+            } else if (reply instanceof OptionReply.InfoName || reply instanceof OptionReply.InfoDescription
+                    || reply instanceof OptionReply.InfoUnknown) {
+                LOGGER.atTrace().addKeyValue("uri", uri).addKeyValue("info", reply).log("ignoring export info");
+            } else if (reply instanceof OptionReply.Ack) {
+                if (size < 0) {
+                    throw new NbdProtocolException(uri + ": NBD_OPT_GO succeeded without NBD_INFO_EXPORT");
+                }
+                return new Result(size, flags, blockSize, structuredReplies, contexts);
+            } else if (reply instanceof OptionReply.Error error) {
+                if (error.type() == NBD_REP_ERR_UNSUP) {
+                    return exportName(exportName, structuredReplies, contexts);
+                }
+                throw new NbdException("server " + uri + " refused export '" + exportName + "': "
+                        + error.describe());
+            } else {
+                throw unexpected(reply);
             }
         }
-        throw new NbdProtocolException(uri + ": too many replies to " + NbdConstants.optionName(request.option()));
     }
 
-    private static ByteBuffer encode(OptionRequest request) {
+    private BlockSize blockSize(OptionReply.InfoBlockSize sizes) throws NbdProtocolException {
+        long min = sizes.minimum();
+        long preferred = sizes.preferred();
+        long max = sizes.maximum();
+        if (min < 1 || min > 65536 || Long.bitCount(min) != 1 || preferred < 1 || preferred > Integer.MAX_VALUE
+                || max < min) {
+            throw new NbdProtocolException(uri + ": invalid NBD_INFO_BLOCK_SIZE minimum=" + min + " preferred="
+                    + preferred + " maximum=" + max);
+        }
+        return new BlockSize((int) min, (int) preferred, max);
+    }
+
+    private Result exportName(String exportName, boolean structuredReplies, Map<Integer, String> contexts)
+            throws IOException {
+        send(OptionRequest.exportName(exportName));
+        ByteBuffer reply = readExactly(10 + (noZeroes ? 0 : 124));
+        long size = reply.getLong();
+        int flags = reply.getShort() & 0xffff;
+        if (size < 0) {
+            throw new NbdProtocolException(uri + ": export size beyond 2^63");
+        }
+        return new Result(size, flags, BlockSize.defaults(), structuredReplies, contexts);
+    }
+
+    /** {@code NBD_OPT_ABORT}; the reply, if any, is not awaited. */
+    void abort() {
+        try {
+            send(OptionRequest.abort());
+        } catch (IOException e) {
+            LOGGER.atDebug().addKeyValue("uri", uri).setCause(e).log("NBD_OPT_ABORT not sent");
+        }
+    }
+
+    private NbdProtocolException unexpected(OptionReply reply) {
+        return new NbdProtocolException(uri + ": unexpected option reply " + reply);
+    }
+
+    private void send(OptionRequest request) throws IOException {
         ByteBuffer out = ByteBuffer.allocate(request.size());
         request.encode(out);
-        return out.flip();
+        write(out.flip());
+    }
+
+    private OptionReply readReply(int option) throws IOException {
+        header.clear();
+        readFully(header);
+        header.flip();
+        OptionReplyHeader replyHeader = OptionReplyHeader.decode(header, option, OptionReply.MAX_OPTION_REPLY_LENGTH);
+        ByteBuffer data = readExactly((int) replyHeader.length());
+        return OptionReply.decode(replyHeader, data);
     }
 
     private void write(ByteBuffer buffer) throws IOException {
@@ -161,13 +228,22 @@ final class Handshake {
         }
     }
 
-    private ByteBuffer read(int n) throws IOException {
-        ByteBuffer buffer = ByteBuffer.allocate(n);
+    private ByteBuffer readExactly(int length) throws IOException {
+        ByteBuffer buffer = ByteBuffer.allocate(length);
+        readFully(buffer);
+        return buffer.flip();
+    }
+
+    private void readFully(ByteBuffer buffer) throws IOException {
         while (buffer.hasRemaining()) {
             if (channel.read(buffer) < 0) {
-                throw new EOFException(uri + ": the server closed the connection during the handshake");
+                throw new NbdException("server " + uri + " closed the connection during the handshake",
+                        new EOFException());
             }
         }
-        return buffer.flip();
+    }
+
+    static boolean canMultiConn(Result result) {
+        return result.has(NBD_FLAG_CAN_MULTI_CONN);
     }
 }

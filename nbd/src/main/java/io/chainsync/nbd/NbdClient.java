@@ -1,74 +1,143 @@
 package io.chainsync.nbd;
 
+import static io.chainsync.nbd.protocol.NbdConstants.NBD_CMD_BLOCK_STATUS;
+import static io.chainsync.nbd.protocol.NbdConstants.NBD_CMD_FLAG_FAST_ZERO;
+import static io.chainsync.nbd.protocol.NbdConstants.NBD_CMD_FLAG_FUA;
+import static io.chainsync.nbd.protocol.NbdConstants.NBD_CMD_FLAG_NO_HOLE;
+import static io.chainsync.nbd.protocol.NbdConstants.NBD_CMD_FLAG_REQ_ONE;
+import static io.chainsync.nbd.protocol.NbdConstants.NBD_CMD_FLUSH;
+import static io.chainsync.nbd.protocol.NbdConstants.NBD_CMD_READ;
+import static io.chainsync.nbd.protocol.NbdConstants.NBD_CMD_TRIM;
+import static io.chainsync.nbd.protocol.NbdConstants.NBD_CMD_WRITE;
+import static io.chainsync.nbd.protocol.NbdConstants.NBD_CMD_WRITE_ZEROES;
+import static io.chainsync.nbd.protocol.NbdConstants.NBD_FLAG_CAN_MULTI_CONN;
+import static io.chainsync.nbd.protocol.NbdConstants.NBD_FLAG_READ_ONLY;
+import static io.chainsync.nbd.protocol.NbdConstants.NBD_FLAG_SEND_FAST_ZERO;
+import static io.chainsync.nbd.protocol.NbdConstants.NBD_FLAG_SEND_FLUSH;
+import static io.chainsync.nbd.protocol.NbdConstants.NBD_FLAG_SEND_FUA;
+import static io.chainsync.nbd.protocol.NbdConstants.NBD_FLAG_SEND_TRIM;
+import static io.chainsync.nbd.protocol.NbdConstants.NBD_FLAG_SEND_WRITE_ZEROES;
+import static io.chainsync.nbd.protocol.NbdConstants.NBD_OPT_SET_META_CONTEXT;
+
 import io.chainsync.nbd.protocol.NbdConstants;
 import io.chainsync.nbd.protocol.NbdException;
 import java.io.IOException;
-import java.net.StandardProtocolFamily;
+import java.io.InterruptedIOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.AsynchronousCloseException;
 import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Objects;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * An NBD client for one export: one or more connections (more only when the server advertises
- * {@code NBD_FLAG_CAN_MULTI_CONN}), many requests in flight on each, requests larger than the
- * server's maximum split. Every command returns a {@link CompletableFuture}; a server error fails
- * it with {@link io.chainsync.nbd.protocol.NbdRequestException} (the connection stays usable), a
- * protocol violation with {@link io.chainsync.nbd.protocol.NbdProtocolException} (the connection
- * is closed).
+ * An NBD client over one or more connections to one export.
+ *
+ * <p>Requests are asynchronous and pipelined: each connection has up to {@code maxInFlight} requests
+ * outstanding (callers block when the bound is reached; callbacks running on a reader thread never
+ * block), and requests go to the least loaded connection. Replies may arrive in any order; a reader
+ * thread per connection completes the futures, so dependent stages attached with {@code thenRun} etc.
+ * run on it: keep them short, or use the {@code *Async} variants.
+ *
+ * <p>Buffers passed to {@link #read} and {@link #write} are used between their position and limit,
+ * which are not modified; the caller must not touch their content until the future completes. Direct
+ * buffers avoid a copy inside the JDK's socket I/O.
+ *
+ * <p>A protocol error on any connection is fatal for the client: every connection is closed and every
+ * outstanding request fails with the {@link io.chainsync.nbd.protocol.NbdProtocolException}. A request
+ * the server fails ({@link io.chainsync.nbd.protocol.NbdRequestException}) leaves the client usable.
  */
 public final class NbdClient implements AutoCloseable {
 
     private static final Logger LOGGER = LoggerFactory.getLogger(NbdClient.class);
 
+    /** Split TRIM and WRITE_ZEROES (which carry no payload) into requests of at most this length. */
+    static final long MAX_EFFECT_LENGTH = 1L << 30;
+    /** How long {@link #close()} waits for in-flight requests before failing them. */
+    private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(60);
+
+    private static final class Timer {
+        static final ScheduledExecutorService INSTANCE = Executors.newSingleThreadScheduledExecutor(task -> {
+            Thread thread = new Thread(task, "nbd-handshake-timer");
+            thread.setDaemon(true);
+            return thread;
+        });
+    }
+
     /**
-     * How to connect.
+     * Connection options.
      *
-     * @param metaContexts contexts to negotiate with NBD_OPT_SET_META_CONTEXT (empty: none)
-     * @param connections the most connections to open (more than one only with multi-conn)
-     * @param maxInFlight requests in flight per connection
-     * @param connectTimeout how long to wait for the server to accept and negotiate
+     * @param metaContexts metadata contexts to select with {@code NBD_OPT_SET_META_CONTEXT} (empty: none);
+     *     each must start with a namespace and a colon, e.g. {@code "base:allocation"}
+     * @param connections maximum number of connections; more than one is opened only when the server
+     *     advertises {@code NBD_FLAG_CAN_MULTI_CONN}
+     * @param maxInFlight maximum outstanding requests per connection
+     * @param connectTimeout bound on connecting plus the handshake of each connection
      */
     public record Options(List<String> metaContexts, int connections, int maxInFlight, Duration connectTimeout) {
 
         public Options {
-            metaContexts = List.copyOf(Objects.requireNonNull(metaContexts, "metaContexts"));
-            if (connections < 1 || connections > 64) {
-                throw new IllegalArgumentException("connections must be 1..64: " + connections);
+            metaContexts = List.copyOf(metaContexts);
+            Set<String> seen = new HashSet<>();
+            for (String context : metaContexts) {
+                if (context.isEmpty() || context.indexOf(':') <= 0) {
+                    throw new IllegalArgumentException("metadata context query must start with a namespace and "
+                            + "a colon, e.g. base:allocation: '" + context + "'");
+                }
+                if (context.getBytes(StandardCharsets.UTF_8).length > NbdConstants.NBD_MAX_STRING) {
+                    throw new IllegalArgumentException("metadata context query longer than 4096 bytes");
+                }
+                if (!seen.add(context)) {
+                    throw new IllegalArgumentException("metadata context listed twice: " + context);
+                }
             }
-            if (maxInFlight < 1 || maxInFlight > 1024) {
-                throw new IllegalArgumentException("maxInFlight must be 1..1024: " + maxInFlight);
+            if (connections < 1 || connections > 64) {
+                throw new IllegalArgumentException("connections must be in [1, 64]: " + connections);
+            }
+            if (maxInFlight < 1 || maxInFlight > 4096) {
+                throw new IllegalArgumentException("maxInFlight must be in [1, 4096]: " + maxInFlight);
             }
             if (connectTimeout == null || connectTimeout.isNegative() || connectTimeout.isZero()) {
-                throw new IllegalArgumentException("connect timeout must be positive");
+                throw new IllegalArgumentException("connectTimeout must be positive: " + connectTimeout);
             }
         }
 
+        /** No metadata contexts, one connection, 16 requests in flight, 10 s connect timeout. */
         public static Options defaults() {
-            return new Options(List.of(), 1, 16, Duration.ofSeconds(30));
+            return new Options(List.of(), 1, 16, Duration.ofSeconds(10));
         }
 
         public Options withMetaContexts(List<String> contexts) {
             return new Options(contexts, connections, maxInFlight, connectTimeout);
         }
 
-        public Options withConnections(int n) {
-            return new Options(metaContexts, n, maxInFlight, connectTimeout);
+        public Options withMetaContexts(String... contexts) {
+            return withMetaContexts(List.of(contexts));
         }
 
-        public Options withMaxInFlight(int n) {
-            return new Options(metaContexts, connections, n, connectTimeout);
+        public Options withConnections(int count) {
+            return new Options(metaContexts, count, maxInFlight, connectTimeout);
+        }
+
+        public Options withMaxInFlight(int count) {
+            return new Options(metaContexts, connections, count, connectTimeout);
         }
 
         public Options withConnectTimeout(Duration timeout) {
@@ -77,310 +146,500 @@ public final class NbdClient implements AutoCloseable {
     }
 
     private final NbdUri uri;
-    private final Handshake.Result negotiated;
-    private final List<NbdConnection> connections;
-    private final AtomicInteger next = new AtomicInteger();
+    private final Handshake.Result info;
+    private final Set<String> metaContexts;
+    private final List<NbdConnection> connections = new ArrayList<>();
+    private final AtomicInteger roundRobin = new AtomicInteger();
+    private final Object closeLock = new Object();
+    private volatile ConnectionState state = new ConnectionState.Transmission();
 
-    private NbdClient(NbdUri uri, Handshake.Result negotiated, List<NbdConnection> connections) {
+    private NbdClient(NbdUri uri, Handshake.Result info) {
         this.uri = uri;
-        this.negotiated = negotiated;
-        this.connections = List.copyOf(connections);
+        this.info = info;
+        this.metaContexts = Set.copyOf(new LinkedHashSet<>(info.contexts().values()));
     }
 
-    /** Connects and negotiates; opens further connections when the server allows multi-conn. */
+    // ------------------------------------------------------------------ connect
+
+    /**
+     * Connects and negotiates (fixed newstyle, structured replies, metadata contexts, {@code NBD_OPT_GO}).
+     *
+     * @throws IOException if the server cannot be reached or refuses; the message names the URI
+     */
     public static NbdClient connect(NbdUri uri, Options options) throws IOException {
-        List<NbdConnection> opened = new ArrayList<>();
+        Handshake.Result first;
+        SocketChannel channel = open(uri, options.connectTimeout());
         try {
-            Opened first = open(uri, options, 0);
-            opened.add(first.connection);
-            int wanted = (first.result.transmissionFlags() & NbdConstants.NBD_FLAG_CAN_MULTI_CONN) != 0
-                    ? options.connections() : 1;
+            first = negotiate(uri, channel, options);
+        } catch (IOException | RuntimeException e) {
+            closeQuietly(channel);
+            throw e;
+        }
+        NbdClient client = new NbdClient(uri, first);
+        client.connections.add(new NbdConnection(0, uri, channel, first, options.maxInFlight(), client::onFailure));
+        int wanted = (first.transmissionFlags() & NBD_FLAG_CAN_MULTI_CONN) != 0 ? options.connections() : 1;
+        try {
             for (int i = 1; i < wanted; i++) {
-                Opened more = open(uri, options, i);
-                opened.add(more.connection);
-                if (more.result.size() != first.result.size()
-                        || !more.result.contexts().equals(first.result.contexts())) {
-                    throw new NbdException(uri + ": connections of one export negotiated differently");
-                }
-            }
-            LOGGER.atDebug().setMessage("connected").addKeyValue("uri", uri).addKeyValue("size", first.result.size())
-                    .addKeyValue("connections", opened.size())
-                    .addKeyValue("contexts", first.result.contexts().values()).log();
-            return new NbdClient(uri, first.result, opened);
-        } catch (IOException | RuntimeException e) {
-            opened.forEach(NbdConnection::close);
-            throw e;
-        }
-    }
-
-    private record Opened(NbdConnection connection, Handshake.Result result) {
-    }
-
-    private static Opened open(NbdUri uri, Options options, int index) throws IOException {
-        SocketChannel channel = openChannel(uri);
-        ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "nbd-connect-timeout");
-            t.setDaemon(true);
-            return t;
-        });
-        try {
-            timer.schedule(() -> {
+                SocketChannel more = open(uri, options.connectTimeout());
+                Handshake.Result result;
                 try {
-                    channel.close();
-                } catch (IOException ignored) {
-                    // the handshake fails with the closed channel
+                    result = negotiate(uri, more, options);
+                    if (result.size() != first.size() || result.transmissionFlags() != first.transmissionFlags()
+                            || !result.blockSize().equals(first.blockSize())
+                            || !Set.copyOf(result.contexts().values()).equals(client.metaContexts)) {
+                        throw new NbdException("connection " + i + " to " + uri
+                                + " negotiated a different export than the first connection");
+                    }
+                } catch (IOException | RuntimeException e) {
+                    closeQuietly(more);
+                    throw e;
                 }
-            }, options.connectTimeout().toMillis(), TimeUnit.MILLISECONDS);
-            Handshake.Result result;
-            try {
-                channel.connect(uri.address());
-                result = new Handshake(channel, uri.toString()).negotiate(uri.exportName(), options.metaContexts());
-            } catch (java.nio.channels.ClosedChannelException e) {
-                throw new NbdException(uri + ": no answer within " + options.connectTimeout().toSeconds() + " s");
-            } catch (java.net.ConnectException | java.nio.file.NoSuchFileException e) {
-                throw new NbdException(uri + ": cannot connect: " + e.getMessage(), e);
-            } catch (java.net.SocketException e) {
-                throw new NbdException(uri + ": cannot connect: " + e.getMessage(), e);
+                client.connections.add(new NbdConnection(i, uri, more, result, options.maxInFlight(),
+                        client::onFailure));
             }
-            timer.shutdownNow();
-            if (!channel.isOpen()) {
-                throw new NbdException(uri + ": no answer within " + options.connectTimeout().toSeconds() + " s");
-            }
-            return new Opened(new NbdConnection(uri.toString(), channel, result, options.maxInFlight(), index), result);
         } catch (IOException | RuntimeException e) {
-            timer.shutdownNow();
-            channel.close();
+            client.close();
             throw e;
         }
+        LOGGER.atDebug().addKeyValue("uri", uri).addKeyValue("size", first.size())
+                .addKeyValue("flags", Integer.toHexString(first.transmissionFlags()))
+                .addKeyValue("blockSize", first.blockSize()).addKeyValue("metaContexts", client.metaContexts)
+                .addKeyValue("connections", client.connections.size()).log("NBD client connected");
+        return client;
     }
 
-    private static SocketChannel openChannel(NbdUri uri) throws IOException {
-        if (uri.isUnix()) {
-            return SocketChannel.open(StandardProtocolFamily.UNIX);
-        }
-        SocketChannel channel = SocketChannel.open();
-        channel.socket().setTcpNoDelay(true);
-        return channel;
-    }
-
-    /** Lists the metadata contexts matching {@code query} (e.g. "qemu:"; empty for all). */
+    /**
+     * Lists the metadata contexts the server offers for the URI's export ({@code NBD_OPT_LIST_META_CONTEXT}).
+     *
+     * @param query e.g. {@code "qemu:"} or {@code "base:"}; empty lists all
+     */
     public static List<String> listMetaContexts(NbdUri uri, String query) throws IOException {
-        try (SocketChannel channel = openChannel(uri)) {
-            channel.connect(uri.address());
-            return new Handshake(channel, uri.toString()).listMetaContexts(uri.exportName(), query);
+        Duration timeout = Options.defaults().connectTimeout();
+        SocketChannel channel = open(uri, timeout);
+        ScheduledFuture<?> watchdog = watchdog(channel, timeout);
+        try {
+            Handshake handshake = new Handshake(channel, uri);
+            handshake.start();
+            if (!handshake.structuredReplies()) {
+                throw new NbdException("server " + uri + " does not support structured replies, so it has no "
+                        + "metadata contexts");
+            }
+            List<String> names = handshake.listMetaContexts(uri.exportName(),
+                    query.isEmpty() ? List.of() : List.of(query));
+            handshake.abort();
+            return names;
+        } catch (AsynchronousCloseException e) {
+            throw timedOut(uri, timeout, e);
+        } finally {
+            watchdog.cancel(false);
+            closeQuietly(channel);
         }
     }
+
+    private static SocketChannel open(NbdUri uri, Duration timeout) throws IOException {
+        SocketChannel channel = null;
+        try {
+            if (uri.isUnix()) {
+                channel = SocketChannel.open(java.net.StandardProtocolFamily.UNIX);
+                channel.connect(uri.address());
+            } else {
+                channel = SocketChannel.open();
+                channel.socket().connect(uri.address(), (int) Math.min(Integer.MAX_VALUE, timeout.toMillis()));
+                channel.socket().setTcpNoDelay(true);
+            }
+            return channel;
+        } catch (IOException | RuntimeException e) {
+            if (channel != null) {
+                closeQuietly(channel);
+            }
+            throw new NbdException("cannot connect to " + uri + ": " + describe(e), e);
+        }
+    }
+
+    private static String describe(Exception e) {
+        String message = e.getMessage();
+        return message == null ? e.getClass().getSimpleName() : e.getClass().getSimpleName() + ": " + message;
+    }
+
+    private static Handshake.Result negotiate(NbdUri uri, SocketChannel channel, Options options)
+            throws IOException {
+        ScheduledFuture<?> watchdog = watchdog(channel, options.connectTimeout());
+        try {
+            Handshake handshake = new Handshake(channel, uri);
+            handshake.start();
+            boolean structured = handshake.structuredReplies();
+            Map<Integer, String> contexts = Map.of();
+            if (!options.metaContexts().isEmpty()) {
+                if (!structured) {
+                    throw new NbdException("server " + uri + " does not support structured replies, which "
+                            + "metadata contexts " + options.metaContexts() + " need");
+                }
+                contexts = handshake.metaContexts(NBD_OPT_SET_META_CONTEXT, uri.exportName(), options.metaContexts());
+            }
+            return handshake.go(uri.exportName(), structured, contexts);
+        } catch (AsynchronousCloseException e) {
+            throw timedOut(uri, options.connectTimeout(), e);
+        } finally {
+            watchdog.cancel(false);
+        }
+    }
+
+    private static ScheduledFuture<?> watchdog(SocketChannel channel, Duration timeout) {
+        return Timer.INSTANCE.schedule(() -> closeQuietly(channel), timeout.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private static NbdException timedOut(NbdUri uri, Duration timeout, Exception cause) {
+        return new NbdException("handshake with " + uri + " timed out after " + timeout, cause);
+    }
+
+    private static void closeQuietly(SocketChannel channel) {
+        try {
+            channel.close();
+        } catch (IOException e) {
+            LOGGER.atDebug().setCause(e).log("closing socket failed");
+        }
+    }
+
+    // ------------------------------------------------------------------ accessors
 
     public NbdUri uri() {
         return uri;
     }
 
+    /** Export size in bytes. */
     public long size() {
-        return negotiated.size();
+        return info.size();
     }
 
-    /** The negotiated metadata contexts. */
+    /** Names of the negotiated metadata contexts (those the server accepted). */
     public Set<String> metaContexts() {
-        return Set.copyOf(negotiated.contexts().values());
+        return metaContexts;
     }
 
+    /** Transmission flags ({@code NBD_FLAG_*}). */
     public int transmissionFlags() {
-        return negotiated.transmissionFlags();
+        return info.transmissionFlags();
     }
 
     public boolean structuredReplies() {
-        return negotiated.structuredReplies();
-    }
-
-    private boolean flag(int f) {
-        return (negotiated.transmissionFlags() & f) != 0;
+        return info.structuredReplies();
     }
 
     public boolean readOnly() {
-        return flag(NbdConstants.NBD_FLAG_READ_ONLY);
+        return has(NBD_FLAG_READ_ONLY);
     }
 
     public boolean canFlush() {
-        return flag(NbdConstants.NBD_FLAG_SEND_FLUSH);
+        return has(NBD_FLAG_SEND_FLUSH);
+    }
+
+    public boolean canFua() {
+        return has(NBD_FLAG_SEND_FUA);
     }
 
     public boolean canTrim() {
-        return flag(NbdConstants.NBD_FLAG_SEND_TRIM);
+        return has(NBD_FLAG_SEND_TRIM);
     }
 
     public boolean canWriteZeroes() {
-        return flag(NbdConstants.NBD_FLAG_SEND_WRITE_ZEROES);
+        return has(NBD_FLAG_SEND_WRITE_ZEROES);
     }
 
     public boolean canFastZero() {
-        return flag(NbdConstants.NBD_FLAG_SEND_FAST_ZERO);
+        return has(NBD_FLAG_SEND_FAST_ZERO);
     }
 
     public boolean canMultiConn() {
-        return flag(NbdConstants.NBD_FLAG_CAN_MULTI_CONN);
+        return has(NBD_FLAG_CAN_MULTI_CONN);
     }
 
     public BlockSize blockSize() {
-        return negotiated.blockSize();
+        return info.blockSize();
     }
 
+    /** Number of connections opened. */
     public int connectionCount() {
         return connections.size();
     }
 
-    /** The least loaded connection, ties broken round-robin. */
+    /** The client's state ({@link ConnectionState.Transmission} while usable). */
+    public ConnectionState state() {
+        return state;
+    }
+
+    private boolean has(int flag) {
+        return (info.transmissionFlags() & flag) != 0;
+    }
+
+    // ------------------------------------------------------------------ commands
+
+    /**
+     * Reads {@code dst.remaining()} bytes at {@code offset} into {@code dst} (position and limit untouched),
+     * split into requests of at most {@link BlockSize#maxRequest()}.
+     */
+    public CompletableFuture<Void> read(long offset, ByteBuffer dst) {
+        state.require("read");
+        int length = dst.remaining();
+        checkRange("read", offset, length);
+        if (length == 0) {
+            return CompletableFuture.completedFuture(null);
+        }
+        int max = blockSize().maxRequest();
+        int base = dst.position();
+        if (length <= max) {
+            return submitRead(offset, dst.slice(base, length));
+        }
+        List<CompletableFuture<Void>> parts = new ArrayList<>();
+        for (int done = 0; done < length; done += max) {
+            int n = Math.min(max, length - done);
+            parts.add(submitRead(offset + done, dst.slice(base + done, n)));
+        }
+        return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new));
+    }
+
+    private CompletableFuture<Void> submitRead(long offset, ByteBuffer slice) {
+        PendingRequest.Read request = new PendingRequest.Read(slice, offset);
+        return pick().submit(request, 0, NBD_CMD_READ, offset, slice.capacity(), null);
+    }
+
+    /** Blocking {@link #read}: returns when {@code dst}'s remaining bytes are filled. */
+    public void readFully(long offset, ByteBuffer dst) throws IOException {
+        await(read(offset, dst));
+    }
+
+    /**
+     * Writes {@code src.remaining()} bytes at {@code offset} (position and limit untouched), split into
+     * requests of at most {@link BlockSize#maxRequest()}.
+     *
+     * @param fua force unit access (needs {@link #canFua()})
+     */
+    public CompletableFuture<Void> write(long offset, ByteBuffer src, boolean fua) {
+        state.require("write");
+        requireWritable("write");
+        if (fua && !canFua()) {
+            throw new UnsupportedOperationException(uri + " does not support FUA (NBD_FLAG_SEND_FUA not set)");
+        }
+        int length = src.remaining();
+        checkRange("write", offset, length);
+        if (length == 0) {
+            return CompletableFuture.completedFuture(null);
+        }
+        int flags = fua ? NBD_CMD_FLAG_FUA : 0;
+        int max = blockSize().maxRequest();
+        int base = src.position();
+        List<CompletableFuture<Void>> parts = new ArrayList<>();
+        for (int done = 0; done < length; done += max) {
+            int n = Math.min(max, length - done);
+            ByteBuffer slice = src.slice(base + done, n);
+            parts.add(pick().submit(new PendingRequest.Command(), flags, NBD_CMD_WRITE, offset + done, n, slice));
+        }
+        return parts.size() == 1 ? parts.get(0) : CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new));
+    }
+
+    /**
+     * Writes zeroes ({@code NBD_CMD_WRITE_ZEROES}), split into requests of at most 1 GiB.
+     *
+     * @param noHole {@code NBD_CMD_FLAG_NO_HOLE}: the server must allocate rather than punch a hole
+     * @param fastZero {@code NBD_CMD_FLAG_FAST_ZERO}: fail with ENOTSUP rather than write slowly (needs
+     *     {@link #canFastZero()})
+     */
+    public CompletableFuture<Void> writeZeroes(long offset, long length, boolean noHole, boolean fastZero) {
+        state.require("write zeroes");
+        requireWritable("write zeroes");
+        if (!canWriteZeroes()) {
+            throw new UnsupportedOperationException(uri + " does not support NBD_CMD_WRITE_ZEROES");
+        }
+        if (fastZero && !canFastZero()) {
+            throw new UnsupportedOperationException(uri + " does not support fast zero (NBD_FLAG_SEND_FAST_ZERO "
+                    + "not set)");
+        }
+        int flags = (noHole ? NBD_CMD_FLAG_NO_HOLE : 0) | (fastZero ? NBD_CMD_FLAG_FAST_ZERO : 0);
+        return effect("write zeroes", NBD_CMD_WRITE_ZEROES, flags, offset, length);
+    }
+
+    /** Discards ({@code NBD_CMD_TRIM}), split into requests of at most 1 GiB. */
+    public CompletableFuture<Void> trim(long offset, long length) {
+        state.require("trim");
+        requireWritable("trim");
+        if (!canTrim()) {
+            throw new UnsupportedOperationException(uri + " does not support NBD_CMD_TRIM");
+        }
+        return effect("trim", NBD_CMD_TRIM, 0, offset, length);
+    }
+
+    private CompletableFuture<Void> effect(String operation, int command, int flags, long offset, long length) {
+        checkRange(operation, offset, length);
+        if (length == 0) {
+            return CompletableFuture.completedFuture(null);
+        }
+        List<CompletableFuture<Void>> parts = new ArrayList<>();
+        for (long done = 0; done < length; done += MAX_EFFECT_LENGTH) {
+            long n = Math.min(MAX_EFFECT_LENGTH, length - done);
+            parts.add(pick().submit(new PendingRequest.Command(), flags, command, offset + done, n, null));
+        }
+        return parts.size() == 1 ? parts.get(0) : CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new));
+    }
+
+    /**
+     * {@code NBD_CMD_FLUSH}. It covers the writes whose replies arrived before it was sent: wait for the
+     * write futures first.
+     */
+    public CompletableFuture<Void> flush() {
+        state.require("flush");
+        if (!canFlush()) {
+            throw new UnsupportedOperationException(uri + " does not support NBD_CMD_FLUSH");
+        }
+        return pick().submit(new PendingRequest.Command(), 0, NBD_CMD_FLUSH, 0, 0, null);
+    }
+
+    /**
+     * {@code NBD_CMD_BLOCK_STATUS} for every negotiated context. The length is clipped to the export end
+     * and to what one request can carry (just under 4 GiB); the reply may cover less (ask again from
+     * where it ended) and its last extent may reach beyond.
+     *
+     * @param reqOne {@code NBD_CMD_FLAG_REQ_ONE}: one extent per context
+     */
+    public CompletableFuture<BlockStatus> blockStatus(long offset, long length, boolean reqOne) {
+        state.require("query block status");
+        if (metaContexts.isEmpty()) {
+            throw new IllegalStateException("cannot query block status of " + uri
+                    + ": no metadata context was negotiated");
+        }
+        if (offset < 0 || length <= 0 || offset >= size()) {
+            throw new IllegalArgumentException("block status [" + offset + ", +" + length + ") outside export "
+                    + uri + " of size " + size());
+        }
+        long clipped = Math.min(Math.min(length, size() - offset), (1L << 32) - blockSize().minimum());
+        checkRange("query block status", offset, clipped);
+        PendingRequest.Status request = new PendingRequest.Status(metaContexts.size());
+        return pick().submit(request, reqOne ? NBD_CMD_FLAG_REQ_ONE : 0, NBD_CMD_BLOCK_STATUS, offset, clipped,
+                null);
+    }
+
+    private void requireWritable(String operation) {
+        if (readOnly()) {
+            throw new UnsupportedOperationException("cannot " + operation + ": export " + uri + " is read-only");
+        }
+    }
+
+    private void checkRange(String operation, long offset, long length) {
+        if (offset < 0 || length < 0 || offset > size() || length > size() - offset) {
+            throw new IllegalArgumentException("cannot " + operation + " [" + offset + ", +" + length
+                    + "): outside export " + uri + " of size " + size());
+        }
+        int min = blockSize().minimum();
+        if (min > 1 && (offset % min != 0 || (length % min != 0 && offset + length != size()))) {
+            throw new IllegalArgumentException("cannot " + operation + " [" + offset + ", +" + length
+                    + "): not aligned to the minimum block size " + min + " of " + uri);
+        }
+    }
+
+    /** Least loaded connection; round robin among equals. */
     private NbdConnection pick() {
-        int start = Math.floorMod(next.getAndIncrement(), connections.size());
-        NbdConnection best = connections.get(start);
-        for (int i = 1; i < connections.size(); i++) {
-            NbdConnection c = connections.get((start + i) % connections.size());
-            if (c.inFlight() < best.inFlight()) {
-                best = c;
+        int n = connections.size();
+        if (n == 1) {
+            return connections.get(0);
+        }
+        int start = Math.floorMod(roundRobin.getAndIncrement(), n);
+        NbdConnection best = null;
+        int bestFree = Integer.MIN_VALUE;
+        for (int i = 0; i < n; i++) {
+            NbdConnection connection = connections.get((start + i) % n);
+            int free = connection.freeSlots();
+            if (free > bestFree) {
+                best = connection;
+                bestFree = free;
             }
         }
         return best;
     }
 
-    private void checkRange(String what, long offset, long length) {
-        if (offset < 0 || length < 0 || offset + length > size() || offset + length < offset) {
-            throw new IllegalArgumentException(what + " [" + offset + ", " + (offset + length)
-                    + ") is outside the export of " + size() + " bytes");
-        }
-    }
-
-    /** Reads {@code dst.remaining()} bytes at {@code offset} into {@code dst} (its position is not moved). */
-    public CompletableFuture<Void> read(long offset, ByteBuffer dst) {
-        int length = dst.remaining();
-        checkRange("read", offset, length);
-        int max = blockSize().maxRequest();
-        List<CompletableFuture<Object>> parts = new ArrayList<>();
-        for (int done = 0; done < length; ) {
-            int n = Math.min(max, length - done);
-            ByteBuffer slice = dst.slice(dst.position() + done, n);
-            parts.add(pick().submit(NbdConstants.NBD_CMD_READ, 0, offset + done, n, slice, null));
-            done += n;
-        }
-        return all(parts);
-    }
-
-    /** Writes {@code src.remaining()} bytes at {@code offset}. */
-    public CompletableFuture<Void> write(long offset, ByteBuffer src, boolean fua) {
-        int length = src.remaining();
-        checkRange("write", offset, length);
-        requireWritable("write");
-        int max = blockSize().maxRequest();
-        List<CompletableFuture<Object>> parts = new ArrayList<>();
-        for (int done = 0; done < length; ) {
-            int n = Math.min(max, length - done);
-            ByteBuffer slice = src.slice(src.position() + done, n);
-            parts.add(pick().submit(NbdConstants.NBD_CMD_WRITE, fua ? NbdConstants.NBD_CMD_FLAG_FUA : 0,
-                    offset + done, n, null, slice));
-            done += n;
-        }
-        return all(parts);
-    }
-
-    /** Writes zeroes; {@code noHole} asks the server to allocate, {@code fastZero} to fail rather than be slow. */
-    public CompletableFuture<Void> writeZeroes(long offset, long length, boolean noHole, boolean fastZero) {
-        checkRange("write zeroes", offset, length);
-        requireWritable("write zeroes");
-        if (!canWriteZeroes()) {
-            throw new UnsupportedOperationException(uri + ": the server does not support WRITE_ZEROES");
-        }
-        if (fastZero && !canFastZero()) {
-            throw new UnsupportedOperationException(uri + ": the server does not support FAST_ZERO");
-        }
-        int flags = (noHole ? NbdConstants.NBD_CMD_FLAG_NO_HOLE : 0) | (fastZero ? NbdConstants.NBD_CMD_FLAG_FAST_ZERO : 0);
-        return splitLength(NbdConstants.NBD_CMD_WRITE_ZEROES, flags, offset, length);
-    }
-
-    public CompletableFuture<Void> trim(long offset, long length) {
-        checkRange("trim", offset, length);
-        requireWritable("trim");
-        if (!canTrim()) {
-            throw new UnsupportedOperationException(uri + ": the server does not support TRIM");
-        }
-        return splitLength(NbdConstants.NBD_CMD_TRIM, 0, offset, length);
-    }
-
-    /** Flushes every connection (each may have its own cache unless multi-conn says otherwise). */
-    public CompletableFuture<Void> flush() {
-        if (!canFlush()) {
-            return CompletableFuture.completedFuture(null);
-        }
-        List<CompletableFuture<Object>> parts = new ArrayList<>();
-        for (NbdConnection c : connections) {
-            parts.add(c.submit(NbdConstants.NBD_CMD_FLUSH, 0, 0, 0, null, null));
-        }
-        return all(parts);
-    }
-
     /**
-     * Block status of {@code [offset, offset + length)} for every negotiated context (length capped
-     * at what a request can carry). The server may answer short; callers continue from where each
-     * context stopped.
+     * Waits for a future of this client, unwrapping its failure.
+     *
+     * @throws IOException the request's failure ({@link io.chainsync.nbd.protocol.NbdRequestException}, ...)
      */
-    public CompletableFuture<BlockStatus> blockStatus(long offset, long length, boolean reqOne) {
-        if (negotiated.contexts().isEmpty()) {
-            throw new IllegalStateException(uri + ": no metadata context was negotiated");
-        }
-        long n = Math.min(length, 0xFFFF_FFFFL - 0xFFFL);
-        checkRange("block status", offset, n);
-        return pick().submit(NbdConstants.NBD_CMD_BLOCK_STATUS, reqOne ? NbdConstants.NBD_CMD_FLAG_REQ_ONE : 0,
-                offset, n, null, null).thenApply(BlockStatus.class::cast);
-    }
-
-    private CompletableFuture<Void> splitLength(int type, int flags, long offset, long length) {
-        long max = 0xFFFF_F000L;
-        List<CompletableFuture<Object>> parts = new ArrayList<>();
-        for (long done = 0; done < length; ) {
-            long n = Math.min(max, length - done);
-            parts.add(pick().submit(type, flags, offset + done, n, null, null));
-            done += n;
-        }
-        return all(parts);
-    }
-
-    private void requireWritable(String what) {
-        if (readOnly()) {
-            throw new UnsupportedOperationException(uri + ": cannot " + what + ": the export is read-only");
-        }
-    }
-
-    private static CompletableFuture<Void> all(List<CompletableFuture<Object>> parts) {
-        if (parts.size() == 1) {
-            return parts.get(0).thenApply(v -> null);
-        }
-        return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new));
-    }
-
-    /** Blocking read, for simple callers. */
-    public void readFully(long offset, ByteBuffer dst) throws IOException {
-        await(read(offset, dst));
-    }
-
-    /** Waits for a future and unwraps its failure. */
     public static <T> T await(CompletableFuture<T> future) throws IOException {
         try {
             return future.get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new java.io.InterruptedIOException("interrupted");
+            throw new InterruptedIOException("interrupted while waiting for an NBD reply");
         } catch (ExecutionException e) {
             Throwable cause = e.getCause();
+            if (cause instanceof CompletionException && cause.getCause() != null) {
+                cause = cause.getCause();
+            }
             if (cause instanceof IOException io) {
                 throw io;
             }
-            if (cause instanceof RuntimeException re) {
-                throw re;
+            if (cause instanceof UncheckedIOException unchecked) {
+                throw unchecked.getCause();
             }
-            throw new IOException(cause);
+            if (cause instanceof RuntimeException runtime) {
+                throw runtime;
+            }
+            throw new NbdException("NBD request failed: " + cause, cause);
         }
     }
 
-    /** Sends NBD_CMD_DISC on every connection after its in-flight requests, then closes. Idempotent. */
+    // ------------------------------------------------------------------ failure and close
+
+    private void onFailure(NbdConnection failed, NbdException cause) {
+        synchronized (closeLock) {
+            if (state instanceof ConnectionState.Transmission transmission) {
+                state = transmission.failed(cause);
+            }
+        }
+        for (NbdConnection connection : connections) {
+            if (connection != failed) {
+                connection.fail(cause);
+            }
+        }
+    }
+
+    /**
+     * Waits for in-flight requests (up to 60 s, then fails them), sends {@code NBD_CMD_DISC} on every
+     * connection and closes the sockets. Idempotent.
+     */
     @Override
     public void close() {
-        connections.forEach(NbdConnection::close);
+        synchronized (closeLock) {
+            if (state instanceof ConnectionState.Closed) {
+                return;
+            }
+            if (state instanceof ConnectionState.Transmission transmission) {
+                state = transmission.closing();
+            }
+        }
+        List<CompletableFuture<?>> inFlight = new ArrayList<>();
+        for (NbdConnection connection : connections) {
+            inFlight.addAll(connection.beginClose());
+        }
+        if (!inFlight.isEmpty()) {
+            try {
+                CompletableFuture.allOf(inFlight.toArray(CompletableFuture[]::new))
+                        .get(CLOSE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (ExecutionException e) {
+                // individual failures are reported through their own futures
+            } catch (TimeoutException e) {
+                LOGGER.atWarn().addKeyValue("uri", uri).addKeyValue("timeout", CLOSE_TIMEOUT)
+                        .log("closing with NBD requests still in flight; failing them");
+            }
+        }
+        for (NbdConnection connection : connections) {
+            connection.disconnect();
+        }
+        synchronized (closeLock) {
+            state = state.closed();
+        }
+        LOGGER.atDebug().addKeyValue("uri", uri).log("NBD client closed");
+    }
+
+    @Override
+    public String toString() {
+        return "NbdClient[" + uri + ", " + state.name() + "]";
     }
 }

@@ -1,340 +1,375 @@
 package io.chainsync.nbd;
 
-import io.chainsync.nbd.protocol.BlockStatusExtent;
 import io.chainsync.nbd.protocol.NbdConstants;
 import io.chainsync.nbd.protocol.NbdException;
 import io.chainsync.nbd.protocol.NbdProtocolException;
-import io.chainsync.nbd.protocol.NbdRequestException;
-import io.chainsync.nbd.protocol.ReadCoverage;
 import io.chainsync.nbd.protocol.Reply;
 import io.chainsync.nbd.protocol.ReplyDecoder;
 import io.chainsync.nbd.protocol.RequestHeader;
 import java.io.EOFException;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.SocketChannel;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.BiConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One negotiated NBD connection in the transmission phase: requests are written under a lock,
- * replies are read by one reader thread that dispatches them by cookie, so many requests are in
- * flight and may complete out of order. Read data is moved from the socket straight into the
- * caller's buffer ({@link ReplyDecoder.DataMode#STREAM}). A protocol violation or a lost
- * connection fails every outstanding request and the connection for good.
+ * One negotiated NBD connection in transmission phase: callers send requests under a write lock, a
+ * reader thread decodes replies ({@link ReplyDecoder} in stream mode) and moves read data straight from
+ * the socket into the caller's buffer.
  */
 final class NbdConnection {
 
     private static final Logger LOGGER = LoggerFactory.getLogger(NbdConnection.class);
-    private static final int RECEIVE_BUFFER = 256 * 1024;
-    private static final ByteBuffer ZEROES = ByteBuffer.allocateDirect(1 << 20).asReadOnlyBuffer();
+    private static final ByteBuffer ZEROES = ByteBuffer.allocateDirect(256 * 1024).asReadOnlyBuffer();
+    private static final int INITIAL_BUFFER = 64 * 1024;
 
-    /** One outstanding request. */
-    private static final class Pending {
-        final RequestHeader header;
-        final ByteBuffer destination;
-        final ReadCoverage coverage;
-        final Map<String, List<BlockStatusExtent>> status;
-        final CompletableFuture<Object> future = new CompletableFuture<>();
-        NbdRequestException error;
-
-        Pending(RequestHeader header, ByteBuffer destination) {
-            this.header = header;
-            this.destination = destination;
-            this.coverage = header.type() == NbdConstants.NBD_CMD_READ
-                    ? new ReadCoverage(header.offset(), header.length()) : null;
-            this.status = header.type() == NbdConstants.NBD_CMD_BLOCK_STATUS ? new LinkedHashMap<>() : null;
+    /** Reader threads are recognised so that callbacks running on them never block on the in-flight bound. */
+    static final class ReaderThread extends Thread {
+        ReaderThread(Runnable task, String name) {
+            super(task, name);
+            setDaemon(true);
         }
     }
 
-    private final String uri;
+    private final int index;
+    private final NbdUri uri;
     private final SocketChannel channel;
-    private final Handshake.Result negotiated;
-    private final Semaphore slots;
+    private final Handshake.Result info;
+    private final BiConsumer<NbdConnection, NbdException> onFailure;
+    private final ConcurrentHashMap<Long, PendingRequest<?>> pending = new ConcurrentHashMap<>();
+    private final Semaphore permits;
     private final int maxInFlight;
-    private final Map<Long, Pending> pending = new ConcurrentHashMap<>();
-    private final AtomicLong cookies = new AtomicLong(1);
-    private final Object writeLock = new Object();
-    private final ByteBuffer header = ByteBuffer.allocateDirect(NbdConstants.REQUEST_HEADER_SIZE);
+    private final ReentrantLock writeLock = new ReentrantLock();
+    private final ByteBuffer requestBuffer = ByteBuffer.allocateDirect(NbdConstants.REQUEST_HEADER_SIZE);
+    private final ByteBuffer[] gather = new ByteBuffer[2];
+    private final ReplyDecoder decoder;
     private final Thread reader;
-    private volatile ConnectionState state = new ConnectionState.Transmission();
+    private long nextCookie = 1;
+    private volatile ConnectionState state = new ConnectionState.Negotiating();
+    private ByteBuffer in = ByteBuffer.allocateDirect(INITIAL_BUFFER).flip();
 
-    NbdConnection(String uri, SocketChannel channel, Handshake.Result negotiated, int maxInFlight, int index) {
+    NbdConnection(int index, NbdUri uri, SocketChannel channel, Handshake.Result info, int maxInFlight,
+            BiConsumer<NbdConnection, NbdException> onFailure) {
+        this.index = index;
         this.uri = uri;
         this.channel = channel;
-        this.negotiated = negotiated;
+        this.info = info;
         this.maxInFlight = maxInFlight;
-        this.slots = new Semaphore(maxInFlight);
-        this.reader = new Thread(this::readLoop, "nbd-reader-" + index);
-        this.reader.setDaemon(true);
-        this.reader.start();
+        this.permits = new Semaphore(maxInFlight);
+        this.onFailure = onFailure;
+        ReplyDecoder.Limits limits = new ReplyDecoder.Limits(
+                Math.max(info.blockSize().maxRequest(), NbdConstants.DEFAULT_MAX_PAYLOAD),
+                NbdConstants.MAX_EXTENTS_PER_CHUNK);
+        this.decoder = new ReplyDecoder(info.structuredReplies(), this::lookup, info.contexts()::get, limits,
+                ReplyDecoder.DataMode.STREAM);
+        this.state = ((ConnectionState.Negotiating) state).negotiated();
+        this.reader = new ReaderThread(this::readLoop, "nbd-reader-" + index + " " + uri);
+        reader.start();
     }
 
-    int inFlight() {
-        return maxInFlight - slots.availablePermits();
+    Handshake.Result info() {
+        return info;
     }
 
     ConnectionState state() {
         return state;
     }
 
+    /** Free slots under the in-flight bound (for least-loaded selection). */
+    int freeSlots() {
+        return permits.availablePermits();
+    }
+
+    private RequestHeader lookup(long cookie) {
+        PendingRequest<?> request = pending.get(cookie);
+        return request == null ? null : request.header;
+    }
+
+    // ------------------------------------------------------------------ sending
+
     /**
-     * Sends one request; blocks while {@code maxInFlight} requests are outstanding.
-     *
-     * @param destination for READ: where the data goes (exactly {@code length} bytes from its position)
-     * @param payload for WRITE: the data (exactly {@code length} bytes)
+     * Sends a request. Blocks while the connection has {@code maxInFlight} requests outstanding, unless
+     * called on a reader thread (a completion callback), which may exceed the bound rather than deadlock.
      */
-    CompletableFuture<Object> submit(int type, int flags, long offset, long length, ByteBuffer destination,
-                                     ByteBuffer payload) {
-        state.require(NbdConstants.commandName(type));
-        try {
-            slots.acquire();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return CompletableFuture.failedFuture(new NbdException("interrupted while waiting to send"));
+    <T> CompletableFuture<T> submit(PendingRequest<T> request, int flags, int type, long offset, long length,
+            ByteBuffer payload) {
+        boolean permitted = !(Thread.currentThread() instanceof ReaderThread);
+        if (permitted) {
+            try {
+                permits.acquire();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                request.future.completeExceptionally(new InterruptedIOException(
+                        "interrupted while waiting to send " + NbdConstants.commandName(type)));
+                return request.future;
+            }
         }
-        long cookie = cookies.getAndIncrement();
-        Pending p = new Pending(new RequestHeader(flags, type, cookie, offset, length), destination);
-        p.future.whenComplete((v, e) -> slots.release());
-        pending.put(cookie, p);
+        request.permitted = permitted;
+        writeLock.lock();
         try {
-            synchronized (writeLock) {
-                ConnectionState now = state;
-                if (now instanceof ConnectionState.Failed failed) {
-                    throw failed.cause();
+            ConnectionState current = state;
+            if (!current.permitsRequests()) {
+                release(request);
+                request.future.completeExceptionally(current instanceof ConnectionState.Failed failed
+                        ? failed.cause()
+                        : new IllegalStateException("cannot send " + NbdConstants.commandName(type)
+                                + ": NBD connection is " + current.name()));
+                return request.future;
+            }
+            long cookie = nextCookie++;
+            request.header = new RequestHeader(flags, type, cookie, offset, length);
+            pending.put(cookie, request);
+            requestBuffer.clear();
+            request.header.encode(requestBuffer);
+            requestBuffer.flip();
+            if (payload == null) {
+                while (requestBuffer.hasRemaining()) {
+                    channel.write(requestBuffer);
                 }
-                header.clear();
-                p.header.encode(header);
-                header.flip();
-                writeFully(header);
-                if (payload != null) {
-                    writeFully(payload.duplicate());
+            } else {
+                gather[0] = requestBuffer;
+                gather[1] = payload;
+                try {
+                    while (payload.hasRemaining()) {
+                        channel.write(gather);
+                    }
+                } finally {
+                    gather[1] = null;
                 }
             }
-        } catch (IOException e) {
-            pending.remove(cookie);
-            fail(e instanceof NbdException ne ? ne : new NbdException(uri + ": cannot send request: " + e, e));
-            p.future.completeExceptionally(e instanceof NbdException ? e : new NbdException(uri + ": " + e, e));
+        } catch (IOException | RuntimeException e) {
+            fail(new NbdException("sending " + NbdConstants.commandName(type) + " to " + uri + " failed: " + e, e));
+        } finally {
+            writeLock.unlock();
         }
-        return p.future;
+        return request.future;
     }
 
-    private void writeFully(ByteBuffer buffer) throws IOException {
-        while (buffer.hasRemaining()) {
-            channel.write(buffer);
+    private void release(PendingRequest<?> request) {
+        if (request.permitted) {
+            request.permitted = false;
+            permits.release();
         }
     }
+
+    // ------------------------------------------------------------------ receiving
 
     private void readLoop() {
-        ReplyDecoder decoder = new ReplyDecoder(negotiated.structuredReplies(),
-                cookie -> {
-                    Pending p = pending.get(cookie);
-                    return p == null ? null : p.header;
-                },
-                negotiated.contexts()::get, ReplyDecoder.Limits.defaults(), ReplyDecoder.DataMode.STREAM);
-        ByteBuffer in = ByteBuffer.allocateDirect(RECEIVE_BUFFER);
-        in.flip();
         try {
             while (true) {
                 Reply reply = decoder.decode(in);
                 if (reply == null) {
-                    in = fill(in, decoder.bytesNeeded());
-                    continue;
+                    fill(decoder.bytesNeeded());
+                } else {
+                    dispatch(reply);
                 }
-                handle(reply, decoder, in);
             }
-        } catch (NbdProtocolException e) {
-            fail(new NbdProtocolException(uri + ": " + e.getMessage(), e));
-        } catch (ClosedChannelException | EOFException e) {
-            if (!(state instanceof ConnectionState.Closing || state instanceof ConnectionState.Closed)
-                    || !pending.isEmpty()) {
-                fail(new NbdException(uri + ": the server closed the connection"));
+        } catch (Throwable e) {
+            ConnectionState current = state;
+            boolean closing = current instanceof ConnectionState.Closing || current instanceof ConnectionState.Closed;
+            if (closing && (e instanceof EOFException || e instanceof ClosedChannelException)) {
+                LOGGER.atDebug().addKeyValue("uri", uri).addKeyValue("connection", index)
+                        .log("NBD reader finished");
+                drain(new NbdException("NBD connection to " + uri + " closed before the reply arrived"));
+                return;
             }
-        } catch (IOException e) {
-            fail(new NbdException(uri + ": connection lost: " + e.getMessage(), e));
-        } catch (RuntimeException e) {
-            fail(new NbdProtocolException(uri + ": malformed reply: " + e, e));
+            NbdException failure = e instanceof NbdException nbd ? nbd
+                    : new NbdException("NBD connection " + index + " to " + uri + " failed: " + e, e);
+            fail(failure);
         }
     }
 
-    /** Reads until the buffer holds at least {@code needed} bytes; grows it when needed (capped by the decoder). */
-    private ByteBuffer fill(ByteBuffer in, int needed) throws IOException {
+    /** Reads from the socket until the buffer holds exactly {@code needed} bytes: never past a reply. */
+    private void fill(int needed) throws IOException {
         if (needed > in.capacity()) {
-            ByteBuffer bigger = ByteBuffer.allocateDirect(Math.max(needed, in.capacity() * 2));
+            ByteBuffer bigger = ByteBuffer.allocateDirect(Math.max(needed, 2 * in.capacity()));
             bigger.put(in);
-            bigger.flip();
             in = bigger;
+        } else {
+            in.compact();
         }
-        in.compact();
-        while (in.position() < needed) {
+        in.limit(needed);
+        while (in.hasRemaining()) {
             if (channel.read(in) < 0) {
-                throw new EOFException();
+                throw new EOFException("server " + uri + " closed the connection");
             }
         }
         in.flip();
-        return in;
     }
 
-    private void handle(Reply reply, ReplyDecoder decoder, ByteBuffer in) throws IOException {
-        Pending p = pending.get(reply.cookie());
-        if (p == null) {
-            throw new NbdProtocolException("reply for unknown cookie " + reply.cookie());
+    /** Moves {@code target.remaining()} bytes of reply data from the stream into {@code target}. */
+    private void transfer(ByteBuffer target) throws IOException {
+        if (in.hasRemaining()) {
+            int n = Math.min(in.remaining(), target.remaining());
+            target.put(in.slice(in.position(), n));
+            in.position(in.position() + n);
         }
-        if (reply instanceof Reply.Simple simple) {
-            if (simple.error() != 0) {
-                p.error = new NbdRequestException(p.header.describe(), simple.error(), "");
-            } else if (p.header.type() == NbdConstants.NBD_CMD_READ) {
-                receiveData(in, p.destination.duplicate(), simple.dataLength());
-                decoder.dataConsumed();
-                p.coverage.add(p.header.offset(), p.header.length());
+        while (target.hasRemaining()) {
+            if (channel.read(target) < 0) {
+                throw new EOFException("server " + uri + " closed the connection in the middle of a reply");
             }
-        } else if (reply instanceof Reply.OffsetData data) {
-            int at = (int) (data.offset() - p.header.offset());
-            ByteBuffer target = p.destination.duplicate();
-            target.position(target.position() + at);
-            receiveData(in, target, data.dataLength());
+        }
+    }
+
+    private void dispatch(Reply reply) throws IOException {
+        PendingRequest<?> request = pending.get(reply.cookie());
+        if (reply instanceof Reply.OffsetData data) {
+            PendingRequest.Read read = (PendingRequest.Read) request;
+            read.coverage.add(data.offset(), data.dataLength());
+            transfer(read.window(data.offset(), data.dataLength()));
             decoder.dataConsumed();
-            p.coverage.add(data.offset(), data.dataLength());
+        } else if (reply instanceof Reply.Simple simple) {
+            if (simple.error() != 0) {
+                request.error(simple.error(), "");
+            } else if (simple.dataLength() > 0) {
+                PendingRequest.Read read = (PendingRequest.Read) request;
+                read.coverage.add(read.header.offset(), simple.dataLength());
+                transfer(read.window(read.header.offset(), simple.dataLength()));
+                decoder.dataConsumed();
+            }
         } else if (reply instanceof Reply.OffsetHole hole) {
-            int at = (int) (hole.offset() - p.header.offset());
-            ByteBuffer target = p.destination.duplicate();
-            target.position(target.position() + at);
-            long left = hole.holeSize();
-            while (left > 0) {
-                int n = (int) Math.min(left, ZEROES.capacity());
-                target.put(ZEROES.duplicate().limit(n));
-                left -= n;
-            }
-            p.coverage.add(hole.offset(), hole.holeSize());
+            PendingRequest.Read read = (PendingRequest.Read) request;
+            read.coverage.add(hole.offset(), hole.holeSize());
+            zero(read.window(hole.offset(), (int) hole.holeSize()));
         } else if (reply instanceof Reply.BlockStatus status) {
-            String context = negotiated.contexts().get(status.contextId());
-            if (p.status.put(context, BlockStatusExtent.merge(status.extents())) != null) {
-                throw new NbdProtocolException("two block status chunks for " + context + " in one reply");
-            }
+            ((PendingRequest.Status) request).add(info.contexts().get(status.contextId()), status.extents());
         } else if (reply instanceof Reply.Error error) {
-            if (p.error == null) {
-                p.error = new NbdRequestException(p.header.describe(), error.error(), error.message());
+            request.error(error.error(), error.message());
+            if (error.error() == NbdConstants.NBD_ESHUTDOWN) {
+                LOGGER.atWarn().addKeyValue("uri", uri).log("server is shutting down (NBD_ESHUTDOWN)");
             }
         }
         if (reply.done()) {
-            pending.remove(reply.cookie());
-            complete(p);
-        }
-    }
-
-    /** Moves {@code length} bytes of read data: first what is buffered, then straight from the socket. */
-    private void receiveData(ByteBuffer in, ByteBuffer target, int length) throws IOException {
-        ByteBuffer window = target.slice(target.position(), length);
-        int buffered = Math.min(in.remaining(), length);
-        if (buffered > 0) {
-            ByteBuffer part = in.slice(in.position(), buffered);
-            window.put(part);
-            in.position(in.position() + buffered);
-        }
-        while (window.hasRemaining()) {
-            if (channel.read(window) < 0) {
-                throw new EOFException();
-            }
-        }
-    }
-
-    private void complete(Pending p) throws NbdProtocolException {
-        if (p.error != null) {
-            p.future.completeExceptionally(p.error);
-            return;
-        }
-        int type = p.header.type();
-        if (type == NbdConstants.NBD_CMD_READ) {
-            if (!p.coverage.complete()) {
-                throw new NbdProtocolException("read reply for " + p.header.describe() + " covered only "
-                        + p.coverage.coveredBytes() + " bytes");
-            }
-            p.future.complete(null);
-        } else if (type == NbdConstants.NBD_CMD_BLOCK_STATUS) {
-            for (String context : negotiated.contexts().values()) {
-                if (!p.status.containsKey(context)) {
-                    throw new NbdProtocolException("block status reply for " + p.header.describe()
-                            + " lacks context " + context);
+            if (pending.remove(reply.cookie(), request)) {
+                release(request);
+                try {
+                    request.finish();
+                } catch (NbdProtocolException e) {
+                    // Put it back: fail() moves the client to Failed first, then fails it with the rest.
+                    pending.put(reply.cookie(), request);
+                    throw e;
                 }
             }
-            p.future.complete(new BlockStatus(p.header.offset(), p.status));
-        } else {
-            p.future.complete(null);
         }
     }
 
-    private void fail(NbdException cause) {
+    private static void zero(ByteBuffer target) {
+        while (target.hasRemaining()) {
+            int n = Math.min(target.remaining(), ZEROES.capacity());
+            target.put(target.position(), ZEROES, 0, n);
+            target.position(target.position() + n);
+        }
+    }
+
+    // ------------------------------------------------------------------ failure and close
+
+    /** Fatal error: close the socket, fail every outstanding request, tell the client. Idempotent. */
+    void fail(NbdException cause) {
+        boolean first;
         synchronized (this) {
-            if (state instanceof ConnectionState.Transmission t) {
-                state = t.failed(cause);
-            } else if (state instanceof ConnectionState.Closing) {
+            ConnectionState current = state;
+            first = current instanceof ConnectionState.Transmission || current instanceof ConnectionState.Closing;
+            if (first) {
                 state = new ConnectionState.Failed(cause);
             }
         }
-        LOGGER.atDebug().setMessage("NBD connection failed").addKeyValue("uri", uri)
-                .addKeyValue("reason", cause.getMessage()).log();
-        for (Long cookie : new ArrayList<>(pending.keySet())) {
-            Pending p = pending.remove(cookie);
-            if (p != null) {
-                p.future.completeExceptionally(cause);
-            }
+        closeChannel();
+        if (first) {
+            LOGGER.atWarn().addKeyValue("uri", uri).addKeyValue("connection", index)
+                    .addKeyValue("error", cause.getMessage()).log("NBD connection failed");
+            LOGGER.atDebug().setCause(cause).log("NBD connection failure");
+            // The client must be Failed before any future fails, so that a caller reacting to the
+            // failure sees a client that refuses new requests.
+            onFailure.accept(this, cause);
         }
+        drain(cause);
+    }
+
+    private void drain(NbdException cause) {
+        writeLock.lock();
         try {
-            channel.close();
-        } catch (IOException ignored) {
-            // already failing
+            for (Long cookie : new ArrayList<>(pending.keySet())) {
+                PendingRequest<?> request = pending.remove(cookie);
+                if (request != null) {
+                    release(request);
+                    request.future.completeExceptionally(cause);
+                }
+            }
+        } finally {
+            writeLock.unlock();
         }
     }
 
-    /** Waits for in-flight requests (bounded), sends NBD_CMD_DISC and closes. Idempotent. */
-    void close() {
-        synchronized (this) {
-            if (state instanceof ConnectionState.Closed) {
-                return;
+    /** Stops accepting requests; returns the futures still outstanding. */
+    List<CompletableFuture<?>> beginClose() {
+        writeLock.lock();
+        try {
+            synchronized (this) {
+                if (state instanceof ConnectionState.Transmission transmission) {
+                    state = transmission.closing();
+                }
             }
-            if (state instanceof ConnectionState.Transmission t) {
-                state = t.closing();
+            List<CompletableFuture<?>> futures = new ArrayList<>();
+            pending.values().forEach(request -> futures.add(request.future));
+            return futures;
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    /** Sends {@code NBD_CMD_DISC} (if still healthy), waits briefly for the server to hang up, closes. */
+    void disconnect() {
+        if (state instanceof ConnectionState.Closing) {
+            writeLock.lock();
+            try {
+                requestBuffer.clear();
+                new RequestHeader(0, NbdConstants.NBD_CMD_DISC, nextCookie++, 0, 0).encode(requestBuffer);
+                requestBuffer.flip();
+                while (requestBuffer.hasRemaining()) {
+                    channel.write(requestBuffer);
+                }
+                channel.shutdownOutput();
+            } catch (IOException e) {
+                LOGGER.atDebug().addKeyValue("uri", uri).setCause(e).log("NBD_CMD_DISC not sent");
+            } finally {
+                writeLock.unlock();
+            }
+            try {
+                reader.join(TimeUnit.SECONDS.toMillis(2));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        closeChannel();
+        drain(new NbdException("NBD connection to " + uri + " closed before the reply arrived"));
+        synchronized (this) {
+            if (!(state instanceof ConnectionState.Closed)) {
+                state = state instanceof ConnectionState.Transmission ? new ConnectionState.Closed() : state.closed();
             }
         }
         try {
-            if (slots.tryAcquire(maxInFlight, 30, TimeUnit.SECONDS)) {
-                slots.release(maxInFlight);
-            }
-            if (state instanceof ConnectionState.Closing) {
-                synchronized (writeLock) {
-                    header.clear();
-                    new RequestHeader(0, NbdConstants.NBD_CMD_DISC, cookies.getAndIncrement(), 0, 0).encode(header);
-                    header.flip();
-                    writeFully(header);
-                }
-            }
+            reader.join(TimeUnit.SECONDS.toMillis(2));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        } catch (IOException ignored) {
-            // the server may already be gone; closing anyway
-        } finally {
-            synchronized (this) {
-                state = state.closed();
-            }
-            try {
-                channel.close();
-            } catch (IOException ignored) {
-                // nothing more to do
-            }
-            for (Pending p : pending.values()) {
-                p.future.completeExceptionally(new NbdException(uri + ": connection closed"));
-            }
-            pending.clear();
+        }
+    }
+
+    private void closeChannel() {
+        try {
+            channel.close();
+        } catch (IOException e) {
+            LOGGER.atDebug().addKeyValue("uri", uri).setCause(e).log("closing NBD socket failed");
         }
     }
 }

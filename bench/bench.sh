@@ -3,6 +3,9 @@
 # Usage: bench/bench.sh [SIZE_GIB] [DATA_GIB] [RUNS]   (default 4 2 3)
 # Source: one qcow2 layer of SIZE GiB holding DATA GiB of random-ish data in 1 MiB extents spread
 # over the disk, served alone with qemu-nbd -A. Prints median seconds, MiB/s and ratios.
+# chainsync flushes every layer to disk before renaming it into place; qemu-img convert and
+# nbdcopy do not, so each also runs once more followed by sync(1) of its output: the fair
+# comparison for a copy that must survive a crash.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 size_gib="${1:-4}"; data_gib="${2:-2}"; runs="${3:-3}"
@@ -47,14 +50,16 @@ measure() { # name command...
 
 results=()
 results+=("$(measure "qemu-img-convert" qemu-img convert -p -O qcow2 -W -m 8 "$uri" "$work/out/x.qcow2")")
+results+=("$(measure "qemu-img-convert+sync" sh -c "qemu-img convert -O qcow2 -W -m 8 '$uri' '$work/out/x.qcow2' && sync '$work/out/x.qcow2'")")
 results+=("$(measure "nbdcopy-to-raw" nbdcopy --destination-is-zero "$uri" "$work/out/x.raw")")
+results+=("$(measure "nbdcopy-to-raw+sync" sh -c "nbdcopy --destination-is-zero '$uri' '$work/out/x.raw' && sync '$work/out/x.raw'")")
 results+=("$(measure "chainsync-copy" "$root/bin/chainsync" copy --layer "x.qcow2=$uri" --dest "$work/out")")
 results+=("$(measure "chainsync-sync" "$root/bin/chainsync" sync --layer "x.qcow2=$uri" --dest "$work/out")")
 
 base=$(printf '%s\n' "${results[@]}" | awk '$1=="qemu-img-convert"{print $2}')
 echo "source: ${size_gib} GiB qcow2 layer, ${data_mib} MiB data, median of $runs runs, $(nproc) CPUs"
-printf '%-20s %10s %10s %s\n' tool seconds MiB/s "speed vs qemu-img convert"
+printf '%-24s %10s %10s %s\n' tool seconds MiB/s "speed vs qemu-img convert"
 for line in "${results[@]}"; do
   set -- $line
-  printf '%-20s %10.2f %10.0f %6.2fx\n' "$1" "$2" "$(echo "$data_mib / $2" | bc -l)" "$(echo "$base / $2" | bc -l)"
+  printf '%-24s %10.2f %10.0f %6.2fx\n' "$1" "$2" "$(echo "$data_mib / $2" | bc -l)" "$(echo "$base / $2" | bc -l)"
 done

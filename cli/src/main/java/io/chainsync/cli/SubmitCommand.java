@@ -28,10 +28,10 @@ final class SubmitCommand implements Callable<Integer> {
     CommandSpec spec;
 
     @Mixin
-    KafkaOptions kafka;
+    JobOptions jobOptions;
 
-    @Option(names = "--layer", required = true, paramLabel = "NAME=NBD_URI", description = "a layer; repeat, bottom first")
-    List<String> layers = new ArrayList<>();
+    @Mixin
+    KafkaOptions kafka;
 
     @Option(names = "--dest", required = true, paramLabel = "DIR",
             description = "destination directory, relative to the copiers' --dest-root")
@@ -40,26 +40,12 @@ final class SubmitCommand implements Callable<Integer> {
     @Option(names = "--job-id", paramLabel = "ID", description = "job id (default: a random UUID)")
     String jobId;
 
-    @Option(names = "--cluster-size", paramLabel = "BYTES", description = "force the destination cluster size")
-    Integer clusterSize;
-
-    @Option(names = "--dirty-bitmap", paramLabel = "NAME", description = "incremental: qemu:dirty-bitmap:NAME")
-    String dirtyBitmap;
-
-    @Option(names = "--chunk-size", paramLabel = "BYTES", defaultValue = "67108864",
-            description = "bytes per chunk, a multiple of 2 MiB (default ${DEFAULT-VALUE})")
-    long chunkSize;
-
     @Option(names = "--wait", description = "wait until the job is complete or failed")
     boolean await;
 
-    @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "86400", description = "with --wait")
-    long timeoutSeconds;
-
     @Override
     public Integer call() throws Exception {
-        SyncJob job = Jobs.job(jobId, LayerArgs.sources(LayerArgs.parse(spec, layers)), dest, clusterSize,
-                dirtyBitmap, chunkSize);
+        SyncJob job = jobOptions.job(spec, jobId, dest);
         ClientConfig config = kafka.config();
         PipelineTopics topics = config.topics();
         TopicSetup.ensure(config, 4, (short) 1);
@@ -73,7 +59,7 @@ final class SubmitCommand implements Callable<Integer> {
         if (!await) {
             return 0;
         }
-        return awaitJob(spec, config, topics, job.getJob(), Duration.ofSeconds(timeoutSeconds));
+        return awaitJob(spec, config, topics, job.getJob(), Duration.ofSeconds(jobOptions.timeoutSeconds));
     }
 
     /** Waits for a job, printing status changes on stderr; 0 only when it completed. */

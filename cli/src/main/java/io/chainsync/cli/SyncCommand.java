@@ -16,6 +16,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
@@ -34,8 +35,8 @@ final class SyncCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--layer", required = true, paramLabel = "NAME=NBD_URI", description = "a layer; repeat, bottom first")
-    List<String> layers = new ArrayList<>();
+    @Mixin
+    JobOptions jobOptions;
 
     @Option(names = "--dest", required = true, paramLabel = "DIR", description = "destination directory")
     Path dest;
@@ -49,21 +50,8 @@ final class SyncCommand implements Callable<Integer> {
     @Option(names = "--kafka-config", paramLabel = "FILE", description = "client properties for every Kafka client")
     Path kafkaConfig;
 
-    @Option(names = "--cluster-size", paramLabel = "BYTES", description = "force the destination cluster size")
-    Integer clusterSize;
-
-    @Option(names = "--dirty-bitmap", paramLabel = "NAME", description = "incremental: qemu:dirty-bitmap:NAME")
-    String dirtyBitmap;
-
-    @Option(names = "--chunk-size", paramLabel = "BYTES", defaultValue = "67108864",
-            description = "bytes per chunk, a multiple of 2 MiB (default ${DEFAULT-VALUE})")
-    long chunkSize;
-
     @Option(names = "--copiers", paramLabel = "N", defaultValue = "2", description = "copier workers (default ${DEFAULT-VALUE})")
     int copierCount;
-
-    @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "86400")
-    long timeoutSeconds;
 
     @Override
     public Integer call() throws Exception {
@@ -71,8 +59,7 @@ final class SyncCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(),
                     "give both --bootstrap-servers and --registry-url, or neither for the embedded stack");
         }
-        SyncJob job = Jobs.job(null, LayerArgs.sources(LayerArgs.parse(spec, layers)), ".", clusterSize, dirtyBitmap,
-                chunkSize);
+        SyncJob job = jobOptions.job(spec, null, ".");
         Path destRoot = dest.toAbsolutePath().normalize();
         Files.createDirectories(destRoot);
         Path work = Files.createTempDirectory("chainsync-sync");
@@ -94,7 +81,7 @@ final class SyncCommand implements Callable<Integer> {
                 } catch (IllegalArgumentException e) {
                     throw new ParameterException(spec.commandLine(), e.getMessage());
                 }
-                return SubmitCommand.awaitJob(spec, config, topics, job.getJob(), Duration.ofSeconds(timeoutSeconds));
+                return SubmitCommand.awaitJob(spec, config, topics, job.getJob(), Duration.ofSeconds(jobOptions.timeoutSeconds));
             }
         } finally {
             if (stack != null) {

@@ -77,16 +77,17 @@ public final class ChainCopier {
             return t;
         });
         try {
+            DataCopier copier = new DataCopier(options.requestSize(), options.buffers(), writers);
             for (int i = 0; i < layers.size(); i++) {
                 LayerSpec below = i == 0 ? null : layers.get(i - 1);
-                copyLayer(layers.get(i), below, writers);
+                copyLayer(layers.get(i), below, copier);
             }
         } finally {
             writers.shutdownNow();
         }
     }
 
-    private void copyLayer(LayerSpec layer, LayerSpec below, ExecutorService writers) throws LayerCopyException {
+    private void copyLayer(LayerSpec layer, LayerSpec below, DataCopier copier) throws LayerCopyException {
         Path target = LayerNames.resolveInside(destination, layer.name());
         NbdClient.Options clientOptions = NbdClient.Options.defaults()
                 .withMetaContexts(DecisionTable.requestedContexts(options.dirtyBitmap()))
@@ -99,8 +100,7 @@ public final class ChainCopier {
                     .addKeyValue("dataClusters", plan.dataClusters()).log();
             progress.layerPlanned(layer.name(), plan.dataBytes());
             try (LayerSink sink = openSink(layer, below, target, plan)) {
-                DataCopier copier = new DataCopier(client, options.requestSize(), options.buffers(), writers);
-                copier.copy(plan.runs(), plan.clusterBits(), plan.virtualSize(), sink,
+                copier.copy(client, plan.runs(), plan.clusterBits(), plan.virtualSize(), sink,
                         n -> progress.bytesCopied(layer.name(), n));
                 sink.map(plan.runs());
                 sink.commit();

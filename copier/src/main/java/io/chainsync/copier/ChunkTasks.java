@@ -19,7 +19,6 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.concurrent.Executor;
 import java.util.function.LongConsumer;
 import java.util.stream.Stream;
 
@@ -55,8 +54,8 @@ public final class ChunkTasks {
      *
      * @return the number of bytes copied
      */
-    public static long copyChunk(NbdClient client, Layer layer, long chunk, List<ClusterRun> runs, int bufferSize,
-                                 int buffers, Executor writers, LongConsumer progress) throws IOException {
+    public static long copyChunk(NbdClient client, DataCopier copier, Layer layer, long chunk, List<ClusterRun> runs,
+                                 LongConsumer progress) throws IOException {
         LayerFiles files = new LayerFiles(layer.target());
         Files.createDirectories(files.chunks());
         long[] copied = {0};
@@ -77,8 +76,7 @@ public final class ChunkTasks {
                     }
                 }
             };
-            new DataCopier(client, bufferSize, buffers, writers).copy(runs, layer.clusterBits(), layer.virtualSize(),
-                    target, n -> {
+            copier.copy(client, runs, layer.clusterBits(), layer.virtualSize(), target, n -> {
                         synchronized (copied) {
                             copied[0] += n;
                         }
@@ -123,13 +121,7 @@ public final class ChunkTasks {
             }
             try (Qcow2Writer writer = Qcow2Writer.reopenForFinish(files.temporary(), layer.virtualSize(),
                     layer.clusterBits(), layer.backingName(), layer.backingFormat())) {
-                for (ClusterRun run : all) {
-                    if (run.kind() == ClusterKind.DATA) {
-                        writer.mapData(run.firstCluster(), run.count(), run.firstDataIndex());
-                    } else if (run.kind() == ClusterKind.ZERO) {
-                        writer.mapZero(run.firstCluster(), run.count());
-                    }
-                }
+                Qcow2Sink.map(writer, all);
                 writer.finish();
             }
         }

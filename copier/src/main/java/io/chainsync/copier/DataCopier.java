@@ -22,11 +22,11 @@ import java.util.function.LongConsumer;
  * is read over NBD (the client spreads requests over its connections and splits them at the
  * server's maximum) and, once read, written at its host offset by a writer thread; the buffer then
  * returns to the pool. The first failure stops new reads; the copy waits for every read in flight
- * before it reports the failure, so no buffer is written after the call returns.
+ * before it reports the failure, so no buffer is written after the call returns. One copier (and
+ * its buffers) serves any number of copies, one at a time.
  */
 public final class DataCopier {
 
-    private final NbdClient client;
     private final BlockingQueue<ByteBuffer> pool;
     private final int bufferCount;
     private final int bufferSize;
@@ -37,11 +37,10 @@ public final class DataCopier {
      * @param bufferCount buffers in the pool: the number of reads in flight
      * @param writers runs the positional writes
      */
-    public DataCopier(NbdClient client, int bufferSize, int bufferCount, Executor writers) {
+    public DataCopier(int bufferSize, int bufferCount, Executor writers) {
         if (bufferSize < 512 || bufferCount < 1) {
             throw new IllegalArgumentException("need at least one buffer of at least 512 bytes");
         }
-        this.client = client;
         this.bufferSize = bufferSize;
         this.bufferCount = bufferCount;
         this.writers = writers;
@@ -57,8 +56,8 @@ public final class DataCopier {
      *
      * @param progress receives the number of bytes of each piece once written
      */
-    public void copy(List<ClusterRun> runs, int clusterBits, long virtualSize, DataTarget sink, LongConsumer progress)
-            throws IOException {
+    public void copy(NbdClient client, List<ClusterRun> runs, int clusterBits, long virtualSize, DataTarget sink,
+                     LongConsumer progress) throws IOException {
         AtomicReference<Throwable> failure = new AtomicReference<>();
         try {
             for (ClusterRun run : runs) {
@@ -70,7 +69,7 @@ public final class DataCopier {
                 long host = sink.hostOffset(run);
                 while (guest < guestEnd && failure.get() == null) {
                     int length = (int) Math.min(bufferSize, guestEnd - guest);
-                    submit(guest, length, host, sink, progress, failure);
+                    submit(client, guest, length, host, sink, progress, failure);
                     guest += length;
                     host += length;
                 }
@@ -84,7 +83,7 @@ public final class DataCopier {
         }
     }
 
-    private void submit(long guest, int length, long host, DataTarget sink, LongConsumer progress,
+    private void submit(NbdClient client, long guest, int length, long host, DataTarget sink, LongConsumer progress,
                         AtomicReference<Throwable> failure) throws InterruptedIOException {
         ByteBuffer buffer = take();
         buffer.clear().limit(length);

@@ -5,20 +5,17 @@ import io.chainsync.planner.ClusterRun;
 import io.chainsync.qcow2.Qcow2Writer;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.file.Path;
 import java.util.List;
 
 /** A qcow2 v3 layer written by the native writer; data clusters at their fixed host offsets. */
-final class Qcow2Sink implements LayerSink {
+final class Qcow2Sink extends TemporaryFileSink {
 
-    private final LayerFiles files;
     private final int clusterBits;
     private final Qcow2Writer writer;
-    private boolean committed;
 
     Qcow2Sink(LayerFiles files, long virtualSize, int clusterBits, String backingFile, String backingFormat)
             throws IOException {
-        this.files = files;
+        super(files);
         this.clusterBits = clusterBits;
         this.writer = Qcow2Writer.create(files.temporary(), virtualSize, clusterBits, backingFile, backingFormat);
     }
@@ -35,6 +32,11 @@ final class Qcow2Sink implements LayerSink {
 
     @Override
     public void map(List<ClusterRun> runs) {
+        map(writer, runs);
+    }
+
+    /** Records DATA and ZERO runs in the writer's L2 tables; unallocated runs need no entry. */
+    static void map(Qcow2Writer writer, List<ClusterRun> runs) {
         for (ClusterRun run : runs) {
             if (run.kind() == ClusterKind.DATA) {
                 writer.mapData(run.firstCluster(), run.count(), run.firstDataIndex());
@@ -45,24 +47,13 @@ final class Qcow2Sink implements LayerSink {
     }
 
     @Override
-    public void commit() throws IOException {
+    protected void finishWriter() throws IOException {
         writer.finish();
         writer.close();
-        files.commit();
-        committed = true;
     }
 
     @Override
-    public void abort() {
-        if (committed) {
-            return;
-        }
-        try {
-            writer.abort();
-        } catch (IOException ignored) {
-            // giving up anyway: the temporary file is removed next
-        }
-        files.discard();
+    protected void abortWriter() throws IOException {
+        writer.abort();
     }
-
-    }
+}

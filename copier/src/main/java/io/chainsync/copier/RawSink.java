@@ -10,15 +10,13 @@ import java.util.List;
  * A sparse raw bottom layer: data at its guest offset, zero and unallocated ranges left as holes
  * (nothing lies below a bottom layer, so both read as zeroes).
  */
-final class RawSink implements LayerSink {
+final class RawSink extends TemporaryFileSink {
 
-    private final LayerFiles files;
     private final int clusterBits;
     private final RawWriter writer;
-    private boolean committed;
 
     RawSink(LayerFiles files, long virtualSize, int clusterBits) throws IOException {
-        this.files = files;
+        super(files);
         this.clusterBits = clusterBits;
         this.writer = RawWriter.create(files.temporary(), virtualSize);
     }
@@ -39,23 +37,13 @@ final class RawSink implements LayerSink {
     }
 
     @Override
-    public void commit() throws IOException {
+    protected void finishWriter() throws IOException {
         writer.finish();
         writer.close();
-        files.commit();
-        committed = true;
     }
 
     @Override
-    public void abort() {
-        if (committed) {
-            return;
-        }
-        try {
-            writer.abort();
-        } catch (IOException ignored) {
-            // giving up anyway: the temporary file is removed next
-        }
-        files.discard();
+    protected void abortWriter() throws IOException {
+        writer.abort();
     }
 }

@@ -7,6 +7,7 @@ import io.chainsync.avro.ClusterRunRecord;
 import io.chainsync.avro.ResultState;
 import io.chainsync.avro.TaskKind;
 import io.chainsync.copier.ChunkTasks;
+import io.chainsync.copier.DataCopier;
 import io.chainsync.nbd.NbdClient;
 import io.chainsync.nbd.NbdUri;
 import io.chainsync.pipeline.ClientConfig;
@@ -46,6 +47,7 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
     private final String worker;
     private final KafkaProducer<ChunkKey, ChunkResult> results;
     private final ExecutorService writers;
+    private final DataCopier copier;
     private final Map<String, NbdClient> sources = new LinkedHashMap<>(8, 0.75f, true);
 
     public CopierService(ClientConfig config, PipelineTopics topics, Path destRoot, String worker) {
@@ -62,6 +64,7 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
             t.setDaemon(true);
             return t;
         });
+        this.copier = new DataCopier(2 << 20, 16, writers);
     }
 
     @Override
@@ -78,8 +81,8 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
             ChunkTasks.Layer layer = new ChunkTasks.Layer(target, plan.getVirtualSize(), plan.getClusterBits(),
                     plan.getBackingName(), plan.getBackingFormat());
             if (plan.getKind() == TaskKind.COPY) {
-                long bytes = ChunkTasks.copyChunk(source(plan.getUri()), layer, plan.getChunk(), runs(plan),
-                        2 << 20, 16, writers, n -> { });
+                long bytes = ChunkTasks.copyChunk(source(plan.getUri()), copier, layer, plan.getChunk(), runs(plan),
+                        n -> { });
                 result.setBytes(bytes);
             } else {
                 ChunkTasks.finalizeLayer(layer, plan.getChunkCount());

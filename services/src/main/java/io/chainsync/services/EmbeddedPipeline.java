@@ -47,6 +47,11 @@ public final class EmbeddedPipeline implements AutoCloseable {
             for (int i = 0; i < pipeline.copiers.size(); i++) {
                 pipeline.spawn(pipeline.copiers.get(i), "chainsync-copier-" + i);
             }
+            // let the copier group settle, so work spreads over every worker from the first task
+            for (CopierService copier : pipeline.copiers) {
+                copier.awaitAssignment(Duration.ofSeconds(30));
+            }
+            pipeline.scanner.awaitAssignment(Duration.ofSeconds(30));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             pipeline.close();

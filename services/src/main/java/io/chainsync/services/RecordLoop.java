@@ -27,6 +27,7 @@ abstract class RecordLoop<K, V> implements Runnable, AutoCloseable {
     private final AtomicBoolean running = new AtomicBoolean(true);
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final AtomicBoolean started = new AtomicBoolean();
+    private volatile int assigned;
 
     RecordLoop(KafkaConsumer<K, V> consumer, String topic) {
         this.consumer = consumer;
@@ -42,7 +43,17 @@ abstract class RecordLoop<K, V> implements Runnable, AutoCloseable {
             throw new IllegalStateException("a record loop runs once");
         }
         try {
-            consumer.subscribe(java.util.List.of(topic));
+            consumer.subscribe(java.util.List.of(topic), new org.apache.kafka.clients.consumer.ConsumerRebalanceListener() {
+                @Override
+                public void onPartitionsRevoked(java.util.Collection<TopicPartition> partitions) {
+                    assigned = 0;
+                }
+
+                @Override
+                public void onPartitionsAssigned(java.util.Collection<TopicPartition> partitions) {
+                    assigned = consumer.assignment().size();
+                }
+            });
             while (running.get()) {
                 try {
                     for (ConsumerRecord<K, V> record : consumer.poll(Duration.ofMillis(500))) {
@@ -76,6 +87,20 @@ abstract class RecordLoop<K, V> implements Runnable, AutoCloseable {
                 stopped.countDown();
             }
         }
+    }
+
+    /**
+     * Waits until this member has partitions of its topic assigned (the group has settled around
+     * it), or the timeout passes.
+     *
+     * @return whether partitions are assigned
+     */
+    public boolean awaitAssignment(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (assigned == 0 && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        return assigned > 0;
     }
 
     /** Releases what the handler holds; called on the loop's thread once it ends. */

@@ -1,0 +1,40 @@
+package io.chainsync.copier;
+
+import java.io.IOException;
+
+/** A sink whose file is written under a temporary name and renamed only once finished and flushed. */
+abstract class TemporaryFileSink implements LayerSink {
+
+    private final LayerFiles files;
+    private boolean committed;
+
+    TemporaryFileSink(LayerFiles files) {
+        this.files = files;
+    }
+
+    /** Writes what remains (metadata), flushes to disk and closes the writer. */
+    protected abstract void finishWriter() throws IOException;
+
+    /** Closes the writer without finishing. */
+    protected abstract void abortWriter() throws IOException;
+
+    @Override
+    public final void commit() throws IOException {
+        finishWriter();
+        files.commit();
+        committed = true;
+    }
+
+    @Override
+    public final void abort() {
+        if (committed) {
+            return;
+        }
+        try {
+            abortWriter();
+        } catch (IOException | IllegalStateException ignored) {
+            // giving up anyway: the temporary file is removed next
+        }
+        files.discard();
+    }
+}

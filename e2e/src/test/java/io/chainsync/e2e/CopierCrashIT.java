@@ -1,0 +1,94 @@
+package io.chainsync.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.chainsync.avro.JobState;
+import io.chainsync.avro.JobStatus;
+import io.chainsync.avro.LayerSource;
+import io.chainsync.avro.SyncJob;
+import io.chainsync.pipeline.ClientConfig;
+import io.chainsync.pipeline.PipelineTopics;
+import io.chainsync.services.CopierService;
+import io.chainsync.services.EmbeddedPipeline;
+import io.chainsync.services.Jobs;
+import io.chainsync.stack.LocalStack;
+import io.chainsync.testkit.Chain;
+import io.chainsync.testkit.ChainBuilder;
+import io.chainsync.testkit.ChainJudge;
+import io.chainsync.testkit.NbdkitServer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A copier worker killed with SIGKILL in the middle of a job: its uncommitted tasks go to the
+ * surviving worker, half-written chunks are written again, and the layer still comes out exact.
+ */
+class CopierCrashIT {
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void jobSurvivesAKilledCopier() throws Exception {
+        Path cliJar = Path.of("..", "cli", "target", "chainsync-cli.jar").toAbsolutePath().normalize();
+        assertTrue(Files.isRegularFile(cliJar), "the CLI must be built first: " + cliJar);
+        // a 32 MiB raw bottom layer, read slowly: one second per read request
+        Chain chain = ChainBuilder.in(tmp.resolve("src")).size(32L << 20).base("base.raw")
+                .io("write -P 0x71 0 12M", "write -P 0x72 16M 14M").build();
+        Path destRoot = Files.createDirectories(tmp.resolve("dest-root"));
+        try (LocalStack stack = LocalStack.start(tmp.resolve("stack"));
+             NbdkitServer source = NbdkitServer.builder("file")
+                     .param("file", chain.bottom().path().toString()).readOnly(true)
+                     .filter("delay").param("delay-read", "1").start(Files.createDirectories(tmp.resolve("s")))) {
+            ClientConfig config = new ClientConfig(stack.bootstrapServers(), stack.registryUrl());
+            PipelineTopics topics = config.topics();
+            try (EmbeddedPipeline pipeline = EmbeddedPipeline.start(config, tmp.resolve("planner"), destRoot, 1, 4)) {
+                Path clientProps = tmp.resolve("client.properties");
+                Files.writeString(clientProps, "session.timeout.ms=6000\nheartbeat.interval.ms=1000\n");
+                Process victim = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"), "-jar",
+                        cliJar.toString(), "copier", "--bootstrap-servers", stack.bootstrapServers(),
+                        "--registry-url", stack.registryUrl(), "--kafka-config", clientProps.toString(),
+                        "--dest-root", destRoot.toString())
+                        .redirectErrorStream(true).redirectOutput(tmp.resolve("victim.log").toFile()).start();
+                try {
+                    awaitMembers(config, 2, Duration.ofSeconds(90));
+                    SyncJob job = Jobs.job(null, List.of(new LayerSource("base.raw", source.uri())), "crash", null,
+                            null, 2L << 20);
+                    Jobs.submit(config, topics, job);
+                    Thread.sleep(3_000); // both workers are inside their first chunks now
+                    assertTrue(victim.isAlive(), "the second copier died on its own: see victim.log");
+                    victim.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+                    JobStatus status = Jobs.await(config, topics, job.getJob(), Duration.ofSeconds(180), s -> { })
+                            .orElseThrow(() -> new AssertionError("job did not finish"));
+                    assertEquals(JobState.COMPLETE, status.getState(), String.valueOf(status));
+                } finally {
+                    victim.destroyForcibly();
+                }
+            }
+        }
+        ChainJudge.assertExact(chain, destRoot.resolve("crash"));
+    }
+
+    private static void awaitMembers(ClientConfig config, int members, Duration timeout) throws Exception {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        try (Admin admin = Admin.create(config.properties())) {
+            while (System.nanoTime() < deadline) {
+                var group = admin.describeConsumerGroups(List.of(CopierService.GROUP)).all().get()
+                        .get(CopierService.GROUP);
+                if (group.members().size() >= members
+                        && group.members().stream().allMatch(m -> !m.assignment().topicPartitions().isEmpty())) {
+                    return;
+                }
+                Thread.sleep(200);
+            }
+        }
+        throw new AssertionError("the copier group did not reach " + members + " members");
+    }
+}

@@ -115,9 +115,7 @@ public final class ChainCopier {
 
     private LayerPlan plan(NbdClient client, boolean bottom) throws IOException {
         DecisionTable.Mode mode = DecisionTable.selectMode(bottom, client.metaContexts(), options.dirtyBitmap());
-        List<String> contexts = mode == DecisionTable.Mode.BOTTOM_WITHOUT_DEPTH
-                ? List.of(MetaContexts.BASE_ALLOCATION)
-                : DecisionTable.requestedContexts(options.dirtyBitmap());
+        List<String> contexts = DecisionTable.contexts(mode, options.dirtyBitmap());
         LayerScan scan = new LayerScanner(client, contexts).scan();
         return LayerPlan.of(decider, mode, client.size(), scan.of(MetaContexts.BASE_ALLOCATION),
                 contexts.size() > 1 ? scan.of(contexts.get(1)) : null, options.clusterBits());

@@ -20,6 +20,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.function.LongConsumer;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 
 /**
@@ -58,14 +59,13 @@ public final class ChunkTasks {
                                  LongConsumer progress) throws IOException {
         LayerFiles files = new LayerFiles(layer.target());
         Files.createDirectories(files.chunks());
-        long[] copied = {0};
+        AtomicLong copied = new AtomicLong();
         try (FileChannel channel = FileChannel.open(files.temporary(), StandardOpenOption.CREATE,
                 StandardOpenOption.WRITE)) {
             DataTarget target = new DataTarget() {
                 @Override
                 public long hostOffset(ClusterRun run) {
-                    return layer.raw() ? run.firstCluster() << layer.clusterBits()
-                            : Qcow2Writer.dataClusterOffset(layer.clusterBits(), run.firstDataIndex());
+                    return DataTarget.hostOffset(layer.raw(), layer.clusterBits(), run);
                 }
 
                 @Override
@@ -77,17 +77,13 @@ public final class ChunkTasks {
                 }
             };
             copier.copy(client, runs, layer.clusterBits(), layer.virtualSize(), target, n -> {
-                        synchronized (copied) {
-                            copied[0] += n;
-                        }
-                        progress.accept(n);
-                    });
+                copied.addAndGet(n);
+                progress.accept(n);
+            });
             channel.force(true);
         }
         writeRuns(files.chunks().resolve(chunkFileName(chunk)), runs);
-        synchronized (copied) {
-            return copied[0];
-        }
+        return copied.get();
     }
 
     /**

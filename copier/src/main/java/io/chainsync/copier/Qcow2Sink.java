@@ -22,7 +22,7 @@ final class Qcow2Sink extends TemporaryFileSink {
 
     @Override
     public long hostOffset(ClusterRun run) {
-        return Qcow2Writer.dataClusterOffset(clusterBits, run.firstDataIndex());
+        return DataTarget.hostOffset(false, clusterBits, run);
     }
 
     @Override

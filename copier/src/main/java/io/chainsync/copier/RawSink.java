@@ -23,7 +23,7 @@ final class RawSink extends TemporaryFileSink {
 
     @Override
     public long hostOffset(ClusterRun run) {
-        return run.firstCluster() << clusterBits;
+        return DataTarget.hostOffset(true, clusterBits, run);
     }
 
     @Override

@@ -99,6 +99,13 @@ public final class DecisionTable {
                 + " (serve the layer with qemu-nbd -A)");
     }
 
+    /** The contexts a mode decides from: base:allocation first, then the second context if the mode has one. */
+    public static List<String> contexts(Mode mode, String dirtyBitmap) {
+        return mode == Mode.BOTTOM_WITHOUT_DEPTH
+                ? List.of(MetaContexts.BASE_ALLOCATION)
+                : requestedContexts(dirtyBitmap);
+    }
+
     /** The contexts a layer asks its server for, in the order {@link LayerDecisions} expects them. */
     public static List<String> requestedContexts(String dirtyBitmap) {
         if (dirtyBitmap != null) {

@@ -109,6 +109,13 @@ class DecisionTableTest {
     }
 
     @Test
+    void contextsOfEachMode() {
+        assertEquals(List.of("base:allocation"), DecisionTable.contexts(BOTTOM_WITHOUT_DEPTH, null));
+        assertEquals(List.of("base:allocation", "qemu:allocation-depth"), DecisionTable.contexts(ALLOCATION_DEPTH, null));
+        assertEquals(List.of("base:allocation", "qemu:dirty-bitmap:x"), DecisionTable.contexts(DIRTY_BITMAP, "x"));
+    }
+
+    @Test
     void requestedContexts() {
         assertEquals(List.of("base:allocation", "qemu:allocation-depth"), DecisionTable.requestedContexts(null));
         assertEquals(List.of("base:allocation", "qemu:dirty-bitmap:x"), DecisionTable.requestedContexts("x"));

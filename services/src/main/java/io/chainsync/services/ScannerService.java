@@ -14,7 +14,6 @@ import io.chainsync.nbd.NbdClient;
 import io.chainsync.nbd.NbdUri;
 import io.chainsync.planner.DecisionTable;
 import io.chainsync.planner.Extent;
-import io.chainsync.planner.MetaContexts;
 import io.chainsync.pipeline.ClientConfig;
 import io.chainsync.pipeline.PipelineTopics;
 import io.chainsync.scanner.LayerScan;
@@ -102,9 +101,7 @@ public final class ScannerService extends RecordLoop<JobKey, SyncJob> {
                 .withConnections(1);
         try (NbdClient client = NbdClient.connect(NbdUri.parse(source.getUri()), options)) {
             DecisionTable.Mode mode = DecisionTable.selectMode(index == 0, client.metaContexts(), bitmap);
-            List<String> contexts = mode == DecisionTable.Mode.BOTTOM_WITHOUT_DEPTH
-                    ? List.of(MetaContexts.BASE_ALLOCATION)
-                    : DecisionTable.requestedContexts(bitmap);
+            List<String> contexts = DecisionTable.contexts(mode, bitmap);
             long size = client.size();
             long chunkSize = job.getChunkSize();
             long chunkCount = (size + chunkSize - 1) / chunkSize;

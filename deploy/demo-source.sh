@@ -1,5 +1,5 @@
 #!/bin/sh
-# An example NBD source for docker-compose: creates the seed chain of DESIGN.md (raw base ABC-,
+# An example NBD source for docker-compose: creates the seed chain of docs/design.md (raw base ABC-,
 # qcow2 top -D0-) and serves each layer alone, base on port 10809, top on port 10810.
 set -eu
 dir=/srv/images

@@ -1,9 +1,11 @@
 package io.chainsync.cli;
 
-import io.chainsync.copier.ChainCopier;
-import io.chainsync.copier.CopyOptions;
-import io.chainsync.copier.LayerCopyException;
-import io.chainsync.copier.LayerSpec;
+import io.chainsync.jobs.ChainCopier;
+import io.chainsync.jobs.CopyOptions;
+import io.chainsync.jobs.LayerCopyException;
+import io.chainsync.scanner.JobSpec;
+import io.chainsync.scanner.LayerSpec;
+
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -53,7 +55,7 @@ final class CopyCommand implements Callable<Integer> {
             for (String layer : layers) {
                 specs.add(LayerSpec.parse(layer));
             }
-            ChainCopier.validate(specs);
+            JobSpec.validateChain(specs);
             CopyOptions defaults = CopyOptions.defaults();
             options = new CopyOptions(defaults.clusterBits(), connections, defaults.requestSize(), defaults.buffers(),
                     defaults.writerThreads(), dirtyBitmap);

@@ -1,7 +1,10 @@
 package io.chainsync.cli;
 
-import io.chainsync.avro.SyncJob;
-import io.chainsync.services.Jobs;
+import io.chainsync.scanner.JobSpec;
+import io.chainsync.scanner.LayerSpec;
+
+import picocli.CommandLine.ParameterException;
+
 import java.util.ArrayList;
 import java.util.List;
 import picocli.CommandLine.Model.CommandSpec;
@@ -27,9 +30,13 @@ final class JobOptions {
             description = "how long to wait for the job (default ${DEFAULT-VALUE})")
     long timeoutSeconds;
 
-    /** The job, its layers checked first (a usage error when malformed). */
-    SyncJob job(CommandSpec spec, String jobId, String dest) {
-        return Jobs.job(jobId, LayerArgs.sources(LayerArgs.parse(spec, layers)), dest, clusterSize, dirtyBitmap,
-                chunkSize);
+    /** The job, checked (a usage error when malformed). */
+    JobSpec job(CommandSpec spec, String jobId, String dest) {
+        List<LayerSpec> chain = LayerArgs.parse(spec, layers);
+        try {
+            return JobSpec.of(jobId, chain, dest, clusterSize, dirtyBitmap, chunkSize);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
     }
 }

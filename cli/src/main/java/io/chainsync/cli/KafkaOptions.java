@@ -1,6 +1,7 @@
 package io.chainsync.cli;
 
-import io.chainsync.pipeline.ClientConfig;
+import io.chainsync.kafka.ClientConfig;
+
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Map;

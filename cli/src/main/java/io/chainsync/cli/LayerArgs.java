@@ -1,8 +1,8 @@
 package io.chainsync.cli;
 
-import io.chainsync.avro.LayerSource;
-import io.chainsync.copier.ChainCopier;
-import io.chainsync.copier.LayerSpec;
+import io.chainsync.scanner.JobSpec;
+import io.chainsync.scanner.LayerSpec;
+
 import java.util.ArrayList;
 import java.util.List;
 import picocli.CommandLine.Model.CommandSpec;
@@ -20,18 +20,10 @@ final class LayerArgs {
             for (String layer : layers) {
                 specs.add(LayerSpec.parse(layer));
             }
-            ChainCopier.validate(specs);
+            JobSpec.validateChain(specs);
             return specs;
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
-    }
-
-    static List<LayerSource> sources(List<LayerSpec> specs) {
-        List<LayerSource> out = new ArrayList<>();
-        for (LayerSpec s : specs) {
-            out.add(new LayerSource(s.name(), s.source().toString()));
-        }
-        return out;
     }
 }

@@ -1,10 +1,11 @@
 package io.chainsync.cli;
 
-import io.chainsync.pipeline.ClientConfig;
-import io.chainsync.pipeline.TopicSetup;
-import io.chainsync.pipeline.planner.PlannerService;
-import io.chainsync.services.CopierService;
-import io.chainsync.services.ScannerService;
+import io.chainsync.copier.CopierService;
+import io.chainsync.kafka.ClientConfig;
+import io.chainsync.kafka.TopicSetup;
+import io.chainsync.planner.PlannerService;
+import io.chainsync.scanner.ScannerService;
+
 import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,7 +1,8 @@
 package io.chainsync.cli;
 
-import io.chainsync.pipeline.ClientConfig;
-import io.chainsync.pipeline.TopicSetup;
+import io.chainsync.kafka.ClientConfig;
+import io.chainsync.kafka.TopicSetup;
+
 import io.chainsync.stack.LocalStack;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,9 +1,10 @@
 package io.chainsync.cli;
 
+import io.chainsync.jobs.StatusReader;
+import io.chainsync.kafka.ClientConfig;
+import io.chainsync.kafka.PipelineTopics;
+
 import io.chainsync.avro.JobStatus;
-import io.chainsync.pipeline.ClientConfig;
-import io.chainsync.pipeline.PipelineTopics;
-import io.chainsync.services.StatusReader;
 import java.io.PrintWriter;
 import java.util.Map;
 import java.util.concurrent.Callable;

@@ -1,12 +1,13 @@
 package io.chainsync.cli;
 
+import io.chainsync.jobs.Jobs;
+import io.chainsync.kafka.ClientConfig;
+import io.chainsync.kafka.PipelineTopics;
+import io.chainsync.kafka.TopicSetup;
+import io.chainsync.scanner.JobSpec;
+
 import io.chainsync.avro.JobState;
 import io.chainsync.avro.JobStatus;
-import io.chainsync.avro.SyncJob;
-import io.chainsync.pipeline.ClientConfig;
-import io.chainsync.pipeline.PipelineTopics;
-import io.chainsync.pipeline.TopicSetup;
-import io.chainsync.services.Jobs;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -45,7 +46,7 @@ final class SubmitCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        SyncJob job = jobOptions.job(spec, jobId, dest);
+        JobSpec job = jobOptions.job(spec, jobId, dest);
         ClientConfig config = kafka.config();
         PipelineTopics topics = config.topics();
         TopicSetup.ensure(config, 4, (short) 1);
@@ -54,12 +55,12 @@ final class SubmitCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
-        spec.commandLine().getOut().println(job.getJob());
+        spec.commandLine().getOut().println(job.job());
         spec.commandLine().getOut().flush();
         if (!await) {
             return 0;
         }
-        return awaitJob(spec, config, topics, job.getJob(), Duration.ofSeconds(jobOptions.timeoutSeconds));
+        return awaitJob(spec, config, topics, job.job(), Duration.ofSeconds(jobOptions.timeoutSeconds));
     }
 
     /** Waits for a job, printing status changes on stderr; 0 only when it completed. */

@@ -1,10 +1,11 @@
 package io.chainsync.cli;
 
-import io.chainsync.avro.SyncJob;
-import io.chainsync.pipeline.ClientConfig;
-import io.chainsync.pipeline.PipelineTopics;
-import io.chainsync.services.EmbeddedPipeline;
-import io.chainsync.services.Jobs;
+import io.chainsync.jobs.EmbeddedPipeline;
+import io.chainsync.jobs.Jobs;
+import io.chainsync.kafka.ClientConfig;
+import io.chainsync.kafka.PipelineTopics;
+import io.chainsync.scanner.JobSpec;
+
 import io.chainsync.stack.LocalStack;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -59,7 +60,7 @@ final class SyncCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(),
                     "give both --bootstrap-servers and --registry-url, or neither for the embedded stack");
         }
-        SyncJob job = jobOptions.job(spec, null, ".");
+        JobSpec job = jobOptions.job(spec, null, ".");
         Path destRoot = dest.toAbsolutePath().normalize();
         Files.createDirectories(destRoot);
         Path work = Files.createTempDirectory("chainsync-sync");
@@ -81,7 +82,7 @@ final class SyncCommand implements Callable<Integer> {
                 } catch (IllegalArgumentException e) {
                     throw new ParameterException(spec.commandLine(), e.getMessage());
                 }
-                return SubmitCommand.awaitJob(spec, config, topics, job.getJob(), Duration.ofSeconds(jobOptions.timeoutSeconds));
+                return SubmitCommand.awaitJob(spec, config, topics, job.job(), Duration.ofSeconds(jobOptions.timeoutSeconds));
             }
         } finally {
             if (stack != null) {

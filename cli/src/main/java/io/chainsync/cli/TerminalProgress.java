@@ -1,6 +1,7 @@
 package io.chainsync.cli;
 
-import io.chainsync.copier.CopyProgress;
+import io.chainsync.jobs.CopyProgress;
+
 import java.io.PrintWriter;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;

@@ -1,8 +1,10 @@
 package io.chainsync.copier;
 
+import io.chainsync.core.LayerFormat;
+
 import io.chainsync.nbd.NbdClient;
-import io.chainsync.planner.ClusterKind;
-import io.chainsync.planner.ClusterRun;
+import io.chainsync.core.ClusterKind;
+import io.chainsync.core.ClusterRun;
 import io.chainsync.qcow2.Qcow2Writer;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
@@ -25,7 +27,7 @@ import java.util.stream.Stream;
 
 /**
  * The two tasks of a distributed layer copy, run by any worker that shares the destination file
- * system (DESIGN.md §3, "Scale-out"):
+ * system (docs/design.md §3, "Scale-out"):
  * <ul>
  *   <li>{@link #copyChunk}: writes one chunk's DATA clusters at their fixed host offsets into the
  *       layer's temporary file, flushes, then records the chunk's runs beside it. Idempotent:
@@ -43,7 +45,7 @@ public final class ChunkTasks {
     public record Layer(Path target, long virtualSize, int clusterBits, String backingName, String backingFormat) {
 
         boolean raw() {
-            return target.getFileName().toString().endsWith(".raw");
+            return LayerFormat.of(target.getFileName().toString()) == LayerFormat.RAW;
         }
     }
 
@@ -139,7 +141,7 @@ public final class ChunkTasks {
             for (ClusterRun run : runs) {
                 out.writeLong(run.firstCluster());
                 out.writeLong(run.count());
-                out.writeByte(run.kind().ordinal());
+                out.writeByte(run.kind().code());
                 out.writeLong(run.firstDataIndex());
             }
         }
@@ -161,16 +163,16 @@ public final class ChunkTasks {
                 throw new IOException("corrupt chunk runs file: " + file);
             }
             List<ClusterRun> runs = new ArrayList<>(Math.min(n, 1 << 16));
-            ClusterKind[] kinds = ClusterKind.values();
             for (int i = 0; i < n; i++) {
                 long first = in.readLong();
                 long count = in.readLong();
                 int kind = in.readByte();
                 long dataIndex = in.readLong();
-                if (kind < 0 || kind >= kinds.length) {
-                    throw new IOException("corrupt chunk runs file: " + file);
+                try {
+                    runs.add(new ClusterRun(first, count, ClusterKind.ofCode(kind), dataIndex));
+                } catch (IllegalArgumentException e) {
+                    throw new IOException("corrupt chunk runs file: " + file + ": " + e.getMessage(), e);
                 }
-                runs.add(new ClusterRun(first, count, kinds[kind], dataIndex));
             }
             return runs;
         }

@@ -1,8 +1,8 @@
 package io.chainsync.copier;
 
 import io.chainsync.nbd.NbdClient;
-import io.chainsync.planner.ClusterKind;
-import io.chainsync.planner.ClusterRun;
+import io.chainsync.core.ClusterKind;
+import io.chainsync.core.ClusterRun;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.io.UncheckedIOException;

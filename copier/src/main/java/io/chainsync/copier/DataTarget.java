@@ -1,6 +1,6 @@
 package io.chainsync.copier;
 
-import io.chainsync.planner.ClusterRun;
+import io.chainsync.core.ClusterRun;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 

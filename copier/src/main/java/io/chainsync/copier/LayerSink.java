@@ -1,8 +1,10 @@
 package io.chainsync.copier;
 
-import io.chainsync.planner.ClusterRun;
+import io.chainsync.core.ClusterRun;
 import java.io.Closeable;
+import io.chainsync.core.LayerFormat;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.util.List;
 
 /**
@@ -10,6 +12,21 @@ import java.util.List;
  * only on {@link #commit()}. Data writes are positional and may come from many threads.
  */
 public interface LayerSink extends DataTarget, Closeable {
+
+    /**
+     * Opens the sink of the layer file {@code target}: a sparse raw file or a qcow2 image, as the
+     * file's name says ({@link LayerFormat}), written under a temporary name beside it.
+     *
+     * @param backingName the backing file's name (relative), or null for a bottom layer
+     */
+    static LayerSink open(Path target, long virtualSize, int clusterBits, String backingName) throws IOException {
+        LayerFiles files = new LayerFiles(target);
+        if (LayerFormat.of(target.getFileName().toString()) == LayerFormat.RAW) {
+            return new RawSink(files, virtualSize, clusterBits);
+        }
+        return new Qcow2Sink(files, virtualSize, clusterBits, backingName,
+                backingName == null ? null : LayerFormat.of(backingName).qemuName());
+    }
 
     /** Records the cluster runs of (part of) the layer; call before {@link #commit()}. */
     void map(List<ClusterRun> runs) throws IOException;

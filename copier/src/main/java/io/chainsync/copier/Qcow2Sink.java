@@ -1,7 +1,7 @@
 package io.chainsync.copier;
 
-import io.chainsync.planner.ClusterKind;
-import io.chainsync.planner.ClusterRun;
+import io.chainsync.core.ClusterKind;
+import io.chainsync.core.ClusterRun;
 import io.chainsync.qcow2.Qcow2Writer;
 import java.io.IOException;
 import java.nio.ByteBuffer;

@@ -3,8 +3,8 @@ package io.chainsync.copier;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import io.chainsync.planner.ClusterKind;
-import io.chainsync.planner.ClusterRun;
+import io.chainsync.core.ClusterKind;
+import io.chainsync.core.ClusterRun;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

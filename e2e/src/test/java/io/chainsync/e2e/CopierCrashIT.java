@@ -1,17 +1,18 @@
 package io.chainsync.e2e;
 
+import io.chainsync.copier.CopierService;
+import io.chainsync.jobs.EmbeddedPipeline;
+import io.chainsync.jobs.Jobs;
+import io.chainsync.kafka.ClientConfig;
+import io.chainsync.kafka.PipelineTopics;
+import io.chainsync.scanner.JobSpec;
+import io.chainsync.scanner.LayerSpec;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.chainsync.avro.JobState;
 import io.chainsync.avro.JobStatus;
-import io.chainsync.avro.LayerSource;
-import io.chainsync.avro.SyncJob;
-import io.chainsync.pipeline.ClientConfig;
-import io.chainsync.pipeline.PipelineTopics;
-import io.chainsync.services.CopierService;
-import io.chainsync.services.EmbeddedPipeline;
-import io.chainsync.services.Jobs;
 import io.chainsync.stack.LocalStack;
 import io.chainsync.testkit.Chain;
 import io.chainsync.testkit.ChainBuilder;
@@ -59,13 +60,13 @@ class CopierCrashIT {
                         .redirectErrorStream(true).redirectOutput(tmp.resolve("victim.log").toFile()).start();
                 try {
                     awaitMembers(config, 2, Duration.ofSeconds(90));
-                    SyncJob job = Jobs.job(null, List.of(new LayerSource("base.raw", source.uri())), "crash", null,
+                    JobSpec job = JobSpec.of(null, List.of(LayerSpec.of("base.raw", source.uri())), "crash", null,
                             null, 2L << 20);
                     Jobs.submit(config, topics, job);
                     Thread.sleep(3_000); // both workers are inside their first chunks now
                     assertTrue(victim.isAlive(), "the second copier died on its own: see victim.log");
                     victim.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-                    JobStatus status = Jobs.await(config, topics, job.getJob(), Duration.ofSeconds(180), s -> { })
+                    JobStatus status = Jobs.await(config, topics, job.job(), Duration.ofSeconds(180), s -> { })
                             .orElseThrow(() -> new AssertionError("job did not finish"));
                     assertEquals(JobState.COMPLETE, status.getState(), String.valueOf(status));
                 } finally {

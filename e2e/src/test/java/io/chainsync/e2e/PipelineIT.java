@@ -1,5 +1,10 @@
 package io.chainsync.e2e;
 
+import io.chainsync.jobs.EmbeddedPipeline;
+import io.chainsync.jobs.Jobs;
+import io.chainsync.kafka.ClientConfig;
+import io.chainsync.kafka.PipelineTopics;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -11,10 +16,6 @@ import io.chainsync.avro.JobStatus;
 import io.chainsync.avro.LayerSource;
 import io.chainsync.avro.SyncJob;
 import io.chainsync.avro.TaskKind;
-import io.chainsync.pipeline.ClientConfig;
-import io.chainsync.pipeline.PipelineTopics;
-import io.chainsync.services.EmbeddedPipeline;
-import io.chainsync.services.Jobs;
 import io.chainsync.stack.LocalStack;
 import io.chainsync.testkit.Chain;
 import io.chainsync.testkit.ChainBuilder;
@@ -45,7 +46,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The pipeline end to end: a real KRaft broker and Apicurio registry, real qemu-nbd sources, the
  * scanner, Streams planner and copier services; jobs are submitted by producing to
- * {@code chainsync.jobs} and the output is judged by DESIGN.md §4.
+ * {@code chainsync.jobs} and the output is judged by docs/design.md §4.
  */
 class PipelineIT {
 
@@ -123,8 +124,8 @@ class PipelineIT {
         Path sockets = Files.createDirectories(tmp.resolve("s"));
         try (QemuNbdServer base = QemuNbdServer.serveLayer(chain.bottom(), sockets);
              QemuNbdServer top = QemuNbdServer.serveNoDepth(chain.top().path(), sockets)) {
-            SyncJob job = Jobs.job(null, List.of(new LayerSource(chain.bottom().name(), base.uri()),
-                    new LayerSource(chain.top().name(), top.uri())), "nodepth", null, null, 2L << 20);
+            SyncJob job = syncJob(null, List.of(new LayerSource(chain.bottom().name(), base.uri()),
+                    new LayerSource(chain.top().name(), top.uri())), "nodepth", 2L << 20);
             produce(job);
             JobStatus status = Jobs.await(config, topics, job.getJob(), Duration.ofSeconds(120), s -> { })
                     .orElseThrow();
@@ -148,7 +149,7 @@ class PipelineIT {
                 servers.add(server);
                 layers.add(new LayerSource(layer.name(), server.uri()));
             }
-            SyncJob job = Jobs.job(jobId, layers, dest, null, null, chunkSize);
+            SyncJob job = syncJob(jobId, layers, dest, chunkSize);
             produce(job);
             Optional<JobStatus> status = Jobs.await(config, topics, job.getJob(), Duration.ofSeconds(180), s -> { });
             return status.orElseThrow(() -> new AssertionError("job " + job.getJob() + " did not finish"));
@@ -187,5 +188,12 @@ class PipelineIT {
             }
         }
         return out;
+    }
+
+    /** A job record as any producer would make it: plain Avro, no chainsync client code. */
+    static SyncJob syncJob(String jobId, List<LayerSource> layers, String dest, long chunkSize) {
+        return SyncJob.newBuilder().setJob(jobId == null ? java.util.UUID.randomUUID().toString() : jobId)
+                .setLayers(new ArrayList<>(layers)).setDest(dest).setClusterSize(null).setDirtyBitmap(null)
+                .setChunkSize(chunkSize).setSubmittedAt(java.time.Instant.now()).build();
     }
 }

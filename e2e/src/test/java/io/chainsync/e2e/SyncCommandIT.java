@@ -21,7 +21,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * {@code chainsync sync} on its embedded default (local broker and registry started by the
- * command itself), judged by DESIGN.md §4 like {@code copy}.
+ * command itself), judged by docs/design.md §4 like {@code copy}.
  */
 class SyncCommandIT {
 

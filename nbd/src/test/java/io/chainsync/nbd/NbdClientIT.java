@@ -1,9 +1,11 @@
 package io.chainsync.nbd;
 
-import static io.chainsync.nbd.protocol.NbdConstants.CONTEXT_BASE_ALLOCATION;
-import static io.chainsync.nbd.protocol.NbdConstants.CONTEXT_QEMU_ALLOCATION_DEPTH;
-import static io.chainsync.nbd.protocol.NbdConstants.NBD_STATE_HOLE;
-import static io.chainsync.nbd.protocol.NbdConstants.NBD_STATE_ZERO;
+import io.chainsync.core.MetaContexts;
+
+import static io.chainsync.core.MetaContexts.BASE_ALLOCATION;
+import static io.chainsync.core.MetaContexts.ALLOCATION_DEPTH;
+import static io.chainsync.core.MetaContexts.STATE_HOLE;
+import static io.chainsync.core.MetaContexts.STATE_ZERO;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -38,7 +40,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * Runs the client against real qemu-nbd and nbdkit servers on Unix sockets.
  *
- * <p>The seed layer of DESIGN.md §1: base {@code ABC-}, top {@code -D0-} (D written at 64k, a zero
+ * <p>The seed layer of docs/design.md §1: base {@code ABC-}, top {@code -D0-} (D written at 64k, a zero
  * cluster at 128k). The top layer is served alone ({@code backing:null}, {@code -A}); a raw file with
  * the same guest content (D at 64k, the rest sparse) is served without {@code -A}.
  */
@@ -139,7 +141,7 @@ class NbdClientIT {
     }
 
     private static NbdClient.Options bothContexts() {
-        return NbdClient.Options.defaults().withMetaContexts(CONTEXT_BASE_ALLOCATION, CONTEXT_QEMU_ALLOCATION_DEPTH);
+        return NbdClient.Options.defaults().withMetaContexts(MetaContexts.BASE_ALLOCATION, MetaContexts.ALLOCATION_DEPTH);
     }
 
     /** Guest content of the seed top layer alone: D at [64k,128k), zeroes elsewhere. */
@@ -170,8 +172,8 @@ class NbdClientIT {
             assertTrue(client.canMultiConn(), "qemu-nbd -r -e 8 advertises multi-conn");
             assertEquals(1, client.connectionCount());
             Set<String> expected = kind.equals("qcow2")
-                    ? Set.of(CONTEXT_BASE_ALLOCATION, CONTEXT_QEMU_ALLOCATION_DEPTH)
-                    : Set.of(CONTEXT_BASE_ALLOCATION);
+                    ? Set.of(MetaContexts.BASE_ALLOCATION, MetaContexts.ALLOCATION_DEPTH)
+                    : Set.of(MetaContexts.BASE_ALLOCATION);
             assertEquals(expected, client.metaContexts());
             assertInstanceOf(ConnectionState.Transmission.class, client.state());
         }
@@ -190,23 +192,23 @@ class NbdClientIT {
     @Test
     void unknownContextIsSimplyAbsent() throws IOException {
         NbdClient.Options options = NbdClient.Options.defaults()
-                .withMetaContexts(CONTEXT_BASE_ALLOCATION, "qemu:dirty-bitmap:nope");
+                .withMetaContexts(MetaContexts.BASE_ALLOCATION, "qemu:dirty-bitmap:nope");
         try (NbdClient client = NbdClient.connect(qcow2.uri(), options)) {
-            assertEquals(Set.of(CONTEXT_BASE_ALLOCATION), client.metaContexts());
+            assertEquals(Set.of(MetaContexts.BASE_ALLOCATION), client.metaContexts());
         }
     }
 
     @Test
     void listMetaContexts() throws IOException {
         List<String> qemu = NbdClient.listMetaContexts(qcow2.uri(), "qemu:");
-        assertTrue(qemu.contains(CONTEXT_QEMU_ALLOCATION_DEPTH), qemu.toString());
-        assertFalse(qemu.contains(CONTEXT_BASE_ALLOCATION), qemu.toString());
+        assertTrue(qemu.contains(MetaContexts.ALLOCATION_DEPTH), qemu.toString());
+        assertFalse(qemu.contains(MetaContexts.BASE_ALLOCATION), qemu.toString());
         List<String> all = NbdClient.listMetaContexts(qcow2.uri(), "");
-        assertTrue(all.contains(CONTEXT_BASE_ALLOCATION), all.toString());
-        assertTrue(all.contains(CONTEXT_QEMU_ALLOCATION_DEPTH), all.toString());
+        assertTrue(all.contains(MetaContexts.BASE_ALLOCATION), all.toString());
+        assertTrue(all.contains(MetaContexts.ALLOCATION_DEPTH), all.toString());
         List<String> rawContexts = NbdClient.listMetaContexts(raw.uri(), "");
-        assertTrue(rawContexts.contains(CONTEXT_BASE_ALLOCATION), rawContexts.toString());
-        assertFalse(rawContexts.contains(CONTEXT_QEMU_ALLOCATION_DEPTH), rawContexts.toString());
+        assertTrue(rawContexts.contains(MetaContexts.BASE_ALLOCATION), rawContexts.toString());
+        assertFalse(rawContexts.contains(MetaContexts.ALLOCATION_DEPTH), rawContexts.toString());
     }
 
     @Test
@@ -316,21 +318,21 @@ class NbdClientIT {
         try (NbdClient client = NbdClient.connect(qcow2.uri(), bothContexts())) {
             BlockStatus status = client.blockStatus(0, SEED_SIZE, false).get();
             assertEquals(0, status.offset());
-            int holeZero = NBD_STATE_HOLE | NBD_STATE_ZERO;
+            int holeZero = MetaContexts.STATE_HOLE | MetaContexts.STATE_ZERO;
             assertEquals(List.of(
                     new BlockStatusExtent(64 * K, holeZero),
                     new BlockStatusExtent(64 * K, 0),
-                    new BlockStatusExtent(128 * K, holeZero)), status.extents(CONTEXT_BASE_ALLOCATION));
+                    new BlockStatusExtent(128 * K, holeZero)), status.extents(MetaContexts.BASE_ALLOCATION));
             assertEquals(List.of(
                     new BlockStatusExtent(64 * K, 0),
                     new BlockStatusExtent(128 * K, 1),
-                    new BlockStatusExtent(64 * K, 0)), status.extents(CONTEXT_QEMU_ALLOCATION_DEPTH));
+                    new BlockStatusExtent(64 * K, 0)), status.extents(MetaContexts.ALLOCATION_DEPTH));
 
             BlockStatus tail = client.blockStatus(96 * K, 64 * K, false).get();
             assertEquals(96 * K, tail.offset());
-            assertEquals(new BlockStatusExtent(32 * K, 0), tail.extents(CONTEXT_BASE_ALLOCATION).get(0));
-            assertEquals(new BlockStatusExtent(32 * K, holeZero), tail.extents(CONTEXT_BASE_ALLOCATION).get(1));
-            assertEquals(64 * K, tail.length(CONTEXT_QEMU_ALLOCATION_DEPTH));
+            assertEquals(new BlockStatusExtent(32 * K, 0), tail.extents(MetaContexts.BASE_ALLOCATION).get(0));
+            assertEquals(new BlockStatusExtent(32 * K, holeZero), tail.extents(MetaContexts.BASE_ALLOCATION).get(1));
+            assertEquals(64 * K, tail.length(MetaContexts.ALLOCATION_DEPTH));
         }
     }
 
@@ -338,15 +340,15 @@ class NbdClientIT {
     void blockStatusOfRawFile() throws Exception {
         try (NbdClient client = NbdClient.connect(raw.uri(), bothContexts())) {
             BlockStatus status = client.blockStatus(0, SEED_SIZE, false).get();
-            assertEquals(Set.of(CONTEXT_BASE_ALLOCATION), status.contexts());
-            List<BlockStatusExtent> extents = status.extents(CONTEXT_BASE_ALLOCATION);
-            assertEquals(SEED_SIZE, status.length(CONTEXT_BASE_ALLOCATION));
+            assertEquals(Set.of(MetaContexts.BASE_ALLOCATION), status.contexts());
+            List<BlockStatusExtent> extents = status.extents(MetaContexts.BASE_ALLOCATION);
+            assertEquals(SEED_SIZE, status.length(MetaContexts.BASE_ALLOCATION));
             long offset = 0;
             for (BlockStatusExtent extent : extents) {
                 boolean data = offset < 128 * K && offset + extent.length() > 64 * K;
                 // Host hole detection depends on the file system; the data must never be reported as zero.
                 if (data) {
-                    assertEquals(0, extent.flags() & NBD_STATE_ZERO, "data at " + offset);
+                    assertEquals(0, extent.flags() & MetaContexts.STATE_ZERO, "data at " + offset);
                 }
                 offset += extent.length();
             }
@@ -357,8 +359,8 @@ class NbdClientIT {
     void blockStatusWithReqOneReturnsOneExtentPerContext() throws Exception {
         try (NbdClient client = NbdClient.connect(qcow2.uri(), bothContexts())) {
             BlockStatus status = client.blockStatus(64 * K, 192 * K, true).get();
-            assertEquals(List.of(new BlockStatusExtent(64 * K, 0)), status.extents(CONTEXT_BASE_ALLOCATION));
-            assertEquals(List.of(new BlockStatusExtent(128 * K, 1)), status.extents(CONTEXT_QEMU_ALLOCATION_DEPTH));
+            assertEquals(List.of(new BlockStatusExtent(64 * K, 0)), status.extents(MetaContexts.BASE_ALLOCATION));
+            assertEquals(List.of(new BlockStatusExtent(128 * K, 1)), status.extents(MetaContexts.ALLOCATION_DEPTH));
         }
     }
 

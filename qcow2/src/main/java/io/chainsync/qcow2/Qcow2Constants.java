@@ -95,9 +95,7 @@ public final class Qcow2Constants {
     public static final int QCOW2_COMPRESSED_SECTOR_SIZE = 512;
 
     // ---- limits ----
-    public static final int MIN_CLUSTER_BITS = 9;
-    public static final int MAX_CLUSTER_BITS = 21;
-    public static final int DEFAULT_CLUSTER_BITS = 16;
+    // cluster_bits bounds: io.chainsync.core.ClusterSizes
     /** refcount_bits = 1 &lt;&lt; refcount_order; we always write 16-bit refcounts. */
     public static final int DEFAULT_REFCOUNT_ORDER = 4;
     public static final int MAX_REFCOUNT_ORDER = 6;

@@ -1,5 +1,7 @@
 package io.chainsync.qcow2;
 
+import io.chainsync.core.ClusterSizes;
+
 import static io.chainsync.qcow2.Qcow2Constants.*;
 
 import java.nio.ByteBuffer;
@@ -101,7 +103,7 @@ public record Qcow2Header(int version, long backingFileOffset, int backingFileSi
             }
         }
         int clusterBits = b.getInt(HDR_CLUSTER_BITS);
-        if (clusterBits < MIN_CLUSTER_BITS || clusterBits > MAX_CLUSTER_BITS) {
+        if (clusterBits < ClusterSizes.MIN_BITS || clusterBits > ClusterSizes.MAX_BITS) {
             throw new Qcow2FormatException("unsupported cluster_bits " + clusterBits);
         }
         if (headerLength > (1 << clusterBits)) {

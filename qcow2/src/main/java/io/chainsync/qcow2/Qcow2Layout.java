@@ -1,11 +1,13 @@
 package io.chainsync.qcow2;
 
+import io.chainsync.core.ClusterSizes;
+
 import static io.chainsync.qcow2.Qcow2Constants.BDRV_SECTOR_SIZE;
 import static io.chainsync.qcow2.Qcow2Constants.DEFAULT_REFCOUNT_ORDER;
 import static io.chainsync.qcow2.Qcow2Constants.L1E_SIZE;
 import static io.chainsync.qcow2.Qcow2Constants.L2E_SIZE_NORMAL;
-import static io.chainsync.qcow2.Qcow2Constants.MAX_CLUSTER_BITS;
-import static io.chainsync.qcow2.Qcow2Constants.MIN_CLUSTER_BITS;
+import static io.chainsync.core.ClusterSizes.MAX_BITS;
+import static io.chainsync.core.ClusterSizes.MIN_BITS;
 import static io.chainsync.qcow2.Qcow2Constants.QCOW_MAX_L1_SIZE;
 import static io.chainsync.qcow2.Qcow2Constants.REFTABLE_ENTRY_SIZE;
 
@@ -22,11 +24,11 @@ public final class Qcow2Layout {
         throw new AssertionError("static only");
     }
 
-    /** @throws IllegalArgumentException unless {@code MIN_CLUSTER_BITS <= clusterBits <= MAX_CLUSTER_BITS} */
+    /** @throws IllegalArgumentException unless {@code ClusterSizes.MIN_BITS <= clusterBits <= ClusterSizes.MAX_BITS} */
     public static void checkClusterBits(int clusterBits) {
-        if (clusterBits < MIN_CLUSTER_BITS || clusterBits > MAX_CLUSTER_BITS) {
-            throw new IllegalArgumentException("cluster_bits must be in [" + MIN_CLUSTER_BITS + ", "
-                    + MAX_CLUSTER_BITS + "] (512 B .. 2 MiB clusters), got " + clusterBits);
+        if (clusterBits < ClusterSizes.MIN_BITS || clusterBits > ClusterSizes.MAX_BITS) {
+            throw new IllegalArgumentException("cluster_bits must be in [" + ClusterSizes.MIN_BITS + ", "
+                    + ClusterSizes.MAX_BITS + "] (512 B .. 2 MiB clusters), got " + clusterBits);
         }
     }
 

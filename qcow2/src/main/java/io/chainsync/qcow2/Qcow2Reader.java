@@ -1,5 +1,7 @@
 package io.chainsync.qcow2;
 
+import io.chainsync.core.ClusterSizes;
+
 import static io.chainsync.qcow2.Qcow2Constants.*;
 
 import java.io.Closeable;
@@ -48,7 +50,7 @@ public final class Qcow2Reader implements Closeable {
         this.path = path;
         this.channel = channel;
         long fileSize = channel.size();
-        ByteBuffer first = readAt(0, (int) Math.min(fileSize, 1L << MAX_CLUSTER_BITS));
+        ByteBuffer first = readAt(0, (int) Math.min(fileSize, 1L << ClusterSizes.MAX_BITS));
         this.header = Qcow2Header.decode(first);
         this.clusterBits = header.clusterBits();
         this.clusterSize = 1L << clusterBits;

@@ -1,5 +1,7 @@
 package io.chainsync.qcow2;
 
+import io.chainsync.core.ClusterSizes;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -52,7 +54,7 @@ class Qcow2WriterIT {
 
     static Stream<Arguments> cases() {
         List<Arguments> out = new ArrayList<>();
-        for (int bits = Qcow2Constants.MIN_CLUSTER_BITS; bits <= Qcow2Constants.MAX_CLUSTER_BITS; bits++) {
+        for (int bits = ClusterSizes.MIN_BITS; bits <= ClusterSizes.MAX_BITS; bits++) {
             for (Backing b : Backing.values()) {
                 out.add(Arguments.of(bits, b));
             }

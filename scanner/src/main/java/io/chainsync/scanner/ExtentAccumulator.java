@@ -1,6 +1,6 @@
 package io.chainsync.scanner;
 
-import io.chainsync.planner.Extent;
+import io.chainsync.core.Extent;
 import java.util.ArrayList;
 import java.util.List;
 

@@ -1,6 +1,6 @@
 package io.chainsync.scanner;
 
-import io.chainsync.planner.Extent;
+import io.chainsync.core.Extent;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;

@@ -3,7 +3,7 @@ package io.chainsync.scanner;
 import io.chainsync.nbd.NbdClient;
 import io.chainsync.nbd.protocol.NbdProtocolException;
 import io.chainsync.nbd.protocol.BlockStatusExtent;
-import io.chainsync.planner.Extent;
+import io.chainsync.core.Extent;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.util.ArrayList;
@@ -16,7 +16,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Scans the block status of one export over a range in bounded steps (DESIGN.md §3, "scanner").
+ * Scans the block status of one export over a range in bounded steps (docs/design.md §3, "scanner").
  *
  * <p>The range is cut into slices of at most {@code step} bytes, scanned concurrently (several
  * requests in flight over the client's connections). Within a slice, each request starts where the

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.chainsync.planner.Extent;
+import io.chainsync.core.Extent;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 

@@ -65,7 +65,7 @@ public final class ChainBuilder {
     }
 
     /**
-     * The seed scenario of DESIGN.md §1: 64 KiB clusters, 256 KiB; base {@code ABC-} (raw
+     * The seed scenario of docs/design.md §1: 64 KiB clusters, 256 KiB; base {@code ABC-} (raw
      * {@code base.raw} or qcow2 {@code base.qcow2}), top {@code top.qcow2} = {@code -D0-}.
      */
     public static Chain seed(Path dir, boolean rawBase) {

@@ -7,13 +7,13 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * The judgement of DESIGN.md §4: is a reconstructed chain an exact layer-by-layer copy of the source?
+ * The judgement of docs/design.md §4: is a reconstructed chain an exact layer-by-layer copy of the source?
  *
  * <p>For every layer i (source layer i vs destination layer i of the same name; destination format
  * raw iff the name ends with ".raw", else qcow2):
  * <ol>
  * <li><b>metadata</b>: the file exists; {@code qemu-img check} is clean (qcow2); format as expected;
- *     virtual size = source virtual size rounded up to 512 (the NBD export size, DESIGN.md §2);
+ *     virtual size = source virtual size rounded up to 512 (the NBD export size, docs/design.md §2);
  *     backing file = previous layer's bare name and backing format = previous destination layer's
  *     format; the bottom layer has no backing.</li>
  * <li><b>alone</b> ({@code backing:null} on both sides): {@code qemu-img compare} identical, and the

@@ -7,7 +7,7 @@ import java.nio.file.StandardCopyOption;
 
 /**
  * Deliberately wrong layer copiers, built from qemu tools, to prove that a test can fail
- * (DESIGN.md §4: "every test of this kind must also fail for a deliberately naive copier").
+ * (docs/design.md §4: "every test of this kind must also fail for a deliberately naive copier").
  */
 public final class NaiveCopier {
 

@@ -15,7 +15,7 @@ import java.util.List;
  * }
  * }</pre>
  *
- * <p>Factories follow DESIGN.md §2: a qcow2 layer alone is served through a {@code json:} spec with
+ * <p>Factories follow docs/design.md §2: a qcow2 layer alone is served through a {@code json:} spec with
  * {@code "backing":null} and {@code -A} ({@code qemu:allocation-depth}); raw images without
  * {@code -A}.
  */
@@ -33,7 +33,7 @@ public final class QemuNbdServer extends NbdServer {
         return builder(QemuImg.aloneSpec(qcow2, "qcow2"), "qcow2").start(sockDir);
     }
 
-    /** {@code qemu-nbd -r -t -e 8 -k SOCK -f raw PATH} (no {@code -A}: see DESIGN.md §2). */
+    /** {@code qemu-nbd -r -t -e 8 -k SOCK -f raw PATH} (no {@code -A}: see docs/design.md §2). */
     public static QemuNbdServer serveRaw(Path raw, Path sockDir) {
         return builder(raw.toAbsolutePath().toString(), "raw").allocationDepth(false).start(sockDir);
     }

@@ -5,7 +5,7 @@ import java.util.Random;
 import java.util.stream.Stream;
 
 /**
- * The scenario families of DESIGN.md §4, ready for {@code @MethodSource}:
+ * The scenario families of docs/design.md §4, ready for {@code @MethodSource}:
  * <pre>{@code
  * static Stream<Scenario> scenarios() { return Scenarios.all(); }
  *
@@ -26,10 +26,10 @@ public final class Scenarios {
     private Scenarios() {
     }
 
-    /** Seed of DESIGN.md §1 over a raw base: base.raw {@code ABC-}, top.qcow2 {@code -D0-}. */
+    /** Seed of docs/design.md §1 over a raw base: base.raw {@code ABC-}, top.qcow2 {@code -D0-}. */
     public static final Scenario SEED_RAW = new Scenario("seed-raw", d -> ChainBuilder.seed(d, true), true);
 
-    /** Seed of DESIGN.md §1 over a qcow2 base. */
+    /** Seed of docs/design.md §1 over a qcow2 base. */
     public static final Scenario SEED_QCOW2 = new Scenario("seed-qcow2", d -> ChainBuilder.seed(d, false), true);
 
     /** Three qcow2 layers with data, zero writes, unmapping zero writes and discards at each level. */

@@ -9,7 +9,7 @@ import java.util.List;
  */
 public record Verdict(List<Failure> failures) {
 
-    /** The kinds of checks of DESIGN.md §4. */
+    /** The kinds of checks of docs/design.md §4. */
     public enum Check {
         /** destination file missing or unreadable */
         FILE,

@@ -13,7 +13,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
 
-/** The judge against exact, naive and flattened copies of the seed scenario (DESIGN.md §1, §4). */
+/** The judge against exact, naive and flattened copies of the seed scenario (docs/design.md §1, §4). */
 class ChainJudgeIT {
 
     static final int K64 = 64 * 1024;

@@ -11,7 +11,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** qemu-nbd as DESIGN.md §1/§2 describes it, checked with nbdinfo as an independent client. */
+/** qemu-nbd as docs/design.md §1/§2 describes it, checked with nbdinfo as an independent client. */
 class QemuNbdServerIT {
 
     static final long K64 = 64 * 1024;
@@ -29,7 +29,7 @@ class QemuNbdServerIT {
             assertTrue(s.uri().startsWith("nbd+unix:///?socket="), s.uri());
             assertEquals(List.of("base:allocation", "qemu:allocation-depth"), NbdInfo.contexts(s.uri()));
             assertEquals(SIZE, NbdInfo.size(s.uri()));
-            // DESIGN.md §1: hole,zero/absent  data/local  hole,zero/local  hole,zero/absent
+            // docs/design.md §1: hole,zero/absent  data/local  hole,zero/local  hole,zero/absent
             assertEquals(List.of(HOLE_ZERO, DATA, HOLE_ZERO, HOLE_ZERO),
                     NbdInfo.perUnit(NbdInfo.map(s.uri(), "base:allocation"), SIZE, K64));
             assertEquals(List.of(0L, 1L, 1L, 0L),
@@ -80,7 +80,7 @@ class QemuNbdServerIT {
     /**
      * A naive copier through NBD: nbdcopy from the layer-alone export into a writable qemu-nbd serving
      * the destination top with its backing, skipping zeroes (--destination-is-zero). The judge must
-     * catch it exactly as DESIGN.md §1 says.
+     * catch it exactly as docs/design.md §1 says.
      */
     @Test
     void naiveNbdcopyIntoWritableServerIsJudgedWrong() throws Exception {

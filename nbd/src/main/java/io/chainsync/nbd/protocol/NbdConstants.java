@@ -141,16 +141,8 @@ public final class NbdConstants {
     public static final int NBD_ESHUTDOWN = 108;
 
     // ---------------------------------------------------------------- metadata contexts
-
-    /** Standard context; flags {@link #NBD_STATE_HOLE} and {@link #NBD_STATE_ZERO}. */
-    public static final String CONTEXT_BASE_ALLOCATION = "base:allocation";
-    public static final int NBD_STATE_HOLE = 1;
-    public static final int NBD_STATE_ZERO = 1 << 1;
-    /** qemu context: flags value is the depth (0 absent, 1 local, N backing layer N). */
-    public static final String CONTEXT_QEMU_ALLOCATION_DEPTH = "qemu:allocation-depth";
-    /** Prefix of qemu's dirty bitmap contexts; flags bit 0 means dirty. */
-    public static final String CONTEXT_QEMU_DIRTY_BITMAP_PREFIX = "qemu:dirty-bitmap:";
-    public static final int NBD_STATE_DIRTY = 1;
+    // Context names and their state bits are the decision core's: io.chainsync.core.MetaContexts.
+    // This client negotiates whatever names it is given and passes flags through untouched.
 
     // ---------------------------------------------------------------- sizes
 

@@ -1,0 +1,145 @@
+package io.chainsync.copier;
+
+import io.chainsync.kafka.ClientConfig;
+import io.chainsync.kafka.KafkaClients;
+import io.chainsync.kafka.PipelineTopics;
+import io.chainsync.kafka.RecordLoop;
+
+import io.chainsync.avro.ChunkKey;
+import io.chainsync.avro.ChunkPlan;
+import io.chainsync.avro.ChunkResult;
+import io.chainsync.avro.ClusterRunRecord;
+import io.chainsync.avro.ResultState;
+import io.chainsync.avro.TaskKind;
+import io.chainsync.nbd.NbdClient;
+import io.chainsync.nbd.NbdUri;
+import io.chainsync.core.ClusterKind;
+import io.chainsync.core.ClusterRun;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A copier worker: one member of the {@code chainsync-copier} group on {@code chainsync.plans}.
+ * A COPY task writes one chunk's data clusters at their fixed host offsets and flushes them; a
+ * FINALIZE task writes the layer's metadata and renames it into place. Only then is the result
+ * produced and the task's offset committed, so a crash means redelivery, and both tasks are
+ * idempotent. Every destination is confined to the worker's destination root.
+ */
+public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
+
+    private static final Logger LOGGER = LoggerFactory.getLogger(CopierService.class);
+    public static final String GROUP = "chainsync-copier";
+    private static final int CACHED_SOURCES = 4;
+
+    private final PipelineTopics topics;
+    private final Path destRoot;
+    private final String worker;
+    private final KafkaProducer<ChunkKey, ChunkResult> results;
+    private final ExecutorService writers;
+    private final DataCopier copier;
+    private final Map<String, NbdClient> sources = new LinkedHashMap<>(8, 0.75f, true);
+
+    public CopierService(ClientConfig config, PipelineTopics topics, Path destRoot, String worker) {
+        super(KafkaClients.consumer(config, topics.plans(), GROUP, worker), topics.plans().name());
+        if (!Files.isDirectory(destRoot)) {
+            throw new IllegalArgumentException("destination root " + destRoot + " is not a directory");
+        }
+        this.topics = topics;
+        this.destRoot = destRoot.toAbsolutePath().normalize();
+        this.worker = worker;
+        this.results = KafkaClients.producer(config, topics.results(), worker + "-results");
+        this.writers = Executors.newFixedThreadPool(2, r -> {
+            Thread t = new Thread(r, worker + "-writer");
+            t.setDaemon(true);
+            return t;
+        });
+        this.copier = new DataCopier(2 << 20, 16, writers);
+    }
+
+    @Override
+    protected void handle(ConsumerRecord<ChunkKey, ChunkPlan> record) throws Exception {
+        ChunkPlan plan = record.value();
+        if (plan == null) {
+            return;
+        }
+        ChunkResult.Builder result = ChunkResult.newBuilder().setJob(plan.getJob()).setLayer(plan.getLayer())
+                .setChunk(plan.getChunk()).setKind(plan.getKind()).setWorker(worker).setBytes(0).setError(null);
+        try {
+            Path target = Destinations.resolve(destRoot, plan.getDest(), plan.getName());
+            Files.createDirectories(target.getParent());
+            ChunkTasks.Layer layer = new ChunkTasks.Layer(target, plan.getVirtualSize(), plan.getClusterBits(),
+                    plan.getBackingName(), plan.getBackingFormat());
+            if (plan.getKind() == TaskKind.COPY) {
+                long bytes = ChunkTasks.copyChunk(source(plan.getUri()), copier, layer, plan.getChunk(), runs(plan),
+                        n -> { });
+                result.setBytes(bytes);
+            } else {
+                ChunkTasks.finalizeLayer(layer, plan.getChunkCount());
+                LOGGER.atInfo().setMessage("layer complete").addKeyValue("job", plan.getJob())
+                        .addKeyValue("layer", plan.getName()).addKeyValue("path", target).log();
+            }
+            result.setState(ResultState.DONE);
+        } catch (Exception e) {
+            String reason = e.getMessage() == null ? e.toString() : e.getMessage();
+            String what = plan.getKind() == TaskKind.COPY ? "chunk " + plan.getChunk() : "finalize";
+            LOGGER.atWarn().setMessage("task failed").addKeyValue("job", plan.getJob())
+                    .addKeyValue("layer", plan.getName()).addKeyValue("task", what).addKeyValue("reason", reason)
+                    .setCause(LOGGER.isDebugEnabled() ? e : null).log();
+            dropSource(plan.getUri());
+            result.setState(ResultState.FAILED).setError("layer " + plan.getName() + ": " + what + ": " + reason);
+        }
+        results.send(new ProducerRecord<>(topics.results().name(), record.key(), result.build())).get();
+    }
+
+    static List<ClusterRun> runs(ChunkPlan plan) {
+        List<ClusterRun> runs = new ArrayList<>(plan.getRuns().size());
+        for (ClusterRunRecord r : plan.getRuns()) {
+            runs.add(new ClusterRun(r.getFirstCluster(), r.getCount(), ClusterKind.valueOf(r.getKind().name()),
+                    r.getFirstDataIndex()));
+        }
+        return runs;
+    }
+
+    /** A connection to a source, kept for the next chunks of the same layer. */
+    private NbdClient source(String uri) throws java.io.IOException {
+        NbdClient client = sources.get(uri);
+        if (client != null) {
+            return client;
+        }
+        client = NbdClient.connect(NbdUri.parse(uri), NbdClient.Options.defaults().withConnections(2));
+        sources.put(uri, client);
+        if (sources.size() > CACHED_SOURCES) {
+            Iterator<Map.Entry<String, NbdClient>> eldest = sources.entrySet().iterator();
+            eldest.next().getValue().close();
+            eldest.remove();
+        }
+        return client;
+    }
+
+    private void dropSource(String uri) {
+        NbdClient client = sources.remove(uri);
+        if (client != null) {
+            client.close();
+        }
+    }
+
+    @Override
+    protected void closed() {
+        sources.values().forEach(NbdClient::close);
+        sources.clear();
+        writers.shutdownNow();
+        results.close();
+    }
+}

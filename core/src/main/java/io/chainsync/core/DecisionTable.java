@@ -1,0 +1,116 @@
+package io.chainsync.core;
+
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The decision table of docs/design.md §1: what the destination layer does with a byte range, from the
+ * joined values of the contexts over that range. Pure; every row is a branch below.
+ *
+ * <pre>
+ * allocation-depth          base:allocation            action
+ * 0 (absent) or &ge; 2        any                        SKIP   falls through to the backing
+ * 1 (local)                 ZERO (with or without HOLE) ZERO   zero cluster, hides the backing
+ * 1 (local)                 neither ZERO nor HOLE      DATA
+ * 1 (local)                 HOLE without ZERO          DATA   (content undefined by spec: read)
+ * not offered, bottom       ZERO / otherwise           SKIP / DATA   (nothing below the bottom)
+ * not offered, not bottom   -                          refused: not reproducible
+ *
+ * dirty bitmap (incremental):  dirty + ZERO → ZERO,  dirty + otherwise → DATA,  clean → SKIP
+ * </pre>
+ */
+public final class DecisionTable {
+
+    /** Which second context joins {@code base:allocation}, and so which rows apply. */
+    public enum Mode {
+        /** {@code qemu:allocation-depth} tells local, absent and backing ranges apart. */
+        ALLOCATION_DEPTH,
+        /** The bottom layer of a chain served without the depth context: nothing lies below it. */
+        BOTTOM_WITHOUT_DEPTH,
+        /** Incremental: {@code qemu:dirty-bitmap:NAME} says which ranges changed. */
+        DIRTY_BITMAP;
+
+        /**
+         * Whether the mode knows which ranges the layer owns, so that a destination cluster must
+         * not mix owned and not-owned ranges. Without the depth context, nothing is known of
+         * ownership and nothing lies below the bottom layer: a skipped range there simply reads
+         * as zeroes, and may share a cluster with data.
+         */
+        public boolean exactOwnership() {
+            return this != BOTTOM_WITHOUT_DEPTH;
+        }
+    }
+
+    private DecisionTable() {
+    }
+
+    /**
+     * @param baseAllocation the {@code base:allocation} flags over the range
+     * @param second the depth (ALLOCATION_DEPTH), the dirty-bitmap flags (DIRTY_BITMAP), ignored otherwise
+     */
+    public static Action decide(Mode mode, int baseAllocation, int second) {
+        boolean zero = (baseAllocation & MetaContexts.STATE_ZERO) != 0;
+        switch (mode) {
+            case ALLOCATION_DEPTH:
+                if (second != MetaContexts.DEPTH_LOCAL) {
+                    return Action.SKIP;
+                }
+                return zero ? Action.ZERO : Action.DATA;
+            case BOTTOM_WITHOUT_DEPTH:
+                return zero ? Action.SKIP : Action.DATA;
+            case DIRTY_BITMAP:
+                if ((second & MetaContexts.STATE_DIRTY) == 0) {
+                    return Action.SKIP;
+                }
+                return zero ? Action.ZERO : Action.DATA;
+            default:
+                throw new IllegalArgumentException("unknown mode " + mode);
+        }
+    }
+
+    /**
+     * Chooses the mode for a layer from the contexts its server offered.
+     *
+     * @param bottom whether the layer is the bottom of the chain (nothing below it)
+     * @param offered the metadata contexts the server agreed to
+     * @param dirtyBitmap the bitmap an incremental job asks for, or null
+     * @throws NotReproducibleException when the offered contexts cannot reproduce the layer exactly
+     */
+    public static Mode selectMode(boolean bottom, Set<String> offered, String dirtyBitmap) {
+        if (!offered.contains(MetaContexts.BASE_ALLOCATION)) {
+            throw new NotReproducibleException("the server does not offer " + MetaContexts.BASE_ALLOCATION);
+        }
+        if (dirtyBitmap != null) {
+            String context = MetaContexts.dirtyBitmap(dirtyBitmap);
+            if (!offered.contains(context)) {
+                throw new NotReproducibleException("the server does not offer " + context
+                        + " (serve the image with qemu-nbd -B " + dirtyBitmap + ")");
+            }
+            return Mode.DIRTY_BITMAP;
+        }
+        if (offered.contains(MetaContexts.ALLOCATION_DEPTH)) {
+            return Mode.ALLOCATION_DEPTH;
+        }
+        if (bottom) {
+            return Mode.BOTTOM_WITHOUT_DEPTH;
+        }
+        throw new NotReproducibleException("the server does not offer " + MetaContexts.ALLOCATION_DEPTH
+                + ": a zero cluster of this layer cannot be told from a cluster it does not have"
+                + " (serve the layer with qemu-nbd -A)");
+    }
+
+    /** The contexts a mode decides from: base:allocation first, then the second context if the mode has one. */
+    public static List<String> contexts(Mode mode, String dirtyBitmap) {
+        return mode == Mode.BOTTOM_WITHOUT_DEPTH
+                ? List.of(MetaContexts.BASE_ALLOCATION)
+                : requestedContexts(dirtyBitmap);
+    }
+
+    /** The contexts a layer asks its server for, in the order {@link LayerDecisions} expects them. */
+    public static List<String> requestedContexts(String dirtyBitmap) {
+        if (dirtyBitmap != null) {
+            return List.of(MetaContexts.BASE_ALLOCATION, MetaContexts.dirtyBitmap(dirtyBitmap));
+        }
+        return List.of(MetaContexts.BASE_ALLOCATION, MetaContexts.ALLOCATION_DEPTH);
+    }
+}

@@ -1,0 +1,123 @@
+package io.chainsync.core;
+
+import static io.chainsync.core.DecisionTable.Mode.ALLOCATION_DEPTH;
+import static io.chainsync.core.DecisionTable.Mode.BOTTOM_WITHOUT_DEPTH;
+import static io.chainsync.core.DecisionTable.Mode.DIRTY_BITMAP;
+import static io.chainsync.core.MetaContexts.STATE_HOLE;
+import static io.chainsync.core.MetaContexts.STATE_ZERO;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class DecisionTableTest {
+
+    private static final int DATA = 0;
+    private static final int HOLE_ZERO = STATE_HOLE | STATE_ZERO;
+
+    @ParameterizedTest
+    @ValueSource(ints = {DATA, STATE_HOLE, STATE_ZERO, STATE_HOLE | STATE_ZERO})
+    void absentRangeIsSkippedWhateverBaseAllocationSays(int base) {
+        assertEquals(Action.SKIP, DecisionTable.decide(ALLOCATION_DEPTH, base, 0));
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {2, 3, 7, 1000})
+    void rangeFromABackingLayerIsSkipped(int depth) {
+        for (int base : new int[] {DATA, STATE_HOLE, STATE_ZERO, HOLE_ZERO}) {
+            assertEquals(Action.SKIP, DecisionTable.decide(ALLOCATION_DEPTH, base, depth));
+        }
+    }
+
+    @Test
+    void localZeroClusterReportedAsHoleZeroIsWrittenAsZero() {
+        // the trap: exactly what an absent cluster looks like in base:allocation
+        assertEquals(Action.ZERO, DecisionTable.decide(ALLOCATION_DEPTH, HOLE_ZERO, 1));
+    }
+
+    @Test
+    void localZeroWithoutHoleIsZero() {
+        assertEquals(Action.ZERO, DecisionTable.decide(ALLOCATION_DEPTH, STATE_ZERO, 1));
+    }
+
+    @Test
+    void localDataIsData() {
+        assertEquals(Action.DATA, DecisionTable.decide(ALLOCATION_DEPTH, DATA, 1));
+    }
+
+    @Test
+    void localHoleWithoutZeroMustBeRead() {
+        assertEquals(Action.DATA, DecisionTable.decide(ALLOCATION_DEPTH, STATE_HOLE, 1));
+    }
+
+    @Test
+    void bottomWithoutDepthCopiesDataAndSkipsZeroes() {
+        assertEquals(Action.DATA, DecisionTable.decide(BOTTOM_WITHOUT_DEPTH, DATA, 0));
+        assertEquals(Action.SKIP, DecisionTable.decide(BOTTOM_WITHOUT_DEPTH, HOLE_ZERO, 0));
+        assertEquals(Action.SKIP, DecisionTable.decide(BOTTOM_WITHOUT_DEPTH, STATE_ZERO, 0));
+        assertEquals(Action.DATA, DecisionTable.decide(BOTTOM_WITHOUT_DEPTH, STATE_HOLE, 0));
+    }
+
+    @Test
+    void dirtyBitmapRows() {
+        assertEquals(Action.DATA, DecisionTable.decide(DIRTY_BITMAP, DATA, 1));
+        assertEquals(Action.ZERO, DecisionTable.decide(DIRTY_BITMAP, HOLE_ZERO, 1), "a trimmed block comes back as zeroes");
+        assertEquals(Action.ZERO, DecisionTable.decide(DIRTY_BITMAP, STATE_ZERO, 1));
+        assertEquals(Action.DATA, DecisionTable.decide(DIRTY_BITMAP, STATE_HOLE, 1));
+        for (int base : new int[] {DATA, STATE_HOLE, STATE_ZERO, HOLE_ZERO}) {
+            assertEquals(Action.SKIP, DecisionTable.decide(DIRTY_BITMAP, base, 0));
+        }
+    }
+
+    @Test
+    void modeWithDepthOffered() {
+        Set<String> offered = Set.of(MetaContexts.BASE_ALLOCATION, MetaContexts.ALLOCATION_DEPTH);
+        assertEquals(ALLOCATION_DEPTH, DecisionTable.selectMode(false, offered, null));
+        assertEquals(ALLOCATION_DEPTH, DecisionTable.selectMode(true, offered, null));
+    }
+
+    @Test
+    void bottomLayerWithoutDepthIsAllowed() {
+        assertEquals(BOTTOM_WITHOUT_DEPTH, DecisionTable.selectMode(true, Set.of(MetaContexts.BASE_ALLOCATION), null));
+    }
+
+    @Test
+    void upperLayerWithoutDepthIsRefused() {
+        NotReproducibleException e = assertThrows(NotReproducibleException.class,
+                () -> DecisionTable.selectMode(false, Set.of(MetaContexts.BASE_ALLOCATION), null));
+        assertTrue(e.getMessage().contains("qemu:allocation-depth"), e.getMessage());
+    }
+
+    @Test
+    void missingBaseAllocationIsRefused() {
+        assertThrows(NotReproducibleException.class,
+                () -> DecisionTable.selectMode(true, Set.of(MetaContexts.ALLOCATION_DEPTH), null));
+    }
+
+    @Test
+    void dirtyBitmapModeNeedsTheBitmapContext() {
+        Set<String> offered = Set.of(MetaContexts.BASE_ALLOCATION, "qemu:dirty-bitmap:b0");
+        assertEquals(DIRTY_BITMAP, DecisionTable.selectMode(false, offered, "b0"));
+        NotReproducibleException e = assertThrows(NotReproducibleException.class,
+                () -> DecisionTable.selectMode(false, offered, "b1"));
+        assertTrue(e.getMessage().contains("qemu:dirty-bitmap:b1"), e.getMessage());
+    }
+
+    @Test
+    void contextsOfEachMode() {
+        assertEquals(List.of("base:allocation"), DecisionTable.contexts(BOTTOM_WITHOUT_DEPTH, null));
+        assertEquals(List.of("base:allocation", "qemu:allocation-depth"), DecisionTable.contexts(ALLOCATION_DEPTH, null));
+        assertEquals(List.of("base:allocation", "qemu:dirty-bitmap:x"), DecisionTable.contexts(DIRTY_BITMAP, "x"));
+    }
+
+    @Test
+    void requestedContexts() {
+        assertEquals(List.of("base:allocation", "qemu:allocation-depth"), DecisionTable.requestedContexts(null));
+        assertEquals(List.of("base:allocation", "qemu:dirty-bitmap:x"), DecisionTable.requestedContexts("x"));
+    }
+}

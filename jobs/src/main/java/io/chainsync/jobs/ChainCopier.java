@@ -1,0 +1,115 @@
+package io.chainsync.jobs;
+
+import io.chainsync.copier.DataCopier;
+import io.chainsync.copier.Destinations;
+import io.chainsync.copier.LayerSink;
+import io.chainsync.scanner.JobSpec;
+import io.chainsync.scanner.LayerScan;
+import io.chainsync.scanner.LayerScanner;
+import io.chainsync.scanner.LayerSpec;
+
+import io.chainsync.nbd.NbdClient;
+import io.chainsync.core.Decider;
+import io.chainsync.core.DecisionTable;
+import io.chainsync.core.LayerPlan;
+import io.chainsync.core.MetaContexts;
+import io.chainsync.core.NotReproducibleException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Reconstructs a chain layer by layer in one process: scan → decide → copy, the baseline the
+ * distributed pipeline must match. Layer i is written to {@code DEST/NAME_i} with layer i-1 as its
+ * backing file (relative name, with its format).
+ */
+public final class ChainCopier {
+
+    private static final Logger LOGGER = LoggerFactory.getLogger(ChainCopier.class);
+
+    private final Path destination;
+    private final CopyOptions options;
+    private final CopyProgress progress;
+    private final Decider decider;
+
+    public ChainCopier(Path destination, CopyOptions options, CopyProgress progress) {
+        this(destination, options, progress, Decider.TABLE);
+    }
+
+    /** With another decider: only for tests proving that a naive copier is caught. */
+    public ChainCopier(Path destination, CopyOptions options, CopyProgress progress, Decider decider) {
+        this.destination = destination;
+        this.options = options;
+        this.progress = progress;
+        this.decider = decider;
+    }
+
+    /** Copies every layer, bottom first; stops at the first layer that cannot be reproduced exactly. */
+    public void copy(List<LayerSpec> layers) throws LayerCopyException {
+        JobSpec.validateChain(layers);
+        try {
+            Files.createDirectories(destination);
+        } catch (IOException e) {
+            throw new LayerCopyException(layers.get(0).name(), "cannot create destination " + destination + ": " + e, e);
+        }
+        ExecutorService writers = Executors.newFixedThreadPool(options.writerThreads(), r -> {
+            Thread t = new Thread(r, "chainsync-writer");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            DataCopier copier = new DataCopier(options.requestSize(), options.buffers(), writers);
+            for (int i = 0; i < layers.size(); i++) {
+                LayerSpec below = i == 0 ? null : layers.get(i - 1);
+                copyLayer(layers.get(i), below, copier);
+            }
+        } finally {
+            writers.shutdownNow();
+        }
+    }
+
+    private void copyLayer(LayerSpec layer, LayerSpec below, DataCopier copier) throws LayerCopyException {
+        Path target = Destinations.layerFile(destination, layer.name());
+        NbdClient.Options clientOptions = NbdClient.Options.defaults()
+                .withMetaContexts(DecisionTable.requestedContexts(options.dirtyBitmap()))
+                .withConnections(options.connections())
+                .withMaxInFlight(Math.max(4, options.buffers()));
+        try (NbdClient client = NbdClient.connect(layer.source(), clientOptions)) {
+            LayerPlan plan = plan(client, below == null);
+            LOGGER.atInfo().setMessage("layer planned").addKeyValue("layer", layer.name())
+                    .addKeyValue("size", plan.virtualSize()).addKeyValue("clusterSize", plan.clusterSize())
+                    .addKeyValue("dataClusters", plan.dataClusters()).log();
+            progress.layerPlanned(layer.name(), plan.dataBytes());
+            try (LayerSink sink = LayerSink.open(target, plan.virtualSize(), plan.clusterBits(),
+                    below == null ? null : below.name())) {
+                copier.copy(client, plan.runs(), plan.clusterBits(), plan.virtualSize(), sink,
+                        n -> progress.bytesCopied(layer.name(), n));
+                sink.map(plan.runs());
+                sink.commit();
+            }
+            progress.layerCompleted(layer.name());
+        } catch (NotReproducibleException e) {
+            throw new LayerCopyException(layer.name(), e.getMessage(), e);
+        } catch (IOException | RuntimeException e) {
+            throw new LayerCopyException(layer.name(), describe(e), e);
+        }
+    }
+
+    private LayerPlan plan(NbdClient client, boolean bottom) throws IOException {
+        DecisionTable.Mode mode = DecisionTable.selectMode(bottom, client.metaContexts(), options.dirtyBitmap());
+        List<String> contexts = DecisionTable.contexts(mode, options.dirtyBitmap());
+        LayerScan scan = new LayerScanner(client, contexts).scan();
+        return LayerPlan.of(decider, mode, client.size(), scan.of(MetaContexts.BASE_ALLOCATION),
+                contexts.size() > 1 ? scan.of(contexts.get(1)) : null, options.clusterBits());
+    }
+
+    private static String describe(Throwable e) {
+        String message = e.getMessage();
+        return message == null || message.isBlank() ? e.getClass().getSimpleName() : message;
+    }
+}

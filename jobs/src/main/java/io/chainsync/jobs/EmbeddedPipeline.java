@@ -1,0 +1,90 @@
+package io.chainsync.jobs;
+
+import io.chainsync.copier.CopierService;
+import io.chainsync.kafka.ClientConfig;
+import io.chainsync.kafka.PipelineTopics;
+import io.chainsync.kafka.TopicSetup;
+import io.chainsync.planner.PlannerService;
+import io.chainsync.scanner.ScannerService;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The three services in one process, each on its own thread, against a given Kafka and registry:
+ * what {@code chainsync sync} runs, and what the end-to-end tests start.
+ */
+public final class EmbeddedPipeline implements AutoCloseable {
+
+    private final PlannerService planner;
+    private final ScannerService scanner;
+    private final List<CopierService> copiers = new ArrayList<>();
+    private final List<Thread> threads = new ArrayList<>();
+
+    private EmbeddedPipeline(ClientConfig config, Path stateDir, Path destRoot, int copierCount, String prefix) {
+        PipelineTopics topics = config.topics();
+        this.planner = PlannerService.create(config, new PlannerService.Settings(stateDir));
+        this.scanner = new ScannerService(config, topics, prefix + "-scanner");
+        for (int i = 0; i < copierCount; i++) {
+            copiers.add(new CopierService(config, topics, destRoot, prefix + "-copier-" + i));
+        }
+    }
+
+    /**
+     * Creates the topics, starts the planner and waits until it runs, then starts the scanner and
+     * {@code copierCount} copier workers.
+     */
+    public static EmbeddedPipeline start(ClientConfig config, Path stateDir, Path destRoot, int copierCount,
+                                         int partitions) {
+        TopicSetup.ensure(config, partitions, (short) 1);
+        EmbeddedPipeline pipeline = new EmbeddedPipeline(config, stateDir, destRoot, copierCount,
+                "embedded-" + ProcessHandle.current().pid());
+        try {
+            pipeline.planner.start();
+            if (!pipeline.planner.awaitRunning(Duration.ofSeconds(60))) {
+                throw new IllegalStateException("the planner did not start within 60 s: " + pipeline.planner.state());
+            }
+            pipeline.spawn(pipeline.scanner, "chainsync-scanner");
+            for (int i = 0; i < pipeline.copiers.size(); i++) {
+                pipeline.spawn(pipeline.copiers.get(i), "chainsync-copier-" + i);
+            }
+            // let the copier group settle, so work spreads over every worker from the first task
+            for (CopierService copier : pipeline.copiers) {
+                copier.awaitAssignment(Duration.ofSeconds(30));
+            }
+            pipeline.scanner.awaitAssignment(Duration.ofSeconds(30));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            pipeline.close();
+            throw new IllegalStateException("interrupted while starting the planner", e);
+        } catch (RuntimeException e) {
+            pipeline.close();
+            throw e;
+        }
+        return pipeline;
+    }
+
+    private void spawn(Runnable service, String name) {
+        Thread t = new Thread(service, name);
+        t.setDaemon(true);
+        threads.add(t);
+        t.start();
+    }
+
+    @Override
+    public void close() {
+        scanner.close();
+        copiers.forEach(CopierService::close);
+        planner.close();
+        for (Thread t : threads) {
+            try {
+                t.join(10_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+}

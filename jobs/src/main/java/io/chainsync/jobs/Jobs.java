@@ -1,0 +1,84 @@
+package io.chainsync.jobs;
+
+import io.chainsync.kafka.ClientConfig;
+import io.chainsync.kafka.KafkaClients;
+import io.chainsync.kafka.PipelineTopics;
+import io.chainsync.scanner.JobSpec;
+
+import io.chainsync.avro.JobKey;
+import io.chainsync.avro.JobState;
+import io.chainsync.avro.JobStatus;
+import io.chainsync.avro.SyncJob;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.concurrent.ExecutionException;
+import java.util.function.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+
+/** Submitting jobs to {@code chainsync.jobs} and following their status. */
+public final class Jobs {
+
+    private Jobs() {
+    }
+
+    /** Produces the job; returns once the broker acknowledged it. */
+    public static void submit(ClientConfig config, PipelineTopics topics, JobSpec job)
+            throws InterruptedException, ExecutionException {
+        try (KafkaProducer<JobKey, SyncJob> producer = KafkaClients.producer(config, topics.jobs(), "chainsync-submit")) {
+            producer.send(new ProducerRecord<>(topics.jobs().name(), new JobKey(job.job()),
+                    job.toRecord(Instant.now()))).get();
+        }
+    }
+
+    /**
+     * Follows {@code chainsync.status} until the job is COMPLETE or FAILED, calling
+     * {@code onUpdate} with every status seen.
+     *
+     * @return the final status, or empty on timeout
+     */
+    public static Optional<JobStatus> await(ClientConfig config, PipelineTopics topics, String jobId, Duration timeout,
+                                            Consumer<JobStatus> onUpdate) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        try (KafkaConsumer<JobKey, JobStatus> consumer = statusConsumer(config, topics)) {
+            while (System.nanoTime() < deadline) {
+                for (ConsumerRecord<JobKey, JobStatus> r : consumer.poll(Duration.ofMillis(200))) {
+                    JobStatus status = r.value();
+                    if (status == null || !jobId.equals(status.getJob())) {
+                        continue;
+                    }
+                    onUpdate.accept(status);
+                    if (status.getState() == JobState.COMPLETE || status.getState() == JobState.FAILED) {
+                        return Optional.of(status);
+                    }
+                }
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** A group-less consumer reading the whole status topic from the beginning. */
+    static KafkaConsumer<JobKey, JobStatus> statusConsumer(ClientConfig config, PipelineTopics topics) {
+        Properties p = config.properties();
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        KafkaConsumer<JobKey, JobStatus> consumer = new KafkaConsumer<>(p, topics.status().keySerde().deserializer(),
+                topics.status().valueSerde().deserializer());
+        List<TopicPartition> partitions = new ArrayList<>();
+        for (PartitionInfo info : consumer.partitionsFor(topics.status().name(), Duration.ofSeconds(30))) {
+            partitions.add(new TopicPartition(info.topic(), info.partition()));
+        }
+        consumer.assign(partitions);
+        consumer.seekToBeginning(partitions);
+        return consumer;
+    }
+}

@@ -1,0 +1,59 @@
+package io.chainsync.kafka;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Properties;
+
+/**
+ * Where the pipeline's Kafka and registry are, plus client properties passed to every Kafka
+ * client (e.g. security settings from {@code --kafka-config}). Converted to {@link Properties}
+ * only at the client boundary.
+ */
+public record ClientConfig(String bootstrapServers, String registryUrl, Map<String, String> extra) {
+
+    public ClientConfig {
+        if (bootstrapServers == null || bootstrapServers.isBlank()) {
+            throw new IllegalArgumentException("bootstrap servers must be given");
+        }
+        if (registryUrl == null || !(registryUrl.startsWith("http://") || registryUrl.startsWith("https://"))) {
+            throw new IllegalArgumentException("registry URL must be an http(s) URL: " + registryUrl);
+        }
+        extra = Map.copyOf(Objects.requireNonNullElse(extra, Map.of()));
+    }
+
+    public ClientConfig(String bootstrapServers, String registryUrl) {
+        this(bootstrapServers, registryUrl, Map.of());
+    }
+
+    /** Reads client properties from a file ({@code --kafka-config}). */
+    public static Map<String, String> readProperties(Path file) throws IOException {
+        Properties p = new Properties();
+        try (Reader r = Files.newBufferedReader(file)) {
+            p.load(r);
+        }
+        Map<String, String> out = new HashMap<>();
+        p.stringPropertyNames().forEach(k -> out.put(k, p.getProperty(k)));
+        return out;
+    }
+
+    /** Common client properties: the extra ones, then the bootstrap servers. */
+    public Properties properties() {
+        Properties p = new Properties();
+        p.putAll(extra);
+        p.put("bootstrap.servers", bootstrapServers);
+        return p;
+    }
+
+    public SerdeFactory serdes() {
+        return new RegistrySerdes(registryUrl);
+    }
+
+    public PipelineTopics topics() {
+        return PipelineTopics.create(serdes());
+    }
+}

@@ -1,0 +1,52 @@
+package io.chainsync.kafka;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.errors.TopicExistsException;
+
+/** Creates the pipeline's topics when missing (idempotent). */
+public final class TopicSetup {
+
+    /** Extent and plan records of fragmented chunks can be large. */
+    public static final int MAX_MESSAGE_BYTES = 16 << 20;
+
+    private TopicSetup() {
+    }
+
+    public static void ensure(ClientConfig config, int partitions, short replication) {
+        try (Admin admin = Admin.create(config.properties())) {
+            Set<String> existing = admin.listTopics().names().get();
+            List<NewTopic> missing = new ArrayList<>();
+            for (String name : List.of(PipelineTopics.JOBS, PipelineTopics.EXTENTS, PipelineTopics.SCANS,
+                    PipelineTopics.PLANS, PipelineTopics.RESULTS, PipelineTopics.STATUS)) {
+                if (existing.contains(name)) {
+                    continue;
+                }
+                Map<String, String> configs = PipelineTopics.STATUS.equals(name)
+                        ? Map.of("cleanup.policy", "compact", "max.message.bytes", String.valueOf(MAX_MESSAGE_BYTES))
+                        : Map.of("max.message.bytes", String.valueOf(MAX_MESSAGE_BYTES));
+                missing.add(new NewTopic(name, partitions, replication).configs(configs));
+            }
+            if (!missing.isEmpty()) {
+                try {
+                    admin.createTopics(missing).all().get();
+                } catch (ExecutionException e) {
+                    if (!(e.getCause() instanceof TopicExistsException)) {
+                        throw e;
+                    }
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while creating topics", e);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("cannot create the pipeline's topics at " + config.bootstrapServers()
+                    + ": " + e.getCause().getMessage(), e.getCause());
+        }
+    }
+}

@@ -1,9 +1,0 @@
-package io.chainsync.planner;
-
-/** The layer cannot be reconstructed exactly; the message says why. Never approximate instead. */
-public class NotReproducibleException extends RuntimeException {
-
-    public NotReproducibleException(String message) {
-        super(message);
-    }
-}

@@ -1,0 +1,117 @@
+package io.chainsync.planner;
+
+import io.chainsync.kafka.ClientConfig;
+import io.chainsync.kafka.PlainAvroSerdes;
+import io.chainsync.kafka.TopicSetup;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Properties;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.Topology;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs {@link PlannerTopology} as a Kafka Streams application with exactly-once processing.
+ * Building the topology ({@link PlannerTopology#build}), the client properties
+ * ({@link #properties}) and the {@link KafkaStreams} instance ({@link #create}) are separate steps,
+ * so the topology is tested without a broker.
+ */
+public final class PlannerService implements AutoCloseable {
+
+    private static final Logger LOGGER = LoggerFactory.getLogger(PlannerService.class);
+
+    public static final String DEFAULT_APPLICATION_ID = "chainsync-planner";
+
+    /**
+     * The planner's own settings.
+     *
+     * @param applicationId the Streams application id (consumer group, internal topic prefix)
+     * @param stateDir where local state stores live
+     * @param threads stream threads
+     */
+    public record Settings(String applicationId, Path stateDir, int threads) {
+
+        public Settings {
+            if (applicationId == null || applicationId.isBlank()) {
+                throw new IllegalArgumentException("application id must be given");
+            }
+            Objects.requireNonNull(stateDir, "stateDir");
+            if (threads < 1) {
+                throw new IllegalArgumentException("threads must be at least 1: " + threads);
+            }
+        }
+
+        public Settings(Path stateDir) {
+            this(DEFAULT_APPLICATION_ID, stateDir, 1);
+        }
+    }
+
+    private final KafkaStreams streams;
+
+    private PlannerService(KafkaStreams streams) {
+        this.streams = streams;
+    }
+
+    /** The planner on the pipeline's public topics (registry serdes), internal state in plain Avro. */
+    public static PlannerService create(ClientConfig config, Settings settings) {
+        return create(PlannerTopology.build(config.topics(), new PlainAvroSerdes()), config, settings);
+    }
+
+    /** A planner running the given topology (e.g. one built on other serdes). */
+    public static PlannerService create(Topology topology, ClientConfig config, Settings settings) {
+        return new PlannerService(new KafkaStreams(topology, properties(config, settings)));
+    }
+
+    /** The Streams properties: made here, at the client boundary, and nowhere else. */
+    public static Properties properties(ClientConfig config, Settings settings) {
+        Properties p = config.properties();
+        p.put(StreamsConfig.APPLICATION_ID_CONFIG, settings.applicationId());
+        p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
+        p.put(StreamsConfig.STATE_DIR_CONFIG, settings.stateDir().toString());
+        p.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, settings.threads());
+        // extent, decision and plan records of fragmented chunks can be large (as on the public topics)
+        p.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG), TopicSetup.MAX_MESSAGE_BYTES);
+        p.put(StreamsConfig.topicPrefix("max.message.bytes"), String.valueOf(TopicSetup.MAX_MESSAGE_BYTES));
+        return p;
+    }
+
+    public void start() {
+        LOGGER.atInfo().setMessage("starting planner").addKeyValue("state", streams.state()).log();
+        streams.start();
+    }
+
+    public KafkaStreams.State state() {
+        return streams.state();
+    }
+
+    /** Waits until the planner is RUNNING; false on timeout or when it stopped or failed instead. */
+    public boolean awaitRunning(Duration timeout) throws InterruptedException {
+        return awaitRunning(streams, timeout);
+    }
+
+    public static boolean awaitRunning(KafkaStreams streams, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            KafkaStreams.State state = streams.state();
+            if (state == KafkaStreams.State.RUNNING) {
+                return true;
+            }
+            if (state == KafkaStreams.State.ERROR || state == KafkaStreams.State.NOT_RUNNING
+                    || state == KafkaStreams.State.PENDING_SHUTDOWN || state == KafkaStreams.State.PENDING_ERROR) {
+                return false;
+            }
+            Thread.sleep(50);
+        }
+        return streams.state() == KafkaStreams.State.RUNNING;
+    }
+
+    @Override
+    public void close() {
+        streams.close(Duration.ofSeconds(30));
+    }
+}

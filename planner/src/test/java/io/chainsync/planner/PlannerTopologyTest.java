@@ -1,0 +1,308 @@
+package io.chainsync.planner;
+
+import io.chainsync.kafka.PipelineTopics;
+import io.chainsync.kafka.PlainAvroSerdes;
+import io.chainsync.kafka.Topic;
+
+import static io.chainsync.planner.TestLayers.JOB;
+import static io.chainsync.planner.TestLayers.MIB;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.chainsync.avro.ChunkDecided;
+import io.chainsync.avro.ChunkExtents;
+import io.chainsync.avro.ChunkKey;
+import io.chainsync.avro.ChunkPlan;
+import io.chainsync.avro.ChunkResult;
+import io.chainsync.avro.ClusterKind;
+import io.chainsync.avro.ClusterRunRecord;
+import io.chainsync.avro.JobKey;
+import io.chainsync.avro.JobState;
+import io.chainsync.avro.JobStatus;
+import io.chainsync.avro.LayerChunks;
+import io.chainsync.avro.LayerKey;
+import io.chainsync.avro.LayerLayout;
+import io.chainsync.avro.LayerScanned;
+import io.chainsync.avro.LayerSource;
+import io.chainsync.avro.ResultState;
+import io.chainsync.avro.SyncJob;
+import io.chainsync.avro.TaskKind;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Random;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class PlannerTopologyTest {
+
+    private static final PipelineTopics TOPICS = PipelineTopics.create(new PlainAvroSerdes());
+
+    @TempDir
+    Path stateDir;
+
+    private TopologyTestDriver driver;
+    private TestInputTopic<JobKey, SyncJob> jobs;
+    private TestInputTopic<ChunkKey, ChunkExtents> extents;
+    private TestInputTopic<LayerKey, LayerScanned> scans;
+    private TestInputTopic<ChunkKey, ChunkResult> results;
+    private TestOutputTopic<ChunkKey, ChunkPlan> plans;
+    private TestOutputTopic<JobKey, JobStatus> status;
+
+    static Properties properties(Path stateDir) {
+        Properties p = new Properties();
+        p.put(StreamsConfig.APPLICATION_ID_CONFIG, "planner-test");
+        p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
+        p.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
+        return p;
+    }
+
+    @BeforeEach
+    void start() {
+        Topology topology = PlannerTopology.build(TOPICS, new PlainAvroSerdes());
+        driver = new TopologyTestDriver(topology, properties(stateDir), Instant.ofEpochMilli(1_000_000));
+        jobs = input(TOPICS.jobs());
+        extents = input(TOPICS.extents());
+        scans = input(TOPICS.scans());
+        results = input(TOPICS.results());
+        plans = driver.createOutputTopic(TOPICS.plans().name(), TOPICS.plans().keySerde().deserializer(),
+                TOPICS.plans().valueSerde().deserializer());
+        status = driver.createOutputTopic(TOPICS.status().name(), TOPICS.status().keySerde().deserializer(),
+                TOPICS.status().valueSerde().deserializer());
+    }
+
+    private <K, V> TestInputTopic<K, V> input(Topic<K, V> topic) {
+        return driver.createInputTopic(topic.name(), topic.keySerde().serializer(), topic.valueSerde().serializer());
+    }
+
+    @AfterEach
+    void stop() {
+        driver.close();
+    }
+
+    private void submit(int layers) {
+        List<LayerSource> sources = new ArrayList<>();
+        for (int i = 0; i < layers; i++) {
+            sources.add(new LayerSource("layer" + i + ".qcow2", "nbd+unix:///?socket=/s" + i));
+        }
+        jobs.pipeInput(new JobKey(JOB), new SyncJob(JOB, sources, "out", null, null, 2 * MIB,
+                Instant.ofEpochMilli(1_000_000)));
+    }
+
+    private void pipe(ChunkExtents e) {
+        extents.pipeInput(new ChunkKey(e.getJob(), e.getLayer(), e.getChunk()), e);
+    }
+
+    private void pipe(LayerScanned s) {
+        scans.pipeInput(new LayerKey(s.getJob(), s.getLayer()), s);
+    }
+
+    private void done(int layer, long chunk, TaskKind kind, long bytes) {
+        results.pipeInput(new ChunkKey(JOB, layer, chunk),
+                new ChunkResult(JOB, layer, chunk, kind, ResultState.DONE, bytes, "w1", null));
+    }
+
+    private JobStatus lastStatus() {
+        Map<JobKey, JobStatus> latest = status.readKeyValuesToMap();
+        return latest.get(new JobKey(JOB));
+    }
+
+    @Test
+    void seedLayerGivesOneCopyPlanThenOneFinalizeThenComplete() {
+        TestLayers.Layer seed = TestLayers.seed();
+        submit(1);
+        List<ChunkExtents> records = TestLayers.chunkRecords(seed, 0, 2 * MIB);
+        pipe(records.get(1));
+        pipe(records.get(0));
+        assertTrue(plans.isEmpty(), "no plan before the scan summary");
+        pipe(TestLayers.scan(seed, 0, 1, 2 * MIB));
+
+        List<KeyValue<ChunkKey, ChunkPlan>> out = plans.readKeyValuesToList();
+        assertEquals(1, out.size(), out.toString());
+        ChunkPlan plan = out.get(0).value;
+        assertEquals(new ChunkKey(JOB, 0, 0L), out.get(0).key);
+        assertEquals(TaskKind.COPY, plan.getKind());
+        assertEquals(16, plan.getClusterBits());
+        assertEquals(256 * TestLayers.KIB, plan.getVirtualSize());
+        assertEquals(64 * TestLayers.KIB, plan.getDataBytes());
+        assertEquals(List.of(
+                new ClusterRunRecord(0L, 1L, ClusterKind.UNALLOCATED, -1L),
+                new ClusterRunRecord(1L, 1L, ClusterKind.DATA, 0L),
+                new ClusterRunRecord(2L, 1L, ClusterKind.ZERO, -1L),
+                new ClusterRunRecord(3L, 1L, ClusterKind.UNALLOCATED, -1L)), plan.getRuns());
+        assertEquals(JobState.COPYING, lastStatus().getState());
+
+        done(0, 0, TaskKind.COPY, 65536);
+        done(0, 0, TaskKind.COPY, 65536);
+        List<KeyValue<ChunkKey, ChunkPlan>> fin = plans.readKeyValuesToList();
+        assertEquals(1, fin.size(), "exactly one FINALIZE plan, whatever the duplicates: " + fin);
+        assertEquals(new ChunkKey(JOB, 0, -1L), fin.get(0).key);
+        assertEquals(TaskKind.FINALIZE, fin.get(0).value.getKind());
+        assertTrue(fin.get(0).value.getRuns().isEmpty());
+        JobStatus copying = lastStatus();
+        assertEquals(JobState.COPYING, copying.getState());
+        assertEquals(65536L, copying.getLayers().get(0).getBytesDone(), "a duplicate result counts once");
+        assertEquals(1L, copying.getLayers().get(0).getChunksDone());
+
+        done(0, -1, TaskKind.FINALIZE, 0);
+        JobStatus complete = lastStatus();
+        assertEquals(JobState.COMPLETE, complete.getState());
+        assertEquals(JobState.COMPLETE, complete.getLayers().get(0).getState());
+        assertNull(complete.getError());
+        assertTrue(plans.isEmpty());
+    }
+
+    /** Multi-chunk layers, contexts in random order with duplicates, the scan summary first or last. */
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void multiChunkLayerGetsTheSamePlansAsThePureFunctions(boolean scanFirst) {
+        Random rnd = new Random(scanFirst ? 11 : 12);
+        long chunkSize = 2 * MIB;
+        submit(2);
+        Map<ChunkKey, ChunkPlan> expected = new java.util.HashMap<>();
+        List<ChunkExtents> all = new ArrayList<>();
+        List<LayerScanned> summaries = new ArrayList<>();
+        for (int layerIndex = 0; layerIndex < 2; layerIndex++) {
+            TestLayers.Layer layer;
+            LayerLayout layout;
+            do {
+                TestLayers.Layer random = TestLayers.random(rnd, 9 * MIB);
+                layer = new TestLayers.Layer(random.size(), random.mode(), random.base(), random.second(), null);
+                layout = pureLayout(layer, layerIndex, chunkSize);
+            } while (layout.getError() != null || layer.chunkCount(chunkSize) < 3);
+            for (ChunkDecided d : DistributedPlanPropertyTest.decideChunks(layer, chunkSize, rnd)) {
+                ChunkDecided relayered = ChunkDecided.newBuilder(d).setLayer(layerIndex).build();
+                expected.put(new ChunkKey(JOB, layerIndex, d.getChunk()), ChunkPlanner.copyPlan(relayered, layout));
+            }
+            all.addAll(TestLayers.chunkRecords(layer, layerIndex, chunkSize));
+            summaries.add(TestLayers.scan(layer, layerIndex, 2, chunkSize));
+        }
+        all.addAll(all.subList(0, 4)); // redelivered
+        Collections.shuffle(all, rnd);
+        if (scanFirst) {
+            summaries.forEach(this::pipe);
+        }
+        all.forEach(this::pipe);
+        if (!scanFirst) {
+            summaries.forEach(this::pipe);
+        }
+        pipe(summaries.get(0)); // a redelivered summary must not re-send plans
+
+        List<KeyValue<ChunkKey, ChunkPlan>> out = plans.readKeyValuesToList();
+        assertEquals(expected.size(), out.size(), "one plan per chunk, no duplicates");
+        for (KeyValue<ChunkKey, ChunkPlan> kv : out) {
+            assertEquals(expected.get(kv.key), kv.value, "plan of " + kv.key);
+        }
+        // layer 1's chunks report back (with a duplicate); layer 0 not yet: one FINALIZE, for layer 1
+        long chunks1 = summaries.get(1).getChunkCount();
+        for (long c = chunks1 - 1; c >= 0; c--) {
+            done(1, c, TaskKind.COPY, expected.get(new ChunkKey(JOB, 1, c)).getDataBytes());
+        }
+        done(1, 0, TaskKind.COPY, 1);
+        List<KeyValue<ChunkKey, ChunkPlan>> fin = plans.readKeyValuesToList();
+        assertEquals(1, fin.size(), fin.toString());
+        assertEquals(new ChunkKey(JOB, 1, -1L), fin.get(0).key);
+        assertEquals(summaries.get(1).getBackingName(), fin.get(0).value.getBackingName());
+        done(1, -1, TaskKind.FINALIZE, 0);
+        JobStatus s = lastStatus();
+        assertEquals(JobState.COPYING, s.getState(), "the least advanced layer");
+        assertEquals(JobState.COMPLETE, s.getLayers().get(1).getState());
+        assertEquals(s.getLayers().get(1).getBytesTotal(), s.getLayers().get(1).getBytesDone());
+        assertEquals(JobState.COPYING, s.getLayers().get(0).getState());
+    }
+
+    private static LayerLayout pureLayout(TestLayers.Layer layer, int layerIndex, long chunkSize) {
+        LayerChunks chunks = LayoutPlanner.emptyChunks();
+        for (ChunkDecided d : DistributedPlanPropertyTest.decideChunks(layer, chunkSize, new Random(0))) {
+            chunks = LayoutPlanner.add(chunks, JOB, layerIndex, ChunkDecider.stats(d));
+        }
+        return LayoutPlanner.plan(TestLayers.scan(layer, layerIndex, 2, chunkSize), chunks);
+    }
+
+    @Test
+    void scanErrorFailsTheLayerAndTheJob() {
+        submit(2);
+        JobStatus submitted = lastStatus();
+        assertEquals(JobState.SUBMITTED, submitted.getState());
+        assertEquals("layer1.qcow2", submitted.getLayers().get(1).getName());
+        LayerScanned failed = LayerScanned.newBuilder(TestLayers.scan(TestLayers.seed(), 1, 2, 2 * MIB))
+                .setChunkCount(0).setError("the server does not offer qemu:allocation-depth").build();
+        pipe(failed);
+        JobStatus s = lastStatus();
+        assertEquals(JobState.FAILED, s.getState());
+        assertEquals(JobState.FAILED, s.getLayers().get(1).getState());
+        assertTrue(s.getError().contains("the server does not offer qemu:allocation-depth"), s.getError());
+        assertEquals(JobState.SUBMITTED, s.getLayers().get(0).getState());
+        assertTrue(plans.isEmpty());
+    }
+
+    @Test
+    void copyFailureFailsTheJobAndNoFinalizeFollows() {
+        TestLayers.Layer seed = TestLayers.seed();
+        submit(1);
+        TestLayers.chunkRecords(seed, 0, 2 * MIB).forEach(this::pipe);
+        pipe(TestLayers.scan(seed, 0, 1, 2 * MIB));
+        assertEquals(1, plans.readKeyValuesToList().size());
+        results.pipeInput(new ChunkKey(JOB, 0, 0L),
+                new ChunkResult(JOB, 0, 0L, TaskKind.COPY, ResultState.FAILED, 0L, "w2", "disk full"));
+        done(0, 0, TaskKind.COPY, 65536);
+        assertTrue(plans.isEmpty(), "no FINALIZE after a failure");
+        JobStatus s = lastStatus();
+        assertEquals(JobState.FAILED, s.getState());
+        assertTrue(s.getError().contains("disk full"), s.getError());
+    }
+
+    @Test
+    void malformedChunkFailsTheLayerWithoutKillingTheStream() {
+        TestLayers.Layer seed = TestLayers.seed();
+        submit(1);
+        List<ChunkExtents> records = TestLayers.chunkRecords(seed, 0, 2 * MIB);
+        pipe(ChunkExtents.newBuilder(records.get(0)).setLengths(List.of(1L)).setFlags(List.of(0)).build());
+        pipe(records.get(1));
+        pipe(TestLayers.scan(seed, 0, 1, 2 * MIB));
+        assertTrue(plans.isEmpty());
+        JobStatus s = lastStatus();
+        assertEquals(JobState.FAILED, s.getState());
+        assertTrue(s.getError().contains("base:allocation covers [0, 1) instead of [0, 262144)"), s.getError());
+    }
+
+    @Test
+    void everyStoreAndRepartitionTopicIsNamed() {
+        String description = PlannerTopology.build(TOPICS, new PlainAvroSerdes()).describe().toString();
+        Matcher generated = Pattern.compile("(KSTREAM|KTABLE)-[A-Z]+(-[A-Z]+)*-\\d{10}").matcher(description);
+        List<String> found = new ArrayList<>();
+        while (generated.find()) {
+            found.add(generated.group());
+        }
+        assertEquals(List.of(), found, description);
+        for (String store : List.of(PlannerTopology.CHUNK_CONTEXTS, PlannerTopology.CHUNK_DECIDED,
+                PlannerTopology.LAYER_CHUNKS, PlannerTopology.LAYER_SCANS, PlannerTopology.LAYER_LAYOUTS,
+                PlannerTopology.LAYER_RESULTS, PlannerTopology.JOB_STATUS, PlannerTopology.COPY_PLAN_FINGERPRINTS,
+                PlannerTopology.FINALIZE_PLAN_FINGERPRINTS, PlannerTopology.LAYOUT_FINGERPRINTS)) {
+            assertTrue(description.contains(store), store);
+        }
+        for (String topic : List.of("chunk-stats-by-layer-repartition", "results-by-layer-repartition",
+                "layer-status-by-job-repartition")) {
+            assertTrue(description.contains(topic), topic);
+        }
+        assertFalse(description.contains("KSTREAM-"), description);
+    }
+}

@@ -1,0 +1,165 @@
+package io.chainsync.scanner;
+
+import io.chainsync.core.LayerFormat;
+import io.chainsync.kafka.ClientConfig;
+import io.chainsync.kafka.KafkaClients;
+import io.chainsync.kafka.PipelineTopics;
+import io.chainsync.kafka.RecordLoop;
+
+import io.chainsync.avro.ChunkExtents;
+import io.chainsync.avro.ChunkKey;
+import io.chainsync.avro.DecisionMode;
+import io.chainsync.avro.JobKey;
+import io.chainsync.avro.LayerKey;
+import io.chainsync.avro.LayerScanned;
+import io.chainsync.avro.LayerSource;
+import io.chainsync.avro.SyncJob;
+import io.chainsync.nbd.NbdClient;
+import io.chainsync.nbd.NbdUri;
+import io.chainsync.core.DecisionTable;
+import io.chainsync.core.Extent;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The scanner service: for every job on {@code chainsync.jobs}, scans each layer's block status
+ * over NBD chunk by chunk and publishes one {@link ChunkExtents} per (job, layer, chunk, context),
+ * then one {@link LayerScanned} summary per layer (or the reason the layer cannot be scanned).
+ * The job's offset is committed only after everything it produced is acknowledged; a redelivered
+ * job is scanned again and its records replace the earlier ones.
+ */
+public final class ScannerService extends RecordLoop<JobKey, SyncJob> {
+
+    private static final Logger LOGGER = LoggerFactory.getLogger(ScannerService.class);
+    public static final String GROUP = "chainsync-scanner";
+
+    private final PipelineTopics topics;
+    private final KafkaProducer<ChunkKey, ChunkExtents> extents;
+    private final KafkaProducer<LayerKey, LayerScanned> scans;
+
+    public ScannerService(ClientConfig config, PipelineTopics topics, String clientId) {
+        super(KafkaClients.consumer(config, topics.jobs(), GROUP, clientId), topics.jobs().name());
+        this.topics = topics;
+        this.extents = KafkaClients.producer(config, topics.extents(), clientId + "-extents");
+        this.scans = KafkaClients.producer(config, topics.scans(), clientId + "-scans");
+    }
+
+    @Override
+    protected void handle(ConsumerRecord<JobKey, SyncJob> record) throws InterruptedException, ExecutionException {
+        SyncJob job = record.value();
+        if (job == null) {
+            return;
+        }
+        LOGGER.atInfo().setMessage("scanning job").addKeyValue("job", job.getJob())
+                .addKeyValue("layers", job.getLayers().size()).log();
+        String chainError = validateChain(job);
+        List<LayerSource> layers = job.getLayers();
+        for (int i = 0; i < layers.size(); i++) {
+            LayerScanned summary = chainError != null
+                    ? summary(job, i, null, chainError)
+                    : scanLayer(job, i);
+            scans.send(new ProducerRecord<>(topics.scans().name(), new LayerKey(job.getJob(), i), summary)).get();
+        }
+        extents.flush();
+        scans.flush();
+    }
+
+    /** Checks the whole job ({@link JobSpec}) before any layer is scanned: null when valid, else the reason. */
+    static String validateChain(SyncJob job) {
+        if (job.getLayers().isEmpty()) {
+            return "the job has no layers";
+        }
+        try {
+            JobSpec.of(job);
+        } catch (IllegalArgumentException e) {
+            return e.getMessage();
+        }
+        return null;
+    }
+
+    private LayerScanned scanLayer(SyncJob job, int index) {
+        LayerSource source = job.getLayers().get(index);
+        String bitmap = job.getDirtyBitmap();
+        NbdClient.Options options = NbdClient.Options.defaults()
+                .withMetaContexts(DecisionTable.requestedContexts(bitmap))
+                .withConnections(1);
+        try (NbdClient client = NbdClient.connect(NbdUri.parse(source.getUri()), options)) {
+            DecisionTable.Mode mode = DecisionTable.selectMode(index == 0, client.metaContexts(), bitmap);
+            List<String> contexts = DecisionTable.contexts(mode, bitmap);
+            long size = client.size();
+            long chunkSize = job.getChunkSize();
+            long chunkCount = (size + chunkSize - 1) / chunkSize;
+            LayerScanner scanner = new LayerScanner(client, contexts, Math.min(chunkSize, LayerScanner.DEFAULT_STEP), 1);
+            long extentCount = 0;
+            for (long c = 0; c < chunkCount; c++) {
+                long start = c * chunkSize;
+                long end = Math.min(size, start + chunkSize);
+                LayerScan scan = scanner.scan(start, end);
+                for (String context : contexts) {
+                    List<Extent> list = scan.of(context);
+                    extentCount += list.size();
+                    extents.send(new ProducerRecord<>(topics.extents().name(), new ChunkKey(job.getJob(), index, c),
+                            chunkExtents(job, index, c, context, DecisionMode.valueOf(mode.name()), contexts,
+                                    start, end, list)));
+                }
+            }
+            extents.flush();
+            LayerScanned summary = summary(job, index, client, null);
+            summary.setSize(size);
+            summary.setChunkCount(chunkCount);
+            summary.setMode(DecisionMode.valueOf(mode.name()));
+            summary.setExtentCount(extentCount);
+            LOGGER.atInfo().setMessage("layer scanned").addKeyValue("job", job.getJob())
+                    .addKeyValue("layer", source.getName()).addKeyValue("chunks", chunkCount)
+                    .addKeyValue("extents", extentCount).log();
+            return summary;
+        } catch (Exception e) {
+            String reason = e.getMessage() == null ? e.toString() : e.getMessage();
+            LOGGER.atWarn().setMessage("layer cannot be scanned").addKeyValue("job", job.getJob())
+                    .addKeyValue("layer", source.getName()).addKeyValue("reason", reason).log();
+            return summary(job, index, null, reason);
+        }
+    }
+
+    static ChunkExtents chunkExtents(SyncJob job, int layer, long chunk, String context, DecisionMode mode,
+                                     List<String> contexts, long start, long end, List<Extent> list) {
+        List<Long> lengths = new ArrayList<>(list.size());
+        List<Integer> flags = new ArrayList<>(list.size());
+        for (Extent e : list) {
+            lengths.add(e.length());
+            flags.add(e.flags());
+        }
+        return ChunkExtents.newBuilder().setJob(job.getJob()).setLayer(layer).setChunk(chunk).setContext(context)
+                .setMode(mode).setContexts(contexts).setStart(start).setEnd(end)
+                .setLengths(lengths).setFlags(flags).build();
+    }
+
+    private static LayerScanned summary(SyncJob job, int index, NbdClient client, String error) {
+        LayerSource source = job.getLayers().get(index);
+        LayerSource below = index == 0 ? null : job.getLayers().get(index - 1);
+        return LayerScanned.newBuilder()
+                .setJob(job.getJob()).setLayer(index).setLayerCount(job.getLayers().size())
+                .setName(source.getName()).setUri(source.getUri()).setDest(job.getDest())
+                .setSize(client == null ? 0 : client.size())
+                .setChunkSize(job.getChunkSize()).setChunkCount(0)
+                .setOffered(client == null ? List.of() : new ArrayList<>(client.metaContexts()))
+                .setMode(null).setExtentCount(0)
+                .setBackingName(below == null ? null : below.getName())
+                .setBackingFormat(below == null ? null : LayerFormat.of(below.getName()).qemuName())
+                .setClusterSize(job.getClusterSize())
+                .setError(error == null ? null : "layer " + source.getName() + ": " + error)
+                .build();
+    }
+
+    @Override
+    protected void closed() {
+        extents.close();
+        scans.close();
+    }
+}

@@ -58,18 +58,36 @@ final class CopyCommand implements Callable<Integer> {
             JobSpec.validateChain(specs);
             CopyOptions defaults = CopyOptions.defaults();
             options = new CopyOptions(defaults.clusterBits(), connections, defaults.requestSize(), defaults.buffers(),
-                    defaults.writerThreads(), dirtyBitmap);
+                    defaults.writerThreads(), dirtyBitmap, defaults.retry());
             if (clusterSize != null) {
                 options = options.withClusterSize(clusterSize);
             }
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
-        try (TerminalProgress progress = TerminalProgress.forStderr(spec.commandLine().getErr())) {
+        // SIGINT/SIGTERM: remove the temporary files of this copy; the JVM then exits 130/143
+        java.io.PrintWriter err = spec.commandLine().getErr();
+        java.util.concurrent.atomic.AtomicBoolean finished = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread cleanup = new Thread(() -> {
+            if (!finished.get()) {
+                ChainCopier.discardTemporaries(dest, specs);
+                err.println("chainsync: copy interrupted; temporary files removed");
+                err.flush();
+            }
+        }, "chainsync-copy-interrupted");
+        Runtime.getRuntime().addShutdownHook(cleanup);
+        try (TerminalProgress progress = TerminalProgress.forStderr(err)) {
             new ChainCopier(dest, options, progress).copy(specs);
         } catch (LayerCopyException e) {
-            spec.commandLine().getErr().println("chainsync: " + e.getMessage());
+            err.println("chainsync: " + e.getMessage());
             return Main.EXIT_FAILED;
+        } finally {
+            finished.set(true);
+            try {
+                Runtime.getRuntime().removeShutdownHook(cleanup);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook is running or has run
+            }
         }
         return 0;
     }

@@ -11,6 +11,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -24,27 +27,46 @@ final class ServiceCommands {
     private ServiceCommands() {
     }
 
-    /** Runs a service until the process is interrupted. */
-    static int runUntilInterrupted(AutoCloseable service, Runnable body) throws InterruptedException {
+    /**
+     * Runs a service until the process is asked to stop (SIGTERM, SIGINT): exit 0. A service that
+     * ends by itself ended on something fatal (an {@link Error} included): one line on stderr and
+     * exit 1, so that a supervisor restarts it.
+     */
+    static int runUntilInterrupted(String role, AutoCloseable service, Runnable body) throws InterruptedException {
         CountDownLatch done = new CountDownLatch(1);
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        AtomicBoolean stopRequested = new AtomicBoolean();
         Thread worker = new Thread(() -> {
             try {
                 body.run();
+            } catch (Throwable t) {
+                failure.set(t);
             } finally {
                 done.countDown();
             }
-        }, "chainsync-service");
+        }, "chainsync-" + role);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            stopRequested.set(true);
             try {
                 service.close();
+                done.await(STOP_TIMEOUT_SECONDS, TimeUnit.SECONDS);
             } catch (Exception ignored) {
                 // shutting down anyway
             }
-        }, "chainsync-service-stop"));
+        }, "chainsync-" + role + "-stop"));
         worker.start();
         done.await();
-        return 0;
+        if (stopRequested.get()) {
+            return 0;
+        }
+        Throwable t = failure.get();
+        System.err.println("chainsync " + role + ": fatal: "
+                + (t == null ? "the service stopped by itself" : t.getClass().getSimpleName() + ": " + t.getMessage()));
+        return 1;
     }
+
+    /** How long a stopping service may take to finish or abandon its task. */
+    static final int STOP_TIMEOUT_SECONDS = 40;
 
     static String workerId(String role) {
         String host;
@@ -70,7 +92,7 @@ final class ServiceCommands {
             ClientConfig config = kafka.config();
             TopicSetup.ensure(config, partitions, (short) 1);
             ScannerService service = new ScannerService(config, config.topics(), workerId("scanner"));
-            return runUntilInterrupted(service, service);
+            return runUntilInterrupted("scanner", service, service);
         }
     }
 
@@ -92,14 +114,19 @@ final class ServiceCommands {
             TopicSetup.ensure(config, partitions, (short) 1);
             Path state = stateDir != null ? stateDir : Files.createTempDirectory("chainsync-planner");
             PlannerService service = PlannerService.create(config, new PlannerService.Settings(state));
-            CountDownLatch stopped = new CountDownLatch(1);
+            AtomicBoolean stopRequested = new AtomicBoolean();
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                stopRequested.set(true);
                 service.close();
-                stopped.countDown();
             }, "chainsync-planner-stop"));
             service.start();
-            stopped.await();
-            return 0;
+            boolean failed = service.awaitEnd();
+            if (stopRequested.get() && !failed) {
+                return 0;
+            }
+            System.err.println("chainsync planner: fatal: Kafka Streams stopped in state " + service.state()
+                    + " (see the log); exiting so that a supervisor restarts the planner");
+            return 1;
         }
     }
 
@@ -128,7 +155,7 @@ final class ServiceCommands {
             ClientConfig config = kafka.config();
             TopicSetup.ensure(config, partitions, (short) 1);
             CopierService service = new CopierService(config, config.topics(), destRoot, workerId("copier"));
-            return runUntilInterrupted(service, service);
+            return runUntilInterrupted("copier", service, service);
         }
     }
 }

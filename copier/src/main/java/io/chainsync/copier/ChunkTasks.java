@@ -4,6 +4,7 @@ import io.chainsync.core.LayerFormat;
 
 import io.chainsync.nbd.NbdClient;
 import io.chainsync.core.ClusterKind;
+import io.chainsync.core.ClusterMap;
 import io.chainsync.core.ClusterRun;
 import io.chainsync.qcow2.Qcow2Writer;
 import java.io.DataInputStream;
@@ -41,8 +42,14 @@ public final class ChunkTasks {
 
     private static final int RUNS_MAGIC = 0x43535231; // "CSR1"
 
-    /** The layer a task works on. */
-    public record Layer(Path target, long virtualSize, int clusterBits, String backingName, String backingFormat) {
+    /**
+     * The layer a task works on.
+     *
+     * @param job the job the layer belongs to: a layer finished by this job is recognised by its
+     *            {@link LayerManifest}, so that any task delivered again changes nothing
+     */
+    public record Layer(String job, Path target, long virtualSize, int clusterBits, String backingName,
+                        String backingFormat) {
 
         boolean raw() {
             return LayerFormat.of(target.getFileName().toString()) == LayerFormat.RAW;
@@ -52,15 +59,29 @@ public final class ChunkTasks {
     private ChunkTasks() {
     }
 
+    /** A step of {@link #finalizeLayer}, named for crash tests; see {@link #crashPoint}. */
+    enum FinalizeStep { METADATA, MANIFEST, RENAME, CLEANUP }
+
+    /** Test hook: called before each finalize step; a test throws from it to simulate a crash there. */
+    static volatile java.util.function.Consumer<FinalizeStep> crashPoint = step -> { };
+
     /**
-     * Copies one chunk's DATA runs from the source into the layer's temporary file.
+     * Copies one chunk's DATA runs from the source into the layer's temporary file. A chunk of a
+     * layer this job has already finalized changes nothing (a redelivered task).
      *
      * @return the number of bytes copied
+     * @throws LayerExistsException when the layer's name is taken by a file this job did not write
      */
     public static long copyChunk(NbdClient client, DataCopier copier, Layer layer, long chunk, List<ClusterRun> runs,
                                  LongConsumer progress) throws IOException {
         LayerFiles files = new LayerFiles(layer.target());
+        if (finishedBy(layer)) {
+            removeStale(files);
+            return 0;
+        }
+        refuseForeign(layer);
         Files.createDirectories(files.chunks());
+        LayerFiles.forceDirectory(files.chunks().getParent());
         AtomicLong copied = new AtomicLong();
         try (FileChannel channel = FileChannel.open(files.temporary(), StandardOpenOption.CREATE,
                 StandardOpenOption.WRITE)) {
@@ -85,20 +106,39 @@ public final class ChunkTasks {
             channel.force(true);
         }
         writeRuns(files.chunks().resolve(chunkFileName(chunk)), runs);
+        if (finishedBy(layer)) {
+            // finalized by another worker while this (redelivered) chunk ran: what it wrote is stale
+            removeStale(files);
+        }
         return copied.get();
     }
 
     /**
-     * Writes the layer's metadata from the runs of chunks {@code 0 .. chunkCount-1}, flushes and
-     * renames it into place.
+     * Writes the layer's metadata from the runs of chunks {@code 0 .. chunkCount-1} and puts the
+     * layer in place, crash-safe at every step (docs/design.md §3, "How a layer becomes durable"):
+     * <ol>
+     *   <li>METADATA: L1/L2/refcounts and header written into {@code .NAME.partial}, flushed
+     *       (the data layout is fixed, so doing it again writes the same bytes);</li>
+     *   <li>MANIFEST: {@code NAME.manifest.json} naming the job written atomically and flushed
+     *       with its directory: the durable marker that the layer is finished;</li>
+     *   <li>RENAME: {@code .NAME.partial} → {@code NAME}, directory flushed;</li>
+     *   <li>CLEANUP: the chunk runs removed, directory flushed.</li>
+     * </ol>
+     * Run again after a crash at any point, or delivered again after it finished, it completes
+     * the remaining steps and changes nothing else.
      *
      * @throws IOException when a chunk's runs are missing (the layer is not complete)
      */
     public static void finalizeLayer(Layer layer, long chunkCount) throws IOException {
         LayerFiles files = new LayerFiles(layer.target());
-        if (!Files.exists(files.temporary()) && Files.exists(layer.target()) && !Files.exists(files.chunks())) {
-            return; // finalized before: a redelivered task
+        if (finishedBy(layer)) {
+            if (Files.exists(files.temporary()) && !Files.exists(layer.target())) {
+                rename(files);
+            }
+            cleanup(files);
+            return;
         }
+        refuseForeign(layer);
         List<ClusterRun> all = new ArrayList<>();
         for (long c = 0; c < chunkCount; c++) {
             Path runsFile = files.chunks().resolve(chunkFileName(c));
@@ -108,6 +148,7 @@ public final class ChunkTasks {
                 throw new IOException("chunk " + c + " of " + chunkCount + " has not been copied", e);
             }
         }
+        crashPoint.accept(FinalizeStep.METADATA);
         if (layer.raw()) {
             try (java.io.RandomAccessFile file = new java.io.RandomAccessFile(files.temporary().toFile(), "rw")) {
                 file.setLength(layer.virtualSize()); // sparse: holes read as zeroes
@@ -123,8 +164,57 @@ public final class ChunkTasks {
                 writer.finish();
             }
         }
+        crashPoint.accept(FinalizeStep.MANIFEST);
+        LayerManifest.of(layer, ClusterMap.dataClusters(all)).write(files.manifest());
+        crashPoint.accept(FinalizeStep.RENAME);
+        rename(files);
+        crashPoint.accept(FinalizeStep.CLEANUP);
+        cleanup(files);
+    }
+
+    /** Whether this layer's job has finished it: its manifest names the job and the layer is in place. */
+    static boolean finishedBy(Layer layer) throws IOException {
+        LayerManifest manifest = LayerManifest.read(new LayerFiles(layer.target()).manifest());
+        return manifest != null && layer.job().equals(manifest.job());
+    }
+
+    /** A layer name already taken by a file this job did not write is never overwritten. */
+    private static void refuseForeign(Layer layer) throws LayerExistsException {
+        if (Files.exists(layer.target(), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            throw new LayerExistsException("layer " + layer.target().getFileName() + " already exists in "
+                    + layer.target().getParent() + "; it is never overwritten");
+        }
+    }
+
+    private static void rename(LayerFiles files) throws IOException {
         files.commit();
+    }
+
+    private static void cleanup(LayerFiles files) throws IOException {
         deleteTree(files.chunks());
+        LayerFiles.forceDirectory(files.target().getParent());
+    }
+
+    /** After the layer is in place, a temporary file can only be a redelivered chunk's: remove it. */
+    private static void removeStale(LayerFiles files) throws IOException {
+        if (Files.exists(files.target())) {
+            Files.deleteIfExists(files.temporary());
+            cleanup(files);
+        }
+    }
+
+    /**
+     * Removes a layer's temporary state (its job failed), never a layer: not one this job
+     * finished, not one that was there before.
+     */
+    public static void discard(String job, Path target) throws IOException {
+        LayerFiles files = new LayerFiles(target);
+        LayerManifest manifest = LayerManifest.read(files.manifest());
+        if (manifest != null && job.equals(manifest.job()) && !Files.exists(target)) {
+            return; // finished but for the rename: finalize delivered again completes it
+        }
+        Files.deleteIfExists(files.temporary());
+        cleanup(files);
     }
 
     static String chunkFileName(long chunk) {

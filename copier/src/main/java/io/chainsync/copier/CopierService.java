@@ -1,6 +1,15 @@
 package io.chainsync.copier;
 
+import io.chainsync.kafka.Backoff;
 import io.chainsync.kafka.ClientConfig;
+import io.chainsync.kafka.DeadLetters;
+import io.chainsync.kafka.Failures;
+import java.util.concurrent.atomic.AtomicLong;
+import io.chainsync.avro.JobState;
+import java.io.IOException;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Set;
 import io.chainsync.kafka.KafkaClients;
 import io.chainsync.kafka.PipelineTopics;
 import io.chainsync.kafka.RecordLoop;
@@ -50,13 +59,24 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
     private final ExecutorService writers;
     private final DataCopier copier;
     private final Map<String, NbdClient> sources = new LinkedHashMap<>(8, 0.75f, true);
+    private final Backoff retry;
+    private final JobStates jobStates;
+    private final Map<String, Set<Path>> touched = new HashMap<>();
+    private final AtomicLong retried = new AtomicLong();
 
     public CopierService(ClientConfig config, PipelineTopics topics, Path destRoot, String worker) {
-        super(KafkaClients.consumer(config, topics.plans(), GROUP, worker), topics.plans().name());
+        this(config, topics, destRoot, worker, Backoff.TASKS);
+    }
+
+    /** @param retry how often, and how far apart, a task is tried again after a transient failure */
+    public CopierService(ClientConfig config, PipelineTopics topics, Path destRoot, String worker, Backoff retry) {
+        super(KafkaClients.consumer(config, GROUP, worker), topics.plans(), new DeadLetters(config, worker));
         if (!Files.isDirectory(destRoot)) {
             throw new IllegalArgumentException("destination root " + destRoot + " is not a directory");
         }
         this.topics = topics;
+        this.retry = retry;
+        this.jobStates = new JobStates(config, topics, worker);
         this.destRoot = destRoot.toAbsolutePath().normalize();
         this.worker = worker;
         this.results = KafkaClients.producer(config, topics.results(), worker + "-results");
@@ -76,31 +96,93 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
         }
         ChunkResult.Builder result = ChunkResult.newBuilder().setJob(plan.getJob()).setLayer(plan.getLayer())
                 .setChunk(plan.getChunk()).setKind(plan.getKind()).setWorker(worker).setBytes(0).setError(null);
-        try {
-            Path target = Destinations.resolve(destRoot, plan.getDest(), plan.getName());
-            Files.createDirectories(target.getParent());
-            ChunkTasks.Layer layer = new ChunkTasks.Layer(target, plan.getVirtualSize(), plan.getClusterBits(),
-                    plan.getBackingName(), plan.getBackingFormat());
-            if (plan.getKind() == TaskKind.COPY) {
-                long bytes = ChunkTasks.copyChunk(source(plan.getUri()), copier, layer, plan.getChunk(), runs(plan),
-                        n -> { });
-                result.setBytes(bytes);
-            } else {
-                ChunkTasks.finalizeLayer(layer, plan.getChunkCount());
-                LOGGER.atInfo().setMessage("layer complete").addKeyValue("job", plan.getJob())
-                        .addKeyValue("layer", plan.getName()).addKeyValue("path", target).log();
+        String what = plan.getKind() == TaskKind.COPY ? "chunk " + plan.getChunk() : "finalize";
+        JobState state = jobStates.state(plan.getJob());
+        if (state == JobState.FAILED || state == JobState.COMPLETE) {
+            // a failed job stops: its remaining tasks are skipped and its temporary files removed;
+            // a complete job's task delivered again changes nothing
+            LOGGER.atInfo().setMessage("skipping a task of an ended job").addKeyValue("job", plan.getJob())
+                    .addKeyValue("state", state).addKeyValue("layer", plan.getName()).addKeyValue("task", what).log();
+            if (state == JobState.FAILED) {
+                discardTemporaries(plan.getJob(), Destinations.resolve(destRoot, plan.getDest(), plan.getName()));
             }
-            result.setState(ResultState.DONE);
-        } catch (Exception e) {
-            String reason = e.getMessage() == null ? e.toString() : e.getMessage();
-            String what = plan.getKind() == TaskKind.COPY ? "chunk " + plan.getChunk() : "finalize";
-            LOGGER.atWarn().setMessage("task failed").addKeyValue("job", plan.getJob())
-                    .addKeyValue("layer", plan.getName()).addKeyValue("task", what).addKeyValue("reason", reason)
-                    .setCause(LOGGER.isDebugEnabled() ? e : null).log();
-            dropSource(plan.getUri());
-            result.setState(ResultState.FAILED).setError("layer " + plan.getName() + ": " + what + ": " + reason);
+            return;
+        }
+        for (int attempt = 1; ; attempt++) {
+            try {
+                result.setBytes(run(plan));
+                result.setState(ResultState.DONE);
+                break;
+            } catch (InterruptedException e) {
+                throw e;
+            } catch (Exception e) {
+                dropSource(plan.getUri());
+                String reason = Failures.reason(e);
+                boolean transientFailure = Failures.isTransient(e);
+                if (stopping()) {
+                    throw e; // abandoned on shutdown: not committed, redelivered to another worker
+                }
+                if (transientFailure && attempt < retry.attempts()) {
+                    retried.incrementAndGet();
+                    LOGGER.atWarn().setMessage("task failed, retrying").addKeyValue("job", plan.getJob())
+                            .addKeyValue("layer", plan.getName()).addKeyValue("task", what)
+                            .addKeyValue("attempt", attempt).addKeyValue("reason", reason).log();
+                    retry.pause(attempt);
+                    continue;
+                }
+                LOGGER.atWarn().setMessage("task failed").addKeyValue("job", plan.getJob())
+                        .addKeyValue("layer", plan.getName()).addKeyValue("task", what).addKeyValue("reason", reason)
+                        .addKeyValue("attempts", attempt).setCause(LOGGER.isDebugEnabled() ? e : null).log();
+                String detail = transientFailure
+                        ? reason + " (source " + plan.getUri() + ", gave up after " + attempt + " attempts)"
+                        : reason;
+                result.setState(ResultState.FAILED).setError("layer " + plan.getName() + ": " + what + ": " + detail);
+                break;
+            }
         }
         results.send(new ProducerRecord<>(topics.results().name(), record.key(), result.build())).get();
+    }
+
+    /** Runs one task once; returns the bytes copied. */
+    private long run(ChunkPlan plan) throws Exception {
+        Path target = Destinations.resolve(destRoot, plan.getDest(), plan.getName());
+        Files.createDirectories(target.getParent());
+        touched.computeIfAbsent(plan.getJob(), j -> new HashSet<>()).add(target);
+        ChunkTasks.Layer layer = new ChunkTasks.Layer(plan.getJob(), target, plan.getVirtualSize(),
+                plan.getClusterBits(), plan.getBackingName(), plan.getBackingFormat());
+        if (plan.getKind() == TaskKind.COPY) {
+            return ChunkTasks.copyChunk(source(plan.getUri()), copier, layer, plan.getChunk(), runs(plan), n -> { });
+        }
+        ChunkTasks.finalizeLayer(layer, plan.getChunkCount());
+        LOGGER.atInfo().setMessage("layer complete").addKeyValue("job", plan.getJob())
+                .addKeyValue("layer", plan.getName()).addKeyValue("path", target).log();
+        return 0;
+    }
+
+    /** Removes the temporary files of the failed jobs' layers this worker wrote to. */
+    @Override
+    protected void idle() throws IOException {
+        for (Iterator<Map.Entry<String, Set<Path>>> it = touched.entrySet().iterator(); it.hasNext(); ) {
+            Map.Entry<String, Set<Path>> job = it.next();
+            JobState state = jobStates.state(job.getKey());
+            if (state == JobState.FAILED) {
+                for (Path target : job.getValue()) {
+                    discardTemporaries(job.getKey(), target);
+                }
+            }
+            if (state == JobState.FAILED || state == JobState.COMPLETE) {
+                it.remove();
+            }
+        }
+    }
+
+    private static void discardTemporaries(String job, Path target) throws IOException {
+        ChunkTasks.discard(job, target);
+    }
+
+    /** Task attempts retried after a transient failure, since this worker started. */
+    public long retried() {
+        return retried.get();
     }
 
     static List<ClusterRun> runs(ChunkPlan plan) {
@@ -137,6 +219,8 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
 
     @Override
     protected void closed() {
+        super.closed();
+        jobStates.close();
         sources.values().forEach(NbdClient::close);
         sources.clear();
         writers.shutdownNow();

@@ -19,11 +19,18 @@ final class LayerFiles {
     private final Path target;
     private final Path temporary;
     private final Path chunks;
+    private final Path manifest;
 
     LayerFiles(Path target) {
         this.target = target;
         this.temporary = target.resolveSibling("." + target.getFileName() + ".partial");
         this.chunks = target.resolveSibling("." + target.getFileName() + ".partial.chunks");
+        this.manifest = target.resolveSibling(target.getFileName() + ".manifest.json");
+    }
+
+    /** {@code NAME.manifest.json}: what the layer is and which job finished it. */
+    Path manifest() {
+        return manifest;
     }
 
     Path target() {

@@ -28,6 +28,11 @@ public interface LayerSink extends DataTarget, Closeable {
                 backingName == null ? null : LayerFormat.of(backingName).qemuName());
     }
 
+    /** Removes the temporary file of the layer file {@code target}, if any (best effort). */
+    static void discard(Path target) {
+        new LayerFiles(target).discard();
+    }
+
     /** Records the cluster runs of (part of) the layer; call before {@link #commit()}. */
     void map(List<ClusterRun> runs) throws IOException;
 

@@ -36,7 +36,7 @@ class ChunkRunsFileTest {
 
     @Test
     void finalizeRefusesAnIncompleteLayer(@TempDir Path dest) throws IOException {
-        ChunkTasks.Layer layer = new ChunkTasks.Layer(dest.resolve("l.qcow2"), 1 << 20, 16, null, null);
+        ChunkTasks.Layer layer = new ChunkTasks.Layer("job-1", dest.resolve("l.qcow2"), 1 << 20, 16, null, null);
         ChunkTasks.writeRuns(Files.createDirectories(dest.resolve(".l.qcow2.partial.chunks"))
                 .resolve(ChunkTasks.chunkFileName(0)), List.of(new ClusterRun(0, 16, ClusterKind.ZERO, -1)));
         IOException e = assertThrows(IOException.class, () -> ChunkTasks.finalizeLayer(layer, 2));

@@ -2,6 +2,8 @@ package io.chainsync.jobs;
 
 import io.chainsync.copier.DataCopier;
 import io.chainsync.copier.Destinations;
+import io.chainsync.kafka.Backoff;
+import io.chainsync.kafka.Failures;
 import io.chainsync.copier.LayerSink;
 import io.chainsync.scanner.JobSpec;
 import io.chainsync.scanner.LayerScan;
@@ -36,6 +38,7 @@ public final class ChainCopier {
     private final CopyOptions options;
     private final CopyProgress progress;
     private final Decider decider;
+    private int retries;
 
     public ChainCopier(Path destination, CopyOptions options, CopyProgress progress) {
         this(destination, options, progress, Decider.TABLE);
@@ -73,7 +76,53 @@ public final class ChainCopier {
         }
     }
 
+    /**
+     * Copies one layer; after a transient failure (the source restarted, a connection dropped, a
+     * deadline passed) the layer is copied again on a new connection, up to the options' attempts.
+     */
     private void copyLayer(LayerSpec layer, LayerSpec below, DataCopier copier) throws LayerCopyException {
+        Backoff retry = options.retry();
+        for (int attempt = 1; ; attempt++) {
+            try {
+                copyLayerOnce(layer, below, copier);
+                return;
+            } catch (LayerCopyException e) {
+                if (!Failures.isTransient(e.getCause()) || attempt >= retry.attempts()) {
+                    if (Failures.isTransient(e.getCause())) {
+                        throw new LayerCopyException(layer.name(), e.reason() + " (source " + layer.source()
+                                + ", gave up after " + attempt + " attempts)", e.getCause());
+                    }
+                    throw e;
+                }
+                LOGGER.atWarn().setMessage("layer copy failed, retrying").addKeyValue("layer", layer.name())
+                        .addKeyValue("attempt", attempt).addKeyValue("reason", e.reason()).log();
+                retries++;
+                try {
+                    retry.pause(attempt);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw e;
+                }
+            }
+        }
+    }
+
+    /**
+     * Removes the temporary files a copy of {@code layers} into {@code destination} may have left
+     * (an interrupted copy); finished layers stay.
+     */
+    public static void discardTemporaries(Path destination, List<LayerSpec> layers) {
+        for (LayerSpec layer : layers) {
+            LayerSink.discard(Destinations.layerFile(destination, layer.name()));
+        }
+    }
+
+    /** Layer copies tried again after a transient failure. */
+    public int retries() {
+        return retries;
+    }
+
+    private void copyLayerOnce(LayerSpec layer, LayerSpec below, DataCopier copier) throws LayerCopyException {
         Path target = Destinations.layerFile(destination, layer.name());
         NbdClient.Options clientOptions = NbdClient.Options.defaults()
                 .withMetaContexts(DecisionTable.requestedContexts(options.dirtyBitmap()))

@@ -1,6 +1,7 @@
 package io.chainsync.jobs;
 
 import io.chainsync.core.ClusterSizes;
+import io.chainsync.kafka.Backoff;
 import java.util.OptionalInt;
 
 /**
@@ -12,9 +13,10 @@ import java.util.OptionalInt;
  * @param buffers reads in flight per layer
  * @param writerThreads threads writing destination files
  * @param dirtyBitmap incremental mode: the bitmap naming changed ranges, or null
+ * @param retry how often, and how far apart, a layer is copied again after a transient failure
  */
 public record CopyOptions(OptionalInt clusterBits, int connections, int requestSize, int buffers, int writerThreads,
-                          String dirtyBitmap) {
+                          String dirtyBitmap, Backoff retry) {
 
     public CopyOptions {
         if (clusterBits == null) {
@@ -26,22 +28,29 @@ public record CopyOptions(OptionalInt clusterBits, int connections, int requestS
         if (requestSize < 4096 || Integer.bitCount(requestSize) != 1 || requestSize > (32 << 20)) {
             throw new IllegalArgumentException("request size must be a power of two, 4 KiB .. 32 MiB: " + requestSize);
         }
+        if (retry == null) {
+            retry = Backoff.TASKS;
+        }
         if (buffers < 1 || writerThreads < 1) {
             throw new IllegalArgumentException("buffers and writer threads must be positive");
         }
     }
 
     public static CopyOptions defaults() {
-        return new CopyOptions(OptionalInt.empty(), 4, 2 << 20, 32, 2, null);
+        return new CopyOptions(OptionalInt.empty(), 4, 2 << 20, 32, 2, null, Backoff.TASKS);
     }
 
     /** With a cluster size in bytes: a power of two from 512 B to 2 MiB. */
     public CopyOptions withClusterSize(long bytes) {
         return new CopyOptions(OptionalInt.of(ClusterSizes.bitsOf(bytes)), connections, requestSize, buffers,
-                writerThreads, dirtyBitmap);
+                writerThreads, dirtyBitmap, retry);
+    }
+
+    public CopyOptions withRetry(Backoff backoff) {
+        return new CopyOptions(clusterBits, connections, requestSize, buffers, writerThreads, dirtyBitmap, backoff);
     }
 
     public CopyOptions withDirtyBitmap(String bitmap) {
-        return new CopyOptions(clusterBits, connections, requestSize, buffers, writerThreads, bitmap);
+        return new CopyOptions(clusterBits, connections, requestSize, buffers, writerThreads, bitmap, retry);
     }
 }

@@ -4,10 +4,17 @@ package io.chainsync.jobs;
 public class LayerCopyException extends Exception {
 
     private final String layer;
+    private final String reason;
 
     public LayerCopyException(String layer, String reason, Throwable cause) {
         super("layer " + layer + ": " + reason, cause);
         this.layer = layer;
+        this.reason = reason;
+    }
+
+    /** Why, without the layer's name. */
+    public String reason() {
+        return reason;
     }
 
     public String layer() {

@@ -6,6 +6,7 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /** Builds the services' Kafka clients; the only place {@link Properties} are made. */
 public final class KafkaClients {
@@ -28,8 +29,17 @@ public final class KafkaClients {
         return new KafkaProducer<>(p, topic.keySerde().serializer(), topic.valueSerde().serializer());
     }
 
-    /** A group member that commits by hand, one record per poll. */
-    public static <K, V> KafkaConsumer<K, V> consumer(ClientConfig config, Topic<K, V> topic, String groupId, String clientId) {
+    /**
+     * A group member that reads raw bytes and commits by hand, one record per poll: the
+     * {@link RecordLoop} decodes, so that an unreadable record can be told from an unreachable
+     * registry.
+     */
+    public static KafkaConsumer<byte[], byte[]> consumer(ClientConfig config, String groupId, String clientId) {
+        Properties p = consumerProperties(config, groupId, clientId);
+        return new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    }
+
+    private static Properties consumerProperties(ClientConfig config, String groupId, String clientId) {
         Properties p = config.properties();
         p.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
         p.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId);
@@ -39,6 +49,6 @@ public final class KafkaClients {
         p.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, (int) MAX_POLL_INTERVAL.toMillis());
         p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         p.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, TopicSetup.MAX_MESSAGE_BYTES);
-        return new KafkaConsumer<>(p, topic.keySerde().deserializer(), topic.valueSerde().deserializer());
+        return p;
     }
 }

@@ -29,6 +29,8 @@ public record PipelineTopics(
     public static final String PLANS = "chainsync.plans";
     public static final String RESULTS = "chainsync.results";
     public static final String STATUS = "chainsync.status";
+    /** Records no service can read, set aside with the reason (see {@link DeadLetters}). */
+    public static final String DEAD_LETTERS = "chainsync.dead-letters";
 
     public static PipelineTopics create(SerdeFactory serdes) {
         return new PipelineTopics(

@@ -22,6 +22,11 @@ import org.apache.kafka.common.serialization.Serdes;
  */
 public final class PlainAvroSerdes implements SerdeFactory {
 
+    static {
+        AvroLimits.install();
+    }
+
+
     @Override
     public <T extends SpecificRecord> Serde<T> serde(Class<T> type, boolean isKey) {
         return of(type);

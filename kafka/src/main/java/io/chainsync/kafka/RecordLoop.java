@@ -1,41 +1,71 @@
 package io.chainsync.kafka;
 
 import java.time.Duration;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.kafka.clients.consumer.CloseOptions;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.RecordDeserializationException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * A consumer loop that handles one record at a time and commits its offset only after the
- * handler returned (the work is durable). A record that cannot be deserialized is reported
- * with its topic, partition and offset and skipped; nothing else is lost.
+ * handler returned (the work is durable). Nothing is ever skipped because something is away:
+ * <ul>
+ *   <li>The loop decodes the record itself. When the registry cannot be reached, it waits with
+ *       backoff and decodes again. A record that can never be read (bad bytes, an unknown schema
+ *       id, a record beyond {@link AvroLimits}) is copied to the {@link DeadLetters} topic with
+ *       the reason, and the loop goes on.</li>
+ *   <li>A handler that throws has not finished: the record is delivered again after a backoff
+ *       (the handler turns what can never succeed into a result of its own, so what it throws is
+ *       an outage: the broker or registry away).</li>
+ *   <li>When the topic is idle, the group's position is committed as it stands, past the
+ *       transaction markers of exactly-once producers, so that an idle group's lag is zero.</li>
+ * </ul>
+ * An {@link Error} ends the loop and is rethrown: the process must exit, never linger.
  */
 public abstract class RecordLoop<K, V> implements Runnable, AutoCloseable {
 
     private static final Logger LOGGER = LoggerFactory.getLogger(RecordLoop.class);
 
-    private final KafkaConsumer<K, V> consumer;
-    private final String topic;
+    static {
+        AvroLimits.install();
+    }
+
+    private final KafkaConsumer<byte[], byte[]> consumer;
+    private final Topic<K, V> topic;
+    private final DeadLetters deadLetters;
     private final AtomicBoolean running = new AtomicBoolean(true);
     private final CountDownLatch stopped = new CountDownLatch(1);
+    private final CountDownLatch stopRequested = new CountDownLatch(1);
     private final AtomicBoolean started = new AtomicBoolean();
+    private final Map<TopicPartition, Long> committed = new HashMap<>();
     private volatile int assigned;
 
-    protected RecordLoop(KafkaConsumer<K, V> consumer, String topic) {
+    protected RecordLoop(KafkaConsumer<byte[], byte[]> consumer, Topic<K, V> topic, DeadLetters deadLetters) {
         this.consumer = consumer;
         this.topic = topic;
+        this.deadLetters = deadLetters;
     }
 
     /** Does the work of one record; when it returns, the record's offset is committed. */
     protected abstract void handle(ConsumerRecord<K, V> record) throws Exception;
+
+    /** Whether the loop has been asked to stop. */
+    protected boolean stopping() {
+        return !running.get();
+    }
 
     @Override
     public void run() {
@@ -43,50 +73,192 @@ public abstract class RecordLoop<K, V> implements Runnable, AutoCloseable {
             throw new IllegalStateException("a record loop runs once");
         }
         try {
-            consumer.subscribe(java.util.List.of(topic), new org.apache.kafka.clients.consumer.ConsumerRebalanceListener() {
+            consumer.subscribe(List.of(topic.name()), new ConsumerRebalanceListener() {
                 @Override
-                public void onPartitionsRevoked(java.util.Collection<TopicPartition> partitions) {
+                public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
                     assigned = 0;
+                    partitions.forEach(committed::remove);
                 }
 
                 @Override
-                public void onPartitionsAssigned(java.util.Collection<TopicPartition> partitions) {
+                public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
                     assigned = consumer.assignment().size();
                 }
             });
             while (running.get()) {
-                try {
-                    for (ConsumerRecord<K, V> record : consumer.poll(Duration.ofMillis(500))) {
-                        handle(record);
-                        consumer.commitSync(Map.of(new TopicPartition(record.topic(), record.partition()),
-                                new OffsetAndMetadata(record.offset() + 1)));
+                ConsumerRecords<byte[], byte[]> records = poll();
+                if (records.isEmpty()) {
+                    commitIdlePositions();
+                    try {
+                        idle();
+                    } catch (RuntimeException e) {
+                        throw e;
+                    } catch (Exception e) {
+                        LOGGER.atWarn().setMessage("housekeeping failed").addKeyValue("reason", Failures.reason(e)).log();
                     }
-                } catch (RecordDeserializationException e) {
-                    LOGGER.atError().setMessage("skipping a malformed record")
-                            .addKeyValue("topic", e.topicPartition().topic())
-                            .addKeyValue("partition", e.topicPartition().partition())
-                            .addKeyValue("offset", e.offset())
-                            .addKeyValue("reason", e.getCause() == null ? e.getMessage() : e.getCause().toString())
-                            .log();
-                    consumer.seek(e.topicPartition(), e.offset() + 1);
-                    consumer.commitSync(Map.of(e.topicPartition(), new OffsetAndMetadata(e.offset() + 1)));
+                    continue;
+                }
+                for (ConsumerRecord<byte[], byte[]> raw : records) {
+                    if (!running.get() || !process(raw)) {
+                        break;
+                    }
                 }
             }
         } catch (WakeupException e) {
             if (running.get()) {
                 throw e;
             }
-        } catch (Exception e) {
-            LOGGER.atError().setMessage("service stopped by an error").setCause(e).log();
-            throw e instanceof RuntimeException ? (RuntimeException) e : new IllegalStateException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         } finally {
             try {
-                consumer.close(org.apache.kafka.clients.consumer.CloseOptions.timeout(Duration.ofSeconds(5)));
+                consumer.close(CloseOptions.timeout(Duration.ofSeconds(5)));
+            } catch (RuntimeException e) {
+                LOGGER.atDebug().setMessage("consumer close").setCause(e).log();
             } finally {
                 closed();
                 stopped.countDown();
             }
         }
+    }
+
+    /** Polls, riding out a broker that is away. */
+    private ConsumerRecords<byte[], byte[]> poll() throws InterruptedException {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return consumer.poll(Duration.ofMillis(500));
+            } catch (WakeupException e) {
+                throw e;
+            } catch (RuntimeException e) {
+                if (!Failures.isTransient(e) || !running.get()) {
+                    throw e;
+                }
+                waitFor("poll " + topic.name(), e, attempt);
+            }
+        }
+    }
+
+    /**
+     * Decodes, handles and commits one record.
+     *
+     * @return false when the record must be delivered again (the loop has sought back to it)
+     */
+    private boolean process(ConsumerRecord<byte[], byte[]> raw) throws InterruptedException {
+        TopicPartition tp = new TopicPartition(raw.topic(), raw.partition());
+        ConsumerRecord<K, V> record;
+        try {
+            record = decode(raw);
+        } catch (RuntimeException e) {
+            if (Failures.isTransient(e)) {
+                LOGGER.atWarn().setMessage("cannot decode a record yet: the schema registry is unreachable")
+                        .addKeyValue("topic", raw.topic()).addKeyValue("offset", raw.offset())
+                        .addKeyValue("reason", Failures.reason(e)).log();
+                return retryLater(tp, raw.offset());
+            }
+            return setAside(tp, raw, "unreadable record: " + Failures.reason(e));
+        }
+        try {
+            handle(record);
+        } catch (InterruptedException e) {
+            throw e;
+        } catch (Exception e) {
+            if (!running.get()) {
+                return false;
+            }
+            LOGGER.atWarn().setMessage("record not done, it will be handled again").addKeyValue("topic", raw.topic())
+                    .addKeyValue("partition", raw.partition()).addKeyValue("offset", raw.offset())
+                    .addKeyValue("reason", Failures.reason(e)).setCause(LOGGER.isDebugEnabled() ? e : null).log();
+            return retryLater(tp, raw.offset());
+        }
+        commit(tp, raw.offset() + 1);
+        attempts = 0;
+        return true;
+    }
+
+    private int attempts;
+
+    /** Seeks back to the record and waits before it is delivered again. */
+    private boolean retryLater(TopicPartition tp, long offset) throws InterruptedException {
+        attempts++;
+        consumer.seek(tp, offset);
+        pause(attempts);
+        return false;
+    }
+
+    /** Waits a backoff delay, cut short when the loop is asked to stop. */
+    private void pause(int attempt) throws InterruptedException {
+        stopRequested.await(Backoff.OUTAGE.delay(attempt).toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private boolean setAside(TopicPartition tp, ConsumerRecord<byte[], byte[]> raw, String reason)
+            throws InterruptedException {
+        for (int attempt = 1; running.get(); attempt++) {
+            try {
+                deadLetters.send(raw, reason);
+                commit(tp, raw.offset() + 1);
+                return true;
+            } catch (InterruptedException e) {
+                throw e;
+            } catch (Exception e) {
+                waitFor("dead-letter topic", e, attempt);
+            }
+        }
+        return false;
+    }
+
+    private ConsumerRecord<K, V> decode(ConsumerRecord<byte[], byte[]> raw) {
+        K key = raw.key() == null ? null : topic.keySerde().deserializer().deserialize(raw.topic(), raw.headers(), raw.key());
+        V value = raw.value() == null ? null
+                : topic.valueSerde().deserializer().deserialize(raw.topic(), raw.headers(), raw.value());
+        return new ConsumerRecord<>(raw.topic(), raw.partition(), raw.offset(), raw.timestamp(), raw.timestampType(),
+                raw.serializedKeySize(), raw.serializedValueSize(), key, value, raw.headers(), raw.leaderEpoch());
+    }
+
+    /** Commits, riding out a broker that is away (a lost commit only means a redelivery). */
+    private void commit(TopicPartition tp, long offset) throws InterruptedException {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                consumer.commitSync(Map.of(tp, new OffsetAndMetadata(offset)));
+                committed.put(tp, offset);
+                return;
+            } catch (WakeupException e) {
+                throw e;
+            } catch (RuntimeException e) {
+                if (!Failures.isTransient(e) || !running.get()) {
+                    throw e;
+                }
+                waitFor("commit", e, attempt);
+            }
+        }
+    }
+
+    /** On an idle topic, commits each partition's position: past transaction markers, so lag reads 0. */
+    private void commitIdlePositions() throws InterruptedException {
+        for (TopicPartition tp : consumer.assignment()) {
+            long position;
+            try {
+                position = consumer.position(tp, Duration.ofSeconds(5));
+            } catch (org.apache.kafka.common.errors.TimeoutException e) {
+                continue;
+            }
+            Long last = committed.get(tp);
+            if (last == null || position > last) {
+                if (last == null) {
+                    OffsetAndMetadata c = consumer.committed(java.util.Set.of(tp), Duration.ofSeconds(5)).get(tp);
+                    if (c != null && c.offset() >= position) {
+                        committed.put(tp, c.offset());
+                        continue;
+                    }
+                }
+                commit(tp, position);
+            }
+        }
+    }
+
+    private void waitFor(String what, Exception e, int attempt) throws InterruptedException {
+        LOGGER.atWarn().setMessage("waiting for Kafka").addKeyValue("operation", what).addKeyValue("attempt", attempt)
+                .addKeyValue("reason", Failures.reason(e)).log();
+        pause(attempt);
     }
 
     /**
@@ -103,14 +275,20 @@ public abstract class RecordLoop<K, V> implements Runnable, AutoCloseable {
         return assigned > 0;
     }
 
-    /** Releases what the handler holds; called on the loop's thread once it ends. */
-    protected void closed() {
+    /** Called on the loop's thread when a poll returned nothing: housekeeping. */
+    protected void idle() throws Exception {
     }
 
-    /** Stops the loop after the record in hand and waits for it. */
+    /** Releases what the handler holds; called on the loop's thread once it ends. */
+    protected void closed() {
+        deadLetters.close();
+    }
+
+    /** Stops the loop after the record in hand (or abandons it uncommitted) and waits for it. */
     @Override
     public void close() {
         running.set(false);
+        stopRequested.countDown();
         if (!started.get()) {
             consumer.close();
             closed();
@@ -118,9 +296,14 @@ public abstract class RecordLoop<K, V> implements Runnable, AutoCloseable {
         }
         consumer.wakeup();
         try {
-            stopped.await(java.util.concurrent.TimeUnit.SECONDS.toMillis(30), java.util.concurrent.TimeUnit.MILLISECONDS);
+            stopped.await(30, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /** Whether the loop has ended. */
+    public boolean isStopped() {
+        return stopped.getCount() == 0;
     }
 }

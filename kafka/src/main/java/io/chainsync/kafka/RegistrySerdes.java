@@ -19,6 +19,11 @@ import org.apache.kafka.common.serialization.Serializer;
  */
 public final class RegistrySerdes implements SerdeFactory {
 
+    static {
+        AvroLimits.install();
+    }
+
+
     private final Map<String, Object> config;
 
     public RegistrySerdes(String registryUrl) {

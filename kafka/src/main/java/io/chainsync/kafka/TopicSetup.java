@@ -23,13 +23,15 @@ public final class TopicSetup {
             Set<String> existing = admin.listTopics().names().get();
             List<NewTopic> missing = new ArrayList<>();
             for (String name : List.of(PipelineTopics.JOBS, PipelineTopics.EXTENTS, PipelineTopics.SCANS,
-                    PipelineTopics.PLANS, PipelineTopics.RESULTS, PipelineTopics.STATUS)) {
+                    PipelineTopics.PLANS, PipelineTopics.RESULTS, PipelineTopics.STATUS, PipelineTopics.DEAD_LETTERS)) {
                 if (existing.contains(name)) {
                     continue;
                 }
+                // dead letters carry a record of the maximum size plus headers
+                int maxBytes = PipelineTopics.DEAD_LETTERS.equals(name) ? MAX_MESSAGE_BYTES + (64 << 10) : MAX_MESSAGE_BYTES;
                 Map<String, String> configs = PipelineTopics.STATUS.equals(name)
-                        ? Map.of("cleanup.policy", "compact", "max.message.bytes", String.valueOf(MAX_MESSAGE_BYTES))
-                        : Map.of("max.message.bytes", String.valueOf(MAX_MESSAGE_BYTES));
+                        ? Map.of("cleanup.policy", "compact", "max.message.bytes", String.valueOf(maxBytes))
+                        : Map.of("max.message.bytes", String.valueOf(maxBytes));
                 missing.add(new NewTopic(name, partitions, replication).configs(configs));
             }
             if (!missing.isEmpty()) {

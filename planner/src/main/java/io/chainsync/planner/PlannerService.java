@@ -1,6 +1,10 @@
 package io.chainsync.planner;
 
 import io.chainsync.kafka.ClientConfig;
+import io.chainsync.kafka.Failures;
+import io.chainsync.kafka.PipelineTopics;
+import java.util.concurrent.CountDownLatch;
+import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
 import io.chainsync.kafka.PlainAvroSerdes;
 import io.chainsync.kafka.TopicSetup;
 
@@ -53,8 +57,39 @@ public final class PlannerService implements AutoCloseable {
 
     private final KafkaStreams streams;
 
+    private final CountDownLatch ended = new CountDownLatch(1);
+    private volatile boolean failed;
+
     private PlannerService(KafkaStreams streams) {
         this.streams = streams;
+        // a stream thread that dies of a transient cause (registry away) is replaced and reads on;
+        // anything else stops the client, and the service ends with an error, never lingers
+        streams.setUncaughtExceptionHandler(e -> {
+            if (Failures.isTransient(e)) {
+                LOGGER.atWarn().setMessage("stream thread failed, replacing it").addKeyValue("reason",
+                        Failures.reason(e)).log();
+                return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
+            }
+            LOGGER.atError().setMessage("planner stopped by an error").setCause(e).log();
+            return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
+        });
+        streams.setStateListener((now, before) -> {
+            if (now == KafkaStreams.State.ERROR || now == KafkaStreams.State.PENDING_ERROR) {
+                failed = true;
+                ended.countDown();
+            } else if (now == KafkaStreams.State.NOT_RUNNING) {
+                ended.countDown();
+            }
+        });
+    }
+
+    /**
+     * Waits until the planner has stopped; true when it stopped because of an error (the process
+     * must then exit non-zero, so that a supervisor restarts it).
+     */
+    public boolean awaitEnd() throws InterruptedException {
+        ended.await();
+        return failed;
     }
 
     /** The planner on the pipeline's public topics (registry serdes), internal state in plain Avro. */
@@ -77,6 +112,9 @@ public final class PlannerService implements AutoCloseable {
         // extent, decision and plan records of fragmented chunks can be large (as on the public topics)
         p.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG), TopicSetup.MAX_MESSAGE_BYTES);
         p.put(StreamsConfig.topicPrefix("max.message.bytes"), String.valueOf(TopicSetup.MAX_MESSAGE_BYTES));
+        // unreadable records are set aside, never stop the planner (docs/design.md §3, "Faults")
+        p.put(StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetterOrWait.class.getName());
+        p.put(StreamsConfig.ERRORS_DEAD_LETTER_QUEUE_TOPIC_NAME_CONFIG, PipelineTopics.DEAD_LETTERS);
         return p;
     }
 
@@ -113,5 +151,6 @@ public final class PlannerService implements AutoCloseable {
     @Override
     public void close() {
         streams.close(Duration.ofSeconds(30));
+        ended.countDown();
     }
 }

@@ -1,7 +1,10 @@
 package io.chainsync.scanner;
 
 import io.chainsync.core.LayerFormat;
+import io.chainsync.kafka.Backoff;
 import io.chainsync.kafka.ClientConfig;
+import io.chainsync.kafka.Failures;
+import io.chainsync.kafka.DeadLetters;
 import io.chainsync.kafka.KafkaClients;
 import io.chainsync.kafka.PipelineTopics;
 import io.chainsync.kafka.RecordLoop;
@@ -21,6 +24,9 @@ import io.chainsync.core.Extent;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -44,7 +50,7 @@ public final class ScannerService extends RecordLoop<JobKey, SyncJob> {
     private final KafkaProducer<LayerKey, LayerScanned> scans;
 
     public ScannerService(ClientConfig config, PipelineTopics topics, String clientId) {
-        super(KafkaClients.consumer(config, topics.jobs(), GROUP, clientId), topics.jobs().name());
+        super(KafkaClients.consumer(config, GROUP, clientId), topics.jobs(), new DeadLetters(config, clientId));
         this.topics = topics;
         this.extents = KafkaClients.producer(config, topics.extents(), clientId + "-extents");
         this.scans = KafkaClients.producer(config, topics.scans(), clientId + "-scans");
@@ -83,7 +89,35 @@ public final class ScannerService extends RecordLoop<JobKey, SyncJob> {
         return null;
     }
 
-    private LayerScanned scanLayer(SyncJob job, int index) {
+    /**
+     * Scans one layer, again after a transient failure (the source restarted, a connection
+     * dropped) up to {@link Backoff#TASKS}' attempts; a permanent failure, or the last attempt's,
+     * becomes the layer's error.
+     */
+    private LayerScanned scanLayer(SyncJob job, int index) throws InterruptedException {
+        LayerSource source = job.getLayers().get(index);
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return scanLayerOnce(job, index);
+            } catch (InterruptedException e) {
+                throw e;
+            } catch (Exception e) {
+                String reason = Failures.reason(e);
+                boolean retry = Failures.isTransient(e) && attempt < Backoff.TASKS.attempts();
+                LOGGER.atWarn().setMessage(retry ? "layer scan failed, retrying" : "layer cannot be scanned")
+                        .addKeyValue("job", job.getJob()).addKeyValue("layer", source.getName())
+                        .addKeyValue("attempt", attempt).addKeyValue("reason", reason).log();
+                if (!retry) {
+                    return summary(job, index, null, Failures.isTransient(e)
+                            ? reason + " (source " + source.getUri() + ", gave up after " + attempt + " attempts)"
+                            : reason);
+                }
+                Backoff.TASKS.pause(attempt);
+            }
+        }
+    }
+
+    private LayerScanned scanLayerOnce(SyncJob job, int index) throws Exception {
         LayerSource source = job.getLayers().get(index);
         String bitmap = job.getDirtyBitmap();
         NbdClient.Options options = NbdClient.Options.defaults()
@@ -97,6 +131,7 @@ public final class ScannerService extends RecordLoop<JobKey, SyncJob> {
             long chunkCount = (size + chunkSize - 1) / chunkSize;
             LayerScanner scanner = new LayerScanner(client, contexts, Math.min(chunkSize, LayerScanner.DEFAULT_STEP), 1);
             long extentCount = 0;
+            List<Future<RecordMetadata>> sent = new ArrayList<>();
             for (long c = 0; c < chunkCount; c++) {
                 long start = c * chunkSize;
                 long end = Math.min(size, start + chunkSize);
@@ -104,12 +139,16 @@ public final class ScannerService extends RecordLoop<JobKey, SyncJob> {
                 for (String context : contexts) {
                     List<Extent> list = scan.of(context);
                     extentCount += list.size();
-                    extents.send(new ProducerRecord<>(topics.extents().name(), new ChunkKey(job.getJob(), index, c),
+                    sent.add(extents.send(new ProducerRecord<>(topics.extents().name(),
+                            new ChunkKey(job.getJob(), index, c),
                             chunkExtents(job, index, c, context, DecisionMode.valueOf(mode.name()), contexts,
-                                    start, end, list)));
+                                    start, end, list))));
+                }
+                if (sent.size() >= 256) {
+                    awaitSends(sent);
                 }
             }
-            extents.flush();
+            awaitSends(sent);
             LayerScanned summary = summary(job, index, client, null);
             summary.setSize(size);
             summary.setChunkCount(chunkCount);
@@ -119,11 +158,26 @@ public final class ScannerService extends RecordLoop<JobKey, SyncJob> {
                     .addKeyValue("layer", source.getName()).addKeyValue("chunks", chunkCount)
                     .addKeyValue("extents", extentCount).log();
             return summary;
-        } catch (Exception e) {
-            String reason = e.getMessage() == null ? e.toString() : e.getMessage();
-            LOGGER.atWarn().setMessage("layer cannot be scanned").addKeyValue("job", job.getJob())
-                    .addKeyValue("layer", source.getName()).addKeyValue("reason", reason).log();
-            return summary(job, index, null, reason);
+        }
+    }
+
+    /**
+     * Waits for every send: a record the broker refused is never dropped in silence. One too
+     * large for the topic is a permanent failure of the layer; an outage is the caller's to retry.
+     */
+    private static void awaitSends(List<Future<RecordMetadata>> sent) throws Exception {
+        try {
+            for (Future<RecordMetadata> f : sent) {
+                f.get();
+            }
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RecordTooLargeException) {
+                throw new IllegalStateException("a chunk's extents exceed the topic's maximum record size ("
+                        + e.getCause().getMessage() + "); submit the job with a smaller --chunk-size", e.getCause());
+            }
+            throw e;
+        } finally {
+            sent.clear();
         }
     }
 
@@ -159,6 +213,7 @@ public final class ScannerService extends RecordLoop<JobKey, SyncJob> {
 
     @Override
     protected void closed() {
+        super.closed();
         extents.close();
         scans.close();
     }

@@ -1,0 +1,70 @@
+package io.chainsync.copier;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+
+/**
+ * {@code NAME.manifest.json}, written beside a finished layer before it is renamed into place:
+ * the durable marker that the layer is complete and which job wrote it (docs/design.md §3,
+ * "How a layer becomes durable"), and a description a later check can use without the source.
+ *
+ * @param format the manifest format, {@value #FORMAT}
+ * @param layer the layer's file name
+ * @param job the job that finished the layer
+ * @param virtualSize the layer's virtual size in bytes
+ * @param clusterSize the layer's cluster size in bytes
+ * @param dataClusters how many clusters hold data
+ * @param backing the backing file's name, or null
+ * @param finishedAt when the layer was finished
+ */
+@JsonIgnoreProperties(ignoreUnknown = true)
+public record LayerManifest(String format, String layer, String job, long virtualSize, long clusterSize,
+                            long dataClusters, String backing, String finishedAt) {
+
+    public static final String FORMAT = "chainsync-layer-manifest/1";
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    static LayerManifest of(ChunkTasks.Layer layer, long dataClusters) {
+        return new LayerManifest(FORMAT, layer.target().getFileName().toString(), layer.job(), layer.virtualSize(),
+                1L << layer.clusterBits(), dataClusters, layer.backingName(), Instant.now().toString());
+    }
+
+    /** The manifest at {@code file}, or null when there is none. */
+    public static LayerManifest read(Path file) throws IOException {
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(file);
+        } catch (NoSuchFileException e) {
+            return null;
+        }
+        try {
+            LayerManifest m = JSON.readValue(bytes, LayerManifest.class);
+            if (!FORMAT.equals(m.format())) {
+                throw new IOException(file + " is not a chainsync layer manifest");
+            }
+            return m;
+        } catch (JsonProcessingException e) {
+            throw new IOException(file + " is not a readable layer manifest: " + e.getOriginalMessage(), e);
+        }
+    }
+
+    /** Writes the manifest atomically: a temporary file, flushed, renamed, directory flushed. */
+    void write(Path file) throws IOException {
+        Path tmp = file.resolveSibling("." + file.getFileName() + ".tmp");
+        Files.write(tmp, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(this));
+        try (FileChannel channel = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+            channel.force(true);
+        }
+        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        LayerFiles.forceDirectory(file.getParent());
+    }
+}

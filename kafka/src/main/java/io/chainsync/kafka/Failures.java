@@ -1,0 +1,78 @@
+package io.chainsync.kafka;
+
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ConnectException;
+import java.net.NoRouteToHostException;
+import java.net.SocketException;
+import java.net.SocketTimeoutException;
+import java.net.UnknownHostException;
+import java.net.http.HttpTimeoutException;
+import java.nio.channels.ClosedChannelException;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import org.apache.kafka.common.errors.RetriableException;
+
+/**
+ * Tells transient failures (something is away for a while: retry) from permanent ones (retrying
+ * cannot help: fail, or set the record aside). Walks the cause chain.
+ *
+ * <p>Transient: a broker that does not answer (Kafka's {@link RetriableException}, Kafka
+ * timeouts), a registry or NBD server that refuses or drops connections, a deadline passed.
+ * Everything else is permanent: bad bytes, an unknown schema id, a protocol violation, a
+ * layer that cannot be reproduced.
+ */
+public final class Failures {
+
+    private Failures() {
+    }
+
+    public static boolean isTransient(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (c instanceof TransientFailure) {
+                return true;
+            }
+            if (c instanceof RetriableException || c instanceof org.apache.kafka.common.errors.TimeoutException
+                    || c instanceof org.apache.kafka.common.errors.DisconnectException) {
+                return true;
+            }
+            if (c instanceof ConnectException || c instanceof NoRouteToHostException
+                    || c instanceof SocketTimeoutException || c instanceof HttpTimeoutException
+                    || c instanceof UnknownHostException || c instanceof ClosedChannelException
+                    || (c instanceof SocketException)) {
+                return true;
+            }
+            if (c instanceof EOFException && c.getMessage() != null && c.getMessage().contains("connection")) {
+                return true;
+            }
+            String name = c.getClass().getName();
+            if (name.endsWith("NbdTimeoutException") || name.equals("java.net.http.HttpConnectTimeoutException")) {
+                return true;
+            }
+            if (c.getMessage() != null && (c.getMessage().contains("Connection refused")
+                    || c.getMessage().contains("Connection reset"))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The innermost meaningful message of a failure, for one-line reasons. */
+    public static String reason(Throwable t) {
+        Throwable c = t;
+        while ((c instanceof CompletionException || c instanceof ExecutionException
+                || c instanceof UncheckedIOException) && c.getCause() != null) {
+            c = c.getCause();
+        }
+        String m = c.getMessage();
+        return m == null || m.isBlank() ? c.getClass().getSimpleName() : m;
+    }
+
+    /** Marks a failure as transient where its type alone would not say so. */
+    public static final class TransientFailure extends IOException {
+        public TransientFailure(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+}

@@ -18,6 +18,12 @@ import io.chainsync.nbd.protocol.BlockStatusExtent;
 import io.chainsync.nbd.protocol.NbdConstants;
 import io.chainsync.nbd.protocol.NbdException;
 import io.chainsync.nbd.protocol.NbdRequestException;
+import io.chainsync.testkit.Chain;
+import io.chainsync.testkit.ChainBuilder;
+import io.chainsync.testkit.NbdServer;
+import io.chainsync.testkit.NbdkitServer;
+import io.chainsync.testkit.QemuImg;
+import io.chainsync.testkit.QemuNbdServer;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
@@ -57,29 +63,19 @@ class NbdClientIT {
     @TempDir
     static Path dir;
 
-    private final List<ServerProcess> servers = new ArrayList<>();
-    private ServerProcess qcow2;
-    private ServerProcess raw;
-    private ServerProcess big;
-    private ServerProcess scratch;
-    private ServerProcess smallMax;
-    private ServerProcess failing;
+    private final List<NbdServer> servers = new ArrayList<>();
+    private NbdServer qcow2;
+    private NbdServer raw;
+    private NbdServer big;
+    private NbdServer scratch;
+    private NbdServer smallMax;
+    private NbdServer failing;
     private Path failReads;
 
     @BeforeAll
     void startServers() throws Exception {
-        Path base = dir.resolve("base.qcow2");
-        Path top = dir.resolve("top.qcow2");
-        Path seedRaw = dir.resolve("seed.raw");
-        ServerProcess.run("qemu-img", "create", "-q", "-f", "qcow2", base.toString(), "256k");
-        ServerProcess.run("qemu-io", "-f", "qcow2", "-c", "write -P 0x41 0 64k", "-c", "write -P 0x42 64k 64k",
-                "-c", "write -P 0x43 128k 64k", base.toString());
-        ServerProcess.run("qemu-img", "create", "-q", "-f", "qcow2", "-b", base.toString(), "-F", "qcow2",
-                top.toString());
-        ServerProcess.run("qemu-io", "-f", "qcow2", "-c", "write -P 0x44 64k 64k", "-c", "write -z 128k 64k",
-                top.toString());
-        ServerProcess.run("qemu-img", "create", "-q", "-f", "raw", seedRaw.toString(), "256k");
-        ServerProcess.run("qemu-io", "-f", "raw", "-c", "write -P 0x44 64k 64k", seedRaw.toString());
+        Chain seed = ChainBuilder.seed(dir, false); // base.qcow2 ABC-, top.qcow2 -D0-
+        Path seedRaw = ChainBuilder.in(dir).size(SEED_SIZE).base("seed.raw").pattern("-D--").build().bottom().path();
 
         Path bigRaw = dir.resolve("big.raw");
         try (RandomAccessFile file = new RandomAccessFile(bigRaw.toFile(), "rw")) {
@@ -97,34 +93,42 @@ class NbdClientIT {
             }
         }
         Path scratchRaw = dir.resolve("scratch.raw");
-        ServerProcess.run("qemu-img", "create", "-q", "-f", "raw", scratchRaw.toString(), "4M");
+        QemuImg.create(scratchRaw, "raw", 4 * MIB);
         failReads = dir.resolve("fail-reads");
 
-        String layerAlone = "json:{\"driver\":\"qcow2\",\"backing\":null,\"file\":{\"driver\":\"file\",\"filename\":\""
-                + top + "\"}}";
-        qcow2 = serve("qcow2", "qemu-nbd", "-r", "-t", "-A", "-e", "8", "-k", "SOCK", "-f", "qcow2", layerAlone);
-        raw = serve("raw", "qemu-nbd", "-r", "-t", "-e", "8", "-k", "SOCK", "-f", "raw", seedRaw.toString());
-        big = serve("big", "qemu-nbd", "-r", "-t", "-e", "8", "-k", "SOCK", "-f", "raw", bigRaw.toString());
-        scratch = serve("scratch", "qemu-nbd", "-t", "--discard=unmap", "-k", "SOCK", "-f", "raw",
-                scratchRaw.toString());
-        smallMax = serve("smallmax", "nbdkit", "-f", "-U", "SOCK", "--filter=blocksize-policy", "memory", "4M",
-                "blocksize-minimum=512", "blocksize-preferred=4096", "blocksize-maximum=64K",
-                "blocksize-error-policy=error");
-        failing = serve("failing", "nbdkit", "-f", "-U", "SOCK", "--filter=error", "memory", "1M",
-                "error-pread=EIO", "error-pread-rate=100%", "error-pread-file=" + failReads);
+        // qemu-nbd -r -t -A -e 8 -f qcow2 'json:{…"backing":null…}': the top layer alone
+        qcow2 = serve(QemuNbdServer.serveLayerAlone(seed.top().path(), dir));
+        // qemu-nbd -r -t -e 8 -f raw
+        raw = serve(QemuNbdServer.serveRaw(seedRaw, dir));
+        big = serve(QemuNbdServer.serveRaw(bigRaw, dir));
+        // qemu-nbd -t -e 1 --discard=unmap -f raw: writable, one client at a time (qemu-nbd's default)
+        scratch = serve(QemuNbdServer.builder(scratchRaw.toString(), "raw").writable().allocationDepth(false)
+                .shared(1).arg("--discard=unmap").start(dir));
+        smallMax = serve(NbdkitServer.builder("memory").filter("blocksize-policy").param("size", "4M")
+                .param("blocksize-minimum", "512").param("blocksize-preferred", "4096")
+                .param("blocksize-maximum", "64K").param("blocksize-error-policy", "error").start(dir));
+        failing = serve(NbdkitServer.builder("memory").filter("error").param("size", "1M")
+                .param("error-pread", "EIO").param("error-pread-rate", "100%")
+                .param("error-pread-file", failReads.toString()).start(dir));
     }
 
-    private ServerProcess serve(String name, String... command) throws Exception {
-        ServerProcess server = ServerProcess.start(dir, name, command);
+    private NbdServer serve(NbdServer server) {
         servers.add(server);
         return server;
     }
 
     @AfterAll
-    void stopServers() throws InterruptedException {
-        for (ServerProcess server : servers) {
-            server.close();
-        }
+    void stopServers() {
+        servers.forEach(NbdServer::close);
+    }
+
+    /** The server's default export (the empty name). */
+    private static NbdUri uri(NbdServer server) {
+        return uri(server, "");
+    }
+
+    private static NbdUri uri(NbdServer server, String export) {
+        return NbdUri.unix(server.socket(), export);
     }
 
     private static byte pattern(long offset) {
@@ -136,7 +140,7 @@ class NbdClientIT {
         return offset >= BIG_HOLE_START && offset < BIG_HOLE_END ? 0 : pattern(offset);
     }
 
-    private ServerProcess seed(String kind) {
+    private NbdServer seed(String kind) {
         return kind.equals("qcow2") ? qcow2 : raw;
     }
 
@@ -164,7 +168,7 @@ class NbdClientIT {
     @ParameterizedTest
     @ValueSource(strings = {"raw", "qcow2"})
     void handshakeNegotiatesSizeFlagsAndContexts(String kind) throws IOException {
-        try (NbdClient client = NbdClient.connect(seed(kind).uri(), bothContexts())) {
+        try (NbdClient client = NbdClient.connect(uri(seed(kind)), bothContexts())) {
             assertEquals(SEED_SIZE, client.size());
             assertTrue(client.readOnly());
             assertTrue(client.structuredReplies());
@@ -181,7 +185,7 @@ class NbdClientIT {
 
     @Test
     void withoutMetaContextsNoneIsNegotiatedAndBlockStatusIsRefused() throws IOException {
-        try (NbdClient client = NbdClient.connect(qcow2.uri(), NbdClient.Options.defaults())) {
+        try (NbdClient client = NbdClient.connect(uri(qcow2), NbdClient.Options.defaults())) {
             assertEquals(Set.of(), client.metaContexts());
             IllegalStateException e = assertThrows(IllegalStateException.class,
                     () -> client.blockStatus(0, SEED_SIZE, false));
@@ -193,20 +197,20 @@ class NbdClientIT {
     void unknownContextIsSimplyAbsent() throws IOException {
         NbdClient.Options options = NbdClient.Options.defaults()
                 .withMetaContexts(MetaContexts.BASE_ALLOCATION, "qemu:dirty-bitmap:nope");
-        try (NbdClient client = NbdClient.connect(qcow2.uri(), options)) {
+        try (NbdClient client = NbdClient.connect(uri(qcow2), options)) {
             assertEquals(Set.of(MetaContexts.BASE_ALLOCATION), client.metaContexts());
         }
     }
 
     @Test
     void listMetaContexts() throws IOException {
-        List<String> qemu = NbdClient.listMetaContexts(qcow2.uri(), "qemu:");
+        List<String> qemu = NbdClient.listMetaContexts(uri(qcow2), "qemu:");
         assertTrue(qemu.contains(MetaContexts.ALLOCATION_DEPTH), qemu.toString());
         assertFalse(qemu.contains(MetaContexts.BASE_ALLOCATION), qemu.toString());
-        List<String> all = NbdClient.listMetaContexts(qcow2.uri(), "");
+        List<String> all = NbdClient.listMetaContexts(uri(qcow2), "");
         assertTrue(all.contains(MetaContexts.BASE_ALLOCATION), all.toString());
         assertTrue(all.contains(MetaContexts.ALLOCATION_DEPTH), all.toString());
-        List<String> rawContexts = NbdClient.listMetaContexts(raw.uri(), "");
+        List<String> rawContexts = NbdClient.listMetaContexts(uri(raw), "");
         assertTrue(rawContexts.contains(MetaContexts.BASE_ALLOCATION), rawContexts.toString());
         assertFalse(rawContexts.contains(MetaContexts.ALLOCATION_DEPTH), rawContexts.toString());
     }
@@ -214,7 +218,7 @@ class NbdClientIT {
     @Test
     void unknownExportIsRefusedWithServerMessage() {
         NbdException e = assertThrows(NbdException.class,
-                () -> NbdClient.connect(qcow2.uri("no-such-export"), NbdClient.Options.defaults()));
+                () -> NbdClient.connect(uri(qcow2, "no-such-export"), NbdClient.Options.defaults()));
         assertTrue(e.getMessage().contains("NBD_REP_ERR_UNKNOWN"), e.getMessage());
         assertTrue(e.getMessage().contains("no-such-export"), e.getMessage());
     }
@@ -239,7 +243,7 @@ class NbdClientIT {
     @ParameterizedTest
     @ValueSource(strings = {"raw", "qcow2"})
     void readsSeedLayerIncludingHolesAndZeroCluster(String kind) throws IOException {
-        try (NbdClient client = NbdClient.connect(seed(kind).uri(), NbdClient.Options.defaults())) {
+        try (NbdClient client = NbdClient.connect(uri(seed(kind)), NbdClient.Options.defaults())) {
             ByteBuffer all = ByteBuffer.allocateDirect(SEED_SIZE);
             // dirty the buffer so that zero-filling of holes is really checked
             for (int i = 0; i < SEED_SIZE; i++) {
@@ -260,7 +264,7 @@ class NbdClientIT {
 
     @Test
     void readLargerThanServerMaximumIsSplit() throws Exception {
-        try (NbdClient client = NbdClient.connect(big.uri(), NbdClient.Options.defaults())) {
+        try (NbdClient client = NbdClient.connect(uri(big), NbdClient.Options.defaults())) {
             assertEquals(BIG_SIZE, client.size());
             assertEquals(32 * MIB, client.blockSize().maximum());
             int length = 64 * MIB;
@@ -278,7 +282,7 @@ class NbdClientIT {
     @Test
     void manyConcurrentReadsOverSeveralConnections() throws Exception {
         NbdClient.Options options = NbdClient.Options.defaults().withConnections(4).withMaxInFlight(8);
-        try (NbdClient client = NbdClient.connect(big.uri(), options)) {
+        try (NbdClient client = NbdClient.connect(uri(big), options)) {
             assertEquals(4, client.connectionCount());
             Random random = new Random(42);
             int count = 256;
@@ -303,7 +307,7 @@ class NbdClientIT {
     @Test
     void callbacksOnReaderThreadMayIssueRequestsWithoutDeadlock() throws Exception {
         NbdClient.Options options = NbdClient.Options.defaults().withMaxInFlight(1);
-        try (NbdClient client = NbdClient.connect(big.uri(), options)) {
+        try (NbdClient client = NbdClient.connect(uri(big), options)) {
             ByteBuffer first = ByteBuffer.allocate(4 * K);
             ByteBuffer second = ByteBuffer.allocate(4 * K);
             client.read(0, first).thenCompose(ignored -> client.read(4 * K, second)).get();
@@ -315,7 +319,7 @@ class NbdClientIT {
 
     @Test
     void blockStatusOfQcow2LayerSplitsContextsAtDifferentOffsets() throws Exception {
-        try (NbdClient client = NbdClient.connect(qcow2.uri(), bothContexts())) {
+        try (NbdClient client = NbdClient.connect(uri(qcow2), bothContexts())) {
             BlockStatus status = client.blockStatus(0, SEED_SIZE, false).get();
             assertEquals(0, status.offset());
             int holeZero = MetaContexts.STATE_HOLE | MetaContexts.STATE_ZERO;
@@ -338,7 +342,7 @@ class NbdClientIT {
 
     @Test
     void blockStatusOfRawFile() throws Exception {
-        try (NbdClient client = NbdClient.connect(raw.uri(), bothContexts())) {
+        try (NbdClient client = NbdClient.connect(uri(raw), bothContexts())) {
             BlockStatus status = client.blockStatus(0, SEED_SIZE, false).get();
             assertEquals(Set.of(MetaContexts.BASE_ALLOCATION), status.contexts());
             List<BlockStatusExtent> extents = status.extents(MetaContexts.BASE_ALLOCATION);
@@ -357,7 +361,7 @@ class NbdClientIT {
 
     @Test
     void blockStatusWithReqOneReturnsOneExtentPerContext() throws Exception {
-        try (NbdClient client = NbdClient.connect(qcow2.uri(), bothContexts())) {
+        try (NbdClient client = NbdClient.connect(uri(qcow2), bothContexts())) {
             BlockStatus status = client.blockStatus(64 * K, 192 * K, true).get();
             assertEquals(List.of(new BlockStatusExtent(64 * K, 0)), status.extents(MetaContexts.BASE_ALLOCATION));
             assertEquals(List.of(new BlockStatusExtent(128 * K, 1)), status.extents(MetaContexts.ALLOCATION_DEPTH));
@@ -368,7 +372,7 @@ class NbdClientIT {
 
     @Test
     void writeZeroesTrimFlushAndReadBack() throws Exception {
-        try (NbdClient client = NbdClient.connect(scratch.uri(), NbdClient.Options.defaults())) {
+        try (NbdClient client = NbdClient.connect(uri(scratch), NbdClient.Options.defaults())) {
             assertFalse(client.readOnly());
             assertTrue(client.canFlush() && client.canTrim() && client.canWriteZeroes());
             int length = MIB;
@@ -403,7 +407,7 @@ class NbdClientIT {
 
     @Test
     void writesToReadOnlyExportAreRefusedClientSide() throws IOException {
-        try (NbdClient client = NbdClient.connect(raw.uri(), NbdClient.Options.defaults())) {
+        try (NbdClient client = NbdClient.connect(uri(raw), NbdClient.Options.defaults())) {
             UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class,
                     () -> client.write(0, ByteBuffer.allocate(512), false));
             assertTrue(e.getMessage().contains("read-only"), e.getMessage());
@@ -413,7 +417,7 @@ class NbdClientIT {
 
     @Test
     void smallServerMaximumSplitsWritesAndReads() throws Exception {
-        try (NbdClient client = NbdClient.connect(smallMax.uri(), NbdClient.Options.defaults())) {
+        try (NbdClient client = NbdClient.connect(uri(smallMax), NbdClient.Options.defaults())) {
             assertEquals(new BlockSize(512, 4096, 64 * K), client.blockSize());
             int length = MIB + 512;
             ByteBuffer data = ByteBuffer.allocate(length);
@@ -435,7 +439,7 @@ class NbdClientIT {
     @Test
     void serverErrorFailsOneRequestAndConnectionStaysUsable() throws Exception {
         Files.writeString(failReads, "x");
-        try (NbdClient client = NbdClient.connect(failing.uri(), NbdClient.Options.defaults())) {
+        try (NbdClient client = NbdClient.connect(uri(failing), NbdClient.Options.defaults())) {
             ExecutionException e = assertThrows(ExecutionException.class,
                     () -> client.read(0, ByteBuffer.allocate(4 * K)).get());
             NbdRequestException request = assertInstanceOf(NbdRequestException.class, e.getCause());
@@ -454,7 +458,7 @@ class NbdClientIT {
 
     @Test
     void closedClientRefusesRequestsAndCloseIsIdempotent() throws IOException {
-        NbdClient client = NbdClient.connect(qcow2.uri(), NbdClient.Options.defaults().withConnections(2));
+        NbdClient client = NbdClient.connect(uri(qcow2), NbdClient.Options.defaults().withConnections(2));
         assertEquals(2, client.connectionCount());
         client.close();
         client.close();
@@ -466,7 +470,7 @@ class NbdClientIT {
 
     @Test
     void closeWaitsForInFlightRequests() throws Exception {
-        NbdClient client = NbdClient.connect(big.uri(), NbdClient.Options.defaults());
+        NbdClient client = NbdClient.connect(uri(big), NbdClient.Options.defaults());
         List<CompletableFuture<Void>> futures = new ArrayList<>();
         List<ByteBuffer> buffers = new ArrayList<>();
         for (int i = 0; i < 8; i++) {

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.chainsync.testkit.ImageInfo;
+import io.chainsync.testkit.QemuImg;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -12,10 +14,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 
-import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -24,11 +23,6 @@ class LargeImageIT {
 
     @TempDir
     Path dir;
-
-    @BeforeAll
-    static void needQemu() {
-        Assumptions.assumeTrue(Qemu.available(), "qemu-img not installed");
-    }
 
     private static byte[] pattern(int length, int value) {
         byte[] b = new byte[length];
@@ -43,9 +37,9 @@ class LargeImageIT {
         long cs = 1L << bits;
         long clusters = size / cs;
         Path base = dir.resolve("base.qcow2");
-        Qemu.run("qemu-img", "create", "-f", "qcow2", base.toString(), Long.toString(size)).ok();
+        QemuImg.create(base, "qcow2", size);
         long farUnallocated = (clusters / 2 + 1) * cs;
-        Qemu.io(base, "qcow2", "write -P 0x55 " + farUnallocated + " " + cs,
+        QemuImg.io(base, "qcow2", "write -P 0x55 " + farUnallocated + " " + cs,
                 "write -P 0x55 " + (clusters - 2) * cs + " " + cs);
 
         Path layer = dir.resolve("layer.qcow2");
@@ -62,9 +56,9 @@ class LargeImageIT {
         Qcow2WriterIT.assertCheckClean(layer);
         // header + 3 data + 3 L2 + 1 L1 (8192 entries) + 1 refcount block + 1 refcount table
         assertEquals(10 * cs, Files.size(layer));
-        Map<String, Object> info = Qemu.info(layer);
-        assertEquals(size, info.get("virtual-size"));
-        assertEquals("base.qcow2", info.get("backing-filename"));
+        ImageInfo info = QemuImg.info(layer);
+        assertEquals(size, info.virtualSize());
+        assertEquals("base.qcow2", info.backingFile());
 
         List<String> expected = List.of(
                 Qcow2WriterIT.mapLine(0, cs, true, false, true, cs),
@@ -75,7 +69,7 @@ class LargeImageIT {
                 Qcow2WriterIT.mapLine((clusters - 1) * cs, cs, true, false, true, 3 * cs));
         assertEquals(expected, Qcow2WriterIT.actualMap(layer));
 
-        Qemu.io(layer, "qcow2",
+        QemuImg.io(layer, "qcow2",
                 "read -P 0xa0 0 " + cs,
                 "read -P 0xa1 " + clusters / 2 * cs + " " + cs,
                 "read -P 0xa2 " + (clusters - 1) * cs + " " + cs,
@@ -128,7 +122,7 @@ class LargeImageIT {
             assertEquals(Qcow2ClusterType.NORMAL, r.typeOf(n - 1));
             assertEquals(Qcow2Writer.dataClusterOffset(bits, k - 1), r.hostOffset(n - 1));
         }
-        Qemu.io(layer, "qcow2", "read -P 0x11 0 512", "read -P 0 512 " + (4 * cs - 512),
+        QemuImg.io(layer, "qcow2", "read -P 0x11 0 512", "read -P 0 512 " + (4 * cs - 512),
                 "read -P 0x22 " + (n - 1) * cs + " 512");
     }
 
@@ -143,8 +137,8 @@ class LargeImageIT {
             w.abort(); // the creating process does not finish; others do
         }
         Path base = dir.resolve("base.raw");
-        Qemu.run("qemu-img", "create", "-f", "raw", base.toString(), Long.toString(size)).ok();
-        Qemu.io(base, "raw", "write -P 0x55 0 " + size);
+        QemuImg.create(base, "raw", size);
+        QemuImg.io(base, "raw", "write -P 0x55 0 " + size);
         // chunk A: guest clusters 0..9 -> data indices 0..9; chunk B: guest 50..59 -> 10..19;
         // data index 30 is written by a worker but never mapped (e.g. a plan that was superseded)
         try (FileChannel ch = FileChannel.open(layer, StandardOpenOption.WRITE)) {
@@ -163,7 +157,7 @@ class LargeImageIT {
             }
             Qcow2WriterIT.assertCheckClean(layer);
             Path raw = dir.resolve("chain.raw");
-            Qemu.convertToRaw(layer.toString(), raw);
+            QemuImg.convert(layer.toString(), raw, "raw");
             byte[] got = Files.readAllBytes(raw);
             assertEquals(size, got.length);
             for (long g = 0; g <= 100; g++) {

@@ -5,17 +5,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.chainsync.testkit.MapEntry;
+import io.chainsync.testkit.QemuImg;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.EnumSet;
-import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -27,31 +25,24 @@ class Qcow2ReaderIT {
     @TempDir
     Path dir;
 
-    @BeforeAll
-    static void needQemu() {
-        Assumptions.assumeTrue(Qemu.available(), "qemu-img not installed");
-    }
-
     @ParameterizedTest(name = "cluster_size={0} compat={1} backing={2}")
     @CsvSource({
         "512, 1.1, none", "512, 1.1, qcow2", "4096, 1.1, raw", "4096, 0.10, qcow2",
         "65536, 1.1, qcow2", "65536, 1.1, none", "65536, 0.10, none", "2097152, 1.1, raw"})
     void readsQemuMadeImages(long cs, String compat, String backing) throws Exception {
         long size = cs * 40 + 512;
-        List<String> create = new ArrayList<>(List.of("qemu-img", "create", "-f", "qcow2",
-                "-o", "cluster_size=" + cs + ",compat=" + compat));
         String backingName = null;
+        String backingFormat = null;
         if (!backing.equals("none")) {
             backingName = "base." + backing;
+            backingFormat = backing;
             Path base = dir.resolve(backingName);
-            Qemu.run("qemu-img", "create", "-f", backing, base.toString(), Long.toString(size)).ok();
-            Qemu.io(base, backing, "write -P 0x55 0 " + size);
-            create.addAll(List.of("-b", backingName, "-F", backing));
+            QemuImg.create(base, backing, size);
+            QemuImg.io(base, backing, "write -P 0x55 0 " + size);
         }
         Path img = dir.resolve("img.qcow2");
-        create.addAll(List.of(img.toString(), Long.toString(size)));
-        Qemu.run(create.toArray(new String[0])).ok();
-        Qemu.io(img, "qcow2",
+        QemuImg.create(img, "qcow2", size, backingName, backingFormat, (int) cs, Map.of("compat", compat));
+        QemuImg.io(img, "qcow2",
                 "write -P 0xaa 0 " + 2 * cs,
                 "write -z " + 3 * cs + " " + cs,                     // zero cluster (v3)
                 "write -P 0x11 " + (5 * cs + 100) + " 300",          // partial cluster: COW from backing
@@ -61,11 +52,10 @@ class Qcow2ReaderIT {
                 "write -P 0x33 " + 12 * cs + " " + 2 * cs,
                 "discard " + 13 * cs + " " + cs,
                 "write -P 0x44 " + 40 * cs + " 512");                // partial last cluster
-        Map<String, Object> check = Qemu.check(img);
-        assertEquals(0L, check.get("check-errors"));
+        Qcow2WriterIT.assertCheckClean(img);
 
         Path aloneRaw = dir.resolve("alone.raw");
-        Qemu.convertToRaw(Qemu.alone(img), aloneRaw);
+        QemuImg.convert(QemuImg.aloneSpec(img, "qcow2"), aloneRaw, "raw");
         byte[] expected = Files.readAllBytes(aloneRaw);
         assertEquals(size, expected.length);
 
@@ -90,24 +80,21 @@ class Qcow2ReaderIT {
             }
 
             // cluster types agree with qemu-img map of the layer alone
-            for (Map<String, Object> e : Qemu.mapAlone(img)) {
-                long start = (Long) e.get("start");
-                long length = (Long) e.get("length");
-                boolean present = (Boolean) e.get("present");
-                boolean zero = (Boolean) e.get("zero");
-                boolean data = (Boolean) e.get("data");
-                for (long off = start; off < start + length; off += cs) {
+            for (MapEntry e : QemuImg.mapAlone(img, "qcow2")) {
+                long start = e.start();
+                boolean present = e.present();
+                for (long off = start; off < start + e.length(); off += cs) {
                     long g = off / cs;
                     Qcow2ClusterType t = r.typeOf(g);
                     seen.add(t);
                     String at = "guest cluster " + g + " " + e;
                     assertEquals(present, t.isAllocated(), at);
                     if (present) {
-                        assertEquals(zero, t.isZero(), at);
-                        assertEquals(data, t == Qcow2ClusterType.NORMAL, at);
+                        assertEquals(e.zero(), t.isZero(), at);
+                        assertEquals(e.data(), t == Qcow2ClusterType.NORMAL, at);
                     }
                     if (t == Qcow2ClusterType.NORMAL) {
-                        assertEquals((Long) e.get("offset") + (off - start), r.hostOffset(g), at);
+                        assertEquals(e.offset() + (off - start), r.hostOffset(g), at);
                     }
                 }
             }
@@ -123,7 +110,7 @@ class Qcow2ReaderIT {
     @Test
     void rejectsExtendedL2AndNonQcow2() throws Exception {
         Path ext = dir.resolve("ext.qcow2");
-        Qemu.run("qemu-img", "create", "-f", "qcow2", "-o", "extended_l2=on", ext.toString(), "1M").ok();
+        QemuImg.create(ext, "qcow2", 1L << 20, null, null, null, Map.of("extended_l2", "on"));
         Qcow2FormatException e = assertThrows(Qcow2FormatException.class, () -> Qcow2Reader.open(ext));
         assertTrue(e.getMessage().contains("extended_l2"), e.getMessage());
 
@@ -142,7 +129,7 @@ class Qcow2ReaderIT {
         }
         Files.write(src, b);
         Path img = dir.resolve("c.qcow2");
-        Qemu.run("qemu-img", "convert", "-c", "-O", "qcow2", src.toString(), img.toString()).ok();
+        QemuImg.convert(src.toString(), img, "qcow2", "-c");
         try (Qcow2Reader r = Qcow2Reader.open(img)) {
             assertEquals(Qcow2ClusterType.COMPRESSED, r.typeOf(0));
             assertTrue(r.hostOffset(0) > 0);

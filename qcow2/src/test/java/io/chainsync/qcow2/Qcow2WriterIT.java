@@ -1,11 +1,15 @@
 package io.chainsync.qcow2;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.chainsync.core.ClusterSizes;
+import io.chainsync.testkit.CheckResult;
+import io.chainsync.testkit.ImageInfo;
+import io.chainsync.testkit.MapEntry;
+import io.chainsync.testkit.QemuImg;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -21,8 +25,6 @@ import java.util.Map;
 import java.util.Random;
 import java.util.stream.Stream;
 
-import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -46,11 +48,6 @@ class Qcow2WriterIT {
 
     @TempDir
     Path dir;
-
-    @BeforeAll
-    static void needQemu() {
-        Assumptions.assumeTrue(Qemu.available(), "qemu-img not installed");
-    }
 
     static Stream<Arguments> cases() {
         List<Arguments> out = new ArrayList<>();
@@ -182,22 +179,20 @@ class Qcow2WriterIT {
                 + (offset >= 0 ? " offset=" + offset : "");
     }
 
-    static List<String> actualMap(Path layer) throws IOException, InterruptedException {
+    static List<String> actualMap(Path layer) {
         List<String> out = new ArrayList<>();
-        for (Map<String, Object> e : Qemu.mapAlone(layer)) {
-            Object off = e.get("offset");
-            out.add(mapLine((Long) e.get("start"), (Long) e.get("length"), (Boolean) e.get("present"),
-                    (Boolean) e.get("zero"), (Boolean) e.get("data"), off == null ? -1 : (Long) off));
+        for (MapEntry e : QemuImg.mapAlone(layer, "qcow2")) {
+            out.add(mapLine(e.start(), e.length(), e.present(), e.zero(), e.data(),
+                    e.offset() == null ? -1 : e.offset()));
         }
         return out;
     }
 
-    static void assertCheckClean(Path image) throws IOException, InterruptedException {
-        Map<String, Object> check = Qemu.check(image);
-        assertEquals(0L, check.get("check-errors"), check.toString());
-        assertNull(check.get("leaks"), check.toString());
-        assertNull(check.get("corruptions"), check.toString());
-        assertNull(check.get("leaks-fixed"), check.toString());
+    /** {@code qemu-img check}: exit 0, a report with no check errors, leaks or corruptions (fixed or not). */
+    static void assertCheckClean(Path image) {
+        CheckResult check = QemuImg.check(image, "qcow2");
+        assertTrue(check.isClean(), check.describe() + " " + check.json());
+        assertEquals(0, check.json().required("check-errors").intValue(), check.json().toString());
     }
 
     @ParameterizedTest(name = "cluster_bits={0} backing={1}")
@@ -212,8 +207,8 @@ class Qcow2WriterIT {
             backingName = "base." + fmt;
             backingFmt = fmt;
             Path base = dir.resolve(backingName);
-            Qemu.run("qemu-img", "create", "-f", fmt, base.toString(), Long.toString(l.virtualSize())).ok();
-            Qemu.io(base, fmt, "write -P 0x55 0 " + l.virtualSize());
+            QemuImg.create(base, fmt, l.virtualSize());
+            QemuImg.io(base, fmt, "write -P 0x55 0 " + l.virtualSize());
             fill = 0x55;
         }
         Path layer = dir.resolve("layer.qcow2");
@@ -221,28 +216,27 @@ class Qcow2WriterIT {
 
         // 1. check clean, header facts
         assertCheckClean(layer);
-        Map<String, Object> info = Qemu.info(layer);
-        assertEquals("qcow2", info.get("format"));
-        assertEquals(l.virtualSize(), info.get("virtual-size"));
-        assertEquals(l.clusterSize(), info.get("cluster-size"));
-        assertEquals(backingName, info.get("backing-filename"));
-        assertEquals(backingFmt, info.get("backing-filename-format"));
-        @SuppressWarnings("unchecked")
-        Map<String, Object> spec = (Map<String, Object>) ((Map<String, Object>) info.get("format-specific")).get("data");
-        assertEquals("1.1", spec.get("compat"));
-        assertEquals(16L, spec.get("refcount-bits"));
+        ImageInfo info = QemuImg.info(layer);
+        assertEquals("qcow2", info.format());
+        assertEquals(l.virtualSize(), info.virtualSize());
+        assertEquals(Long.valueOf(l.clusterSize()), info.clusterSize());
+        assertEquals(backingName, info.backingFile());
+        assertEquals(backingFmt, info.backingFormat());
+        JsonNode spec = info.json().at("/format-specific/data");
+        assertEquals("1.1", spec.path("compat").textValue(), spec.toString());
+        assertEquals(16, spec.path("refcount-bits").intValue(), spec.toString());
 
         // 2. layer alone: map and content
         assertEquals(expectedMap(l), actualMap(layer));
         Path aloneRaw = dir.resolve("alone.raw");
-        Qemu.convertToRaw(Qemu.alone(layer), aloneRaw);
+        QemuImg.convert(QemuImg.aloneSpec(layer, "qcow2"), aloneRaw, "raw");
         assertContent(l, aloneRaw, (byte) 0);
         Files.delete(aloneRaw);
 
         // 3. the chain
         if (backing != Backing.NONE) {
             Path chainRaw = dir.resolve("chain.raw");
-            Qemu.convertToRaw(layer.toString(), chainRaw);
+            QemuImg.convert(layer.toString(), chainRaw, "raw");
             assertContent(l, chainRaw, fill);
             Files.delete(chainRaw);
         }

@@ -3,14 +3,14 @@ package io.chainsync.qcow2;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.chainsync.testkit.Exec;
+import io.chainsync.testkit.QemuImg;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.stream.IntStream;
 
-import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -18,11 +18,6 @@ class RawWriterIT {
 
     @TempDir
     Path dir;
-
-    @BeforeAll
-    static void needQemu() {
-        Assumptions.assumeTrue(Qemu.available(), "qemu-img not installed");
-    }
 
     @Test
     void sparseAndCorrect() throws Exception {
@@ -42,11 +37,11 @@ class RawWriterIT {
             w.finish();
         }
         assertEquals(size, Files.size(p));
-        String[] st = Qemu.run("stat", "-c", "%b %B", p.toString()).ok().stdout().trim().split(" ");
+        String[] st = Exec.run("stat", "-c", "%b %B", p.toString()).expectSuccess().stdout().trim().split(" ");
         long allocated = Long.parseLong(st[0]) * Long.parseLong(st[1]);
         assertTrue(allocated < (1L << 20), "allocated " + allocated + " bytes");
-        assertEquals(size, Qemu.info(p).get("virtual-size"));
-        Qemu.io(p, "raw",
+        assertEquals(size, QemuImg.info(p).virtualSize());
+        QemuImg.io(p, "raw",
                 "read -P 0x41 0 65536",
                 "read -P 0 65536 " + ((5L << 20) - 65536),
                 "read -P 0x42 " + (5L << 20) + " 65536",

@@ -1,5 +1,6 @@
 package io.chainsync.testkit;
 
+import io.chainsync.core.LayerFormat;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
@@ -119,29 +120,29 @@ public final class ChainBuilder {
     // ------------------------------------------------------------------ layers
 
     /**
-     * Creates the bottom layer: raw if {@code name} ends with ".raw" (a sparse file of exactly
-     * {@link #size} bytes, which need not be a multiple of 512), else qcow2.
+     * Creates the bottom layer in the format its name gives ({@link LayerFormat#of}): raw (a sparse
+     * file of exactly {@link #size} bytes, which need not be a multiple of 512) or qcow2.
      */
     public ChainBuilder base(String name) {
         if (!layers.isEmpty()) {
             throw new IllegalStateException("base already created: " + layers);
         }
-        Path p = dir.resolve(name);
-        if (name.endsWith(".raw")) {
+        Layer base = Layer.inDir(dir, name);
+        if (base.isRaw()) {
             try {
-                Files.deleteIfExists(p);
-                try (RandomAccessFile f = new RandomAccessFile(p.toFile(), "rw")) {
+                Files.deleteIfExists(base.path());
+                try (RandomAccessFile f = new RandomAccessFile(base.path().toFile(), "rw")) {
                     f.setLength(size);
                 }
             } catch (IOException e) {
-                throw new IllegalStateException("cannot create " + p, e);
+                throw new IllegalStateException("cannot create " + base.path(), e);
             }
-            layers.add(new Layer(name, p, "raw"));
+            layers.add(base);
             currentSize = size;
             currentUnit = clusterSize;
         } else {
-            QemuImg.create(p, "qcow2", size, null, null, clusterSize, opts);
-            layers.add(new Layer(name, p, "qcow2"));
+            QemuImg.create(base.path(), base.format(), size, null, null, clusterSize, opts);
+            layers.add(base);
             afterCreate();
         }
         return this;
@@ -164,12 +165,12 @@ public final class ChainBuilder {
 
     private ChainBuilder addLayer(String name, Long virtualSize) {
         Layer below = current();
-        if (name.endsWith(".raw")) {
+        if (!LayerFormat.of(name).canHaveBacking()) {
             throw new IllegalArgumentException("only the base may be raw: " + name);
         }
-        Path p = dir.resolve(name);
-        QemuImg.create(p, "qcow2", virtualSize, below.name(), below.format(), clusterSize, opts);
-        layers.add(new Layer(name, p, "qcow2"));
+        Layer layer = Layer.inDir(dir, name);
+        QemuImg.create(layer.path(), layer.format(), virtualSize, below.name(), below.format(), clusterSize, opts);
+        layers.add(layer);
         afterCreate();
         return this;
     }

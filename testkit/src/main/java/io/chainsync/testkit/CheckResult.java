@@ -1,16 +1,30 @@
 package io.chainsync.testkit;
 
-import java.util.Map;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 
 /**
  * The result of {@code qemu-img check --output=json}.
  *
  * @param exitCode qemu-img's exit code: 0 clean, 1 check not completed (error), 2 corruptions,
  *                 3 leaks only, 63 format does not support checks
- * @param json     parsed report, or an empty map when none was printed
+ * @param json     parsed report, or an empty object when none (or no JSON) was printed
  * @param stderr   qemu-img's stderr
  */
-public record CheckResult(int exitCode, Map<String, Object> json, String stderr) {
+public record CheckResult(int exitCode, JsonNode json, String stderr) {
+
+    /** The result of a finished {@code qemu-img check --output=json}, whatever its exit code. */
+    static CheckResult of(Exec.Result r) {
+        JsonNode json = JsonNodeFactory.instance.objectNode();
+        if (r.stdout().strip().startsWith("{")) {
+            try {
+                json = r.json();
+            } catch (IllegalStateException e) {
+                // a truncated report: the exit code and stderr still tell
+            }
+        }
+        return new CheckResult(r.exitCode(), json, r.stderr());
+    }
 
     /** Exit code 0 and no errors, corruptions or leaks reported. */
     public boolean isClean() {
@@ -19,8 +33,8 @@ public record CheckResult(int exitCode, Map<String, Object> json, String stderr)
     }
 
     private long count(String key) {
-        Object v = json.get(key);
-        return v instanceof Number n ? n.longValue() : 0;
+        JsonNode v = json.get(key);
+        return v != null && v.isNumber() ? v.longValue() : 0;
     }
 
     /** One-line description for failure messages. */

@@ -1,5 +1,9 @@
 package io.chainsync.testkit;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -21,6 +25,10 @@ public final class Exec {
 
     /** Default timeout for qemu-img / qemu-io / nbdinfo invocations. */
     public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(120);
+
+    /** Reads the JSON the tools print ({@code qemu-img --output=json}, {@code nbdinfo --json}). */
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     private Exec() {
     }
@@ -60,6 +68,35 @@ public final class Exec {
         /** Same as {@code expect(0)}. */
         public Result expectSuccess() {
             return expect(0);
+        }
+
+        /**
+         * Standard output parsed as one JSON document.
+         *
+         * @throws IllegalStateException when it is not exactly one JSON document, with the command
+         *                               line and the output
+         */
+        public JsonNode json() {
+            return parseJson(stdout, commandLine());
+        }
+    }
+
+    /**
+     * Parses {@code text} as exactly one JSON document (surrounding whitespace allowed).
+     *
+     * @param source what printed it, for the message
+     * @throws IllegalStateException on empty or malformed input or trailing characters
+     */
+    static JsonNode parseJson(String text, String source) {
+        try {
+            JsonNode node = JSON.readTree(text);
+            if (node == null || node.isMissingNode()) {
+                throw new IllegalStateException("no JSON from " + source);
+            }
+            return node;
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("not JSON from " + source + ": " + e.getOriginalMessage()
+                    + "\n--- output ---\n" + abbreviate(text.strip()), e);
         }
     }
 

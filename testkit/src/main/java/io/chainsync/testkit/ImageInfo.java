@@ -1,6 +1,6 @@
 package io.chainsync.testkit;
 
-import java.util.Map;
+import com.fasterxml.jackson.databind.JsonNode;
 
 /**
  * The fields of {@code qemu-img info --output=json} the testkit cares about.
@@ -14,19 +14,18 @@ import java.util.Map;
  * @param json            the whole parsed document
  */
 public record ImageInfo(String format, long virtualSize, Long clusterSize, String backingFile,
-                        String backingFormat, boolean extendedL2, Map<String, Object> json) {
+                        String backingFormat, boolean extendedL2, JsonNode json) {
 
-    @SuppressWarnings("unchecked")
-    static ImageInfo fromJson(Map<String, Object> m) {
-        boolean ext = false;
-        Object fs = m.get("format-specific");
-        if (fs instanceof Map<?, ?> f && f.get("data") instanceof Map<?, ?> d
-                && Boolean.TRUE.equals(d.get("extended-l2"))) {
-            ext = true;
-        }
-        Object cs = m.get("cluster-size");
-        return new ImageInfo((String) m.get("format"), ((Number) m.get("virtual-size")).longValue(),
-                cs == null ? null : ((Number) cs).longValue(), (String) m.get("backing-filename"),
-                (String) m.get("backing-filename-format"), ext, m);
+    /**
+     * The fields of a {@code qemu-img info --output=json} document.
+     *
+     * @throws IllegalArgumentException when {@code virtual-size} is missing
+     */
+    static ImageInfo fromJson(JsonNode m) {
+        JsonNode cs = m.get("cluster-size");
+        return new ImageInfo(m.path("format").textValue(), m.required("virtual-size").asLong(),
+                cs == null || cs.isNull() ? null : cs.asLong(), m.path("backing-filename").textValue(),
+                m.path("backing-filename-format").textValue(),
+                m.at("/format-specific/data/extended-l2").booleanValue(), m);
     }
 }

@@ -1,5 +1,6 @@
 package io.chainsync.testkit;
 
+import io.chainsync.core.LayerFormat;
 import java.nio.file.Path;
 
 /**
@@ -11,18 +12,13 @@ import java.nio.file.Path;
  */
 public record Layer(String name, Path path, String format) {
 
-    /** A layer whose format follows the destination convention: raw iff the name ends with ".raw". */
+    /** A layer whose format follows the destination naming rule, {@link LayerFormat#of}. */
     public static Layer inDir(Path dir, String name) {
-        return new Layer(name, dir.resolve(name), formatForName(name));
-    }
-
-    /** "raw" for names ending in ".raw", else "qcow2" (the destination naming convention). */
-    public static String formatForName(String name) {
-        return name.endsWith(".raw") ? "raw" : "qcow2";
+        return new Layer(name, dir.resolve(name), LayerFormat.of(name).qemuName());
     }
 
     public boolean isRaw() {
-        return "raw".equals(format);
+        return LayerFormat.RAW.qemuName().equals(format);
     }
 
     /** {@link QemuImg#aloneSpec}: this layer without its backing. */

@@ -1,8 +1,8 @@
 package io.chainsync.testkit;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 
 /**
  * {@code nbdinfo} (libnbd) as an independent NBD client, for cross-checking servers and our own
@@ -26,38 +26,54 @@ public final class NbdInfo {
         public Range range() {
             return Range.ofLength(offset, length);
         }
+
+        /** The extents of an {@code nbdinfo --json --map} document, in its order. */
+        static List<Extent> listFromJson(JsonNode array) {
+            if (!array.isArray()) {
+                throw new IllegalStateException("nbdinfo --map: expected a JSON array: "
+                        + Exec.abbreviate(array.toString()));
+            }
+            List<Extent> r = new ArrayList<>();
+            for (JsonNode e : array) {
+                r.add(new Extent(e.required("offset").asLong(), e.required("length").asLong(),
+                        e.required("type").asLong(), e.path("description").asText("null")));
+            }
+            return r;
+        }
     }
 
     /** {@code nbdinfo --json URI}: the first export's JSON object. */
-    @SuppressWarnings("unchecked")
-    public static Map<String, Object> info(String uri) {
-        Map<String, Object> doc = Json.parseObject(Exec.run("nbdinfo", "--json", uri).expectSuccess().stdout());
-        List<Object> exports = (List<Object>) doc.get("exports");
-        return (Map<String, Object>) exports.get(0);
+    public static JsonNode info(String uri) {
+        return firstExport(Exec.run("nbdinfo", "--json", uri).expectSuccess().json());
+    }
+
+    /** The first element of an {@code nbdinfo --json} document's {@code exports}. */
+    static JsonNode firstExport(JsonNode doc) {
+        return doc.required("exports").required(0);
     }
 
     /** The export size in bytes. */
     public static long size(String uri) {
-        return ((Number) info(uri).get("export-size")).longValue();
+        return info(uri).required("export-size").asLong();
     }
 
     /** The meta contexts the server offers, e.g. [base:allocation, qemu:allocation-depth]. */
-    @SuppressWarnings("unchecked")
     public static List<String> contexts(String uri) {
-        Object c = info(uri).get("contexts");
-        return c == null ? List.of() : List.copyOf((List<String>) (List<?>) c);
+        return contexts(info(uri));
+    }
+
+    /** The {@code contexts} of one export object (empty when absent). */
+    static List<String> contexts(JsonNode export) {
+        List<String> r = new ArrayList<>();
+        for (JsonNode c : export.path("contexts")) {
+            r.add(c.asText());
+        }
+        return List.copyOf(r);
     }
 
     /** {@code nbdinfo --json --map=CONTEXT URI} (nbdinfo may merge adjacent equal extents). */
     public static List<Extent> map(String uri, String context) {
-        String out = Exec.run("nbdinfo", "--json", "--map=" + context, uri).expectSuccess().stdout();
-        List<Extent> r = new ArrayList<>();
-        for (Object o : Json.parseArray(out)) {
-            Map<?, ?> m = (Map<?, ?>) o;
-            r.add(new Extent(((Number) m.get("offset")).longValue(), ((Number) m.get("length")).longValue(),
-                    ((Number) m.get("type")).longValue(), String.valueOf(m.get("description"))));
-        }
-        return r;
+        return Extent.listFromJson(Exec.run("nbdinfo", "--json", "--map=" + context, uri).expectSuccess().json());
     }
 
     /**

@@ -32,7 +32,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 public abstract class NbdServer implements AutoCloseable {
 
     /** Default time to wait for the socket to accept a connection. */
-    public static final Duration START_TIMEOUT = Duration.ofSeconds(20);
+    public static final Duration START_TIMEOUT = Duration.ofSeconds(15);
 
     private static final Set<Process> LIVE = ConcurrentHashMap.newKeySet();
     private static final AtomicInteger COUNTER = new AtomicInteger();

@@ -1,5 +1,7 @@
 package io.chainsync.testkit;
 
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -31,11 +33,12 @@ public final class QemuImg {
      * {@code present:false}); for raw (and other formats without backing) just the image.
      */
     public static String aloneSpec(Path image, String format) {
-        String file = fileNode(image);
+        ObjectNode spec = JsonNodeFactory.instance.objectNode().put("driver", format);
         if ("qcow2".equals(format) || "qed".equals(format) || "vmdk".equals(format)) {
-            return "json:{\"driver\":" + Json.quote(format) + ",\"backing\":null,\"file\":" + file + "}";
+            spec.putNull("backing");
         }
-        return "json:{\"driver\":" + Json.quote(format) + ",\"file\":" + file + "}";
+        spec.set("file", fileNode(image));
+        return "json:" + spec;
     }
 
     /**
@@ -43,11 +46,14 @@ public final class QemuImg {
      * (relative names resolve against the image's directory).
      */
     public static String chainSpec(Path image, String format) {
-        return "json:{\"driver\":" + Json.quote(format) + ",\"file\":" + fileNode(image) + "}";
+        ObjectNode spec = JsonNodeFactory.instance.objectNode().put("driver", format);
+        spec.set("file", fileNode(image));
+        return "json:" + spec;
     }
 
-    private static String fileNode(Path image) {
-        return "{\"driver\":\"file\",\"filename\":" + Json.quote(image.toAbsolutePath().toString()) + "}";
+    private static ObjectNode fileNode(Path image) {
+        return JsonNodeFactory.instance.objectNode().put("driver", "file")
+                .put("filename", image.toAbsolutePath().toString());
     }
 
     /** {@code size} rounded up to a multiple of 512: the size qemu exports for it. */
@@ -120,8 +126,9 @@ public final class QemuImg {
         }
         cmd.add(image.toString());
         Exec.Result r = Exec.run(cmd, Exec.DEFAULT_TIMEOUT, image.toAbsolutePath().getParent()).expectSuccess();
-        // belt and braces: older qemu-io versions exit 0 after a failed command
-        if (r.stdout().contains(" failed: ") || r.stderr().contains(" failed: ")) {
+        // belt and braces: older qemu-io versions exit 0 after a failed command or a read -P mismatch
+        String all = r.stdout() + r.stderr();
+        if (all.contains(" failed: ") || all.contains("Pattern verification failed")) {
             throw new IllegalStateException("qemu-io command failed: " + r.commandLine() + "\n" + r.stdout()
                     + r.stderr());
         }
@@ -137,28 +144,18 @@ public final class QemuImg {
 
     /** {@code qemu-img info -U --output=json -f FORMAT IMAGE}. */
     public static ImageInfo info(Path image, String format) {
-        return ImageInfo.fromJson(Json.parseObject(Exec.run("qemu-img", "info", "-U", "--output=json", "-f", format,
-                image.toString()).expectSuccess().stdout()));
+        return ImageInfo.fromJson(Exec.run("qemu-img", "info", "-U", "--output=json", "-f", format,
+                image.toString()).expectSuccess().json());
     }
 
     /** {@code qemu-img info -U --output=json SPEC}. */
     public static ImageInfo info(String spec) {
-        return ImageInfo.fromJson(Json.parseObject(
-                Exec.run("qemu-img", "info", "-U", "--output=json", spec).expectSuccess().stdout()));
+        return ImageInfo.fromJson(Exec.run("qemu-img", "info", "-U", "--output=json", spec).expectSuccess().json());
     }
 
     /** {@code qemu-img map -U --output=json SPEC} parsed into entries (in offset order). */
     public static List<MapEntry> map(String spec) {
-        String out = Exec.run("qemu-img", "map", "-U", "--output=json", spec).expectSuccess().stdout();
-        List<MapEntry> entries = new ArrayList<>();
-        for (Object o : Json.parseArray(out)) {
-            Map<?, ?> m = (Map<?, ?>) o;
-            Object off = m.get("offset");
-            entries.add(new MapEntry(num(m.get("start")), num(m.get("length")), (int) num(m.get("depth")),
-                    bool(m.get("present"), true), bool(m.get("zero"), false), bool(m.get("data"), false),
-                    off == null ? null : num(off)));
-        }
-        return entries;
+        return MapEntry.listFromJson(Exec.run("qemu-img", "map", "-U", "--output=json", spec).expectSuccess().json());
     }
 
     /** {@link #map(String)} of the image opened alone ({@link #aloneSpec}). */
@@ -185,17 +182,7 @@ public final class QemuImg {
      * non-zero exit; inspect {@link CheckResult#isClean()}.
      */
     public static CheckResult check(Path image, String format) {
-        Exec.Result r = Exec.run("qemu-img", "check", "--output=json", "-f", format, image.toString());
-        Map<String, Object> json = Map.of();
-        String out = r.stdout().strip();
-        if (out.startsWith("{")) {
-            try {
-                json = Json.parseObject(out);
-            } catch (IllegalArgumentException e) {
-                json = Map.of();
-            }
-        }
-        return new CheckResult(r.exitCode(), json, r.stderr());
+        return CheckResult.of(Exec.run("qemu-img", "check", "--output=json", "-f", format, image.toString()));
     }
 
     // ------------------------------------------------------------------ compare / convert / misc
@@ -256,16 +243,5 @@ public final class QemuImg {
     /** {@code qemu-img bitmap --add IMAGE NAME} (persistent dirty bitmap in a qcow2 image). */
     public static void bitmapAdd(Path image, String name) {
         Exec.run("qemu-img", "bitmap", "--add", "-f", "qcow2", image.toString(), name).expectSuccess();
-    }
-
-    private static long num(Object o) {
-        if (o == null) {
-            throw new IllegalStateException("missing number in qemu-img output");
-        }
-        return ((Number) o).longValue();
-    }
-
-    private static boolean bool(Object o, boolean dflt) {
-        return o == null ? dflt : (Boolean) o;
     }
 }

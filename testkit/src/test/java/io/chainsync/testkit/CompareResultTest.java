@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class CompareResultTest {
@@ -18,9 +18,10 @@ class CompareResultTest {
 
     @Test
     void checkResultCleanliness() {
-        assertTrue(new CheckResult(0, Map.of("check-errors", 0L), "").isClean());
-        assertFalse(new CheckResult(3, Map.of("leaks", 2L), "").isClean());
-        assertFalse(new CheckResult(0, Map.of("corruptions", 1L), "").isClean());
+        JsonNodeFactory f = JsonNodeFactory.instance;
+        assertTrue(new CheckResult(0, f.objectNode().put("check-errors", 0L), "").isClean());
+        assertFalse(new CheckResult(3, f.objectNode().put("leaks", 2L), "").isClean());
+        assertFalse(new CheckResult(0, f.objectNode().put("corruptions", 1L), "").isClean());
     }
 
     @Test

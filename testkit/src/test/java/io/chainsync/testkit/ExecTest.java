@@ -23,6 +23,17 @@ class ExecTest {
     }
 
     @Test
+    void stdoutAsJson() {
+        Exec.Result r = Exec.run("sh", "-c", "printf '%s\\n' '{\"a\": [1, 2]}'");
+        assertEquals(2, r.expectSuccess().json().get("a").size());
+        for (String bad : List.of("{\"a\":1", "[1,]", "{} x", "", "  \n")) {
+            Exec.Result b = new Exec.Result(List.of("tool", "--json"), 0, bad, "");
+            IllegalStateException e = assertThrows(IllegalStateException.class, b::json, bad);
+            assertTrue(e.getMessage().contains("JSON from tool --json"), e.getMessage());
+        }
+    }
+
+    @Test
     void killsOnTimeout() {
         long t0 = System.nanoTime();
         IllegalStateException e = assertThrows(IllegalStateException.class,

@@ -1,5 +1,6 @@
 package io.chainsync.copier;
 
+import io.chainsync.nbd.ConnectionState;
 import io.chainsync.nbd.NbdClient;
 import io.chainsync.core.ClusterKind;
 import io.chainsync.core.ClusterRun;
@@ -10,8 +11,10 @@ import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.LongConsumer;
 
@@ -21,9 +24,16 @@ import java.util.function.LongConsumer;
  * <p>A fixed pool of direct buffers bounds the bytes in flight: each piece of at most one buffer
  * is read over NBD (the client spreads requests over its connections and splits them at the
  * server's maximum) and, once read, written at its host offset by a writer thread; the buffer then
- * returns to the pool. The first failure stops new reads; the copy waits for every read in flight
- * before it reports the failure, so no buffer is written after the call returns. One copier (and
- * its buffers) serves any number of copies, one at a time.
+ * returns to the pool. One copier (and its buffers) serves any number of copies, one at a time.
+ *
+ * <p>Failures: every buffer returns to the pool on every path (the read throws at once, e.g. on a
+ * failed or closed client; the read fails later, e.g. connection lost or request deadline; the write or
+ * the progress callback fails; the writer executor rejects the write; the copying thread is
+ * interrupted). The first failure is recorded and stops the copy: no further piece is submitted and
+ * pieces read afterwards are not written. The copy then waits for the pieces still in flight (each is
+ * bounded by the client's request deadline) so that no buffer is written after the call returns, and
+ * throws the first failure. An interruption is reported as an {@link InterruptedIOException}, with the
+ * thread's interrupt status set again.
  */
 public final class DataCopier {
 
@@ -35,7 +45,8 @@ public final class DataCopier {
     /**
      * @param bufferSize bytes per read request (the client splits it further when the server's maximum is smaller)
      * @param bufferCount buffers in the pool: the number of reads in flight
-     * @param writers runs the positional writes
+     * @param writers runs the positional writes; it must run every task it accepts (a task it drops
+     *     without running keeps its buffer)
      */
     public DataCopier(int bufferSize, int bufferCount, Executor writers) {
         if (bufferSize < 512 || bufferCount < 1) {
@@ -50,16 +61,34 @@ public final class DataCopier {
         }
     }
 
+    /** Buffers in the pool right now; all of them ({@link #bufferCount()}) between copies. */
+    public int availableBuffers() {
+        return pool.size();
+    }
+
+    /** Buffers the copier owns. */
+    public int bufferCount() {
+        return bufferCount;
+    }
+
     /**
      * Copies every DATA run: guest bytes {@code [firstCluster << clusterBits, ...)}, clipped to
      * {@code virtualSize}, go to {@link DataTarget#hostOffset(ClusterRun)} onwards.
      *
      * @param progress receives the number of bytes of each piece once written
+     * @throws IOException the first failure (an NBD failure such as
+     *     {@link io.chainsync.nbd.protocol.NbdConnectionLostException} or
+     *     {@link io.chainsync.nbd.protocol.NbdTimeoutException}, a write failure, or
+     *     {@link InterruptedIOException}); a client that had failed before is reported by its failure;
+     *     unchecked failures (e.g. the {@link IllegalStateException} of a closed client) are rethrown as
+     *     they are
      */
     public void copy(NbdClient client, List<ClusterRun> runs, int clusterBits, long virtualSize, DataTarget sink,
                      LongConsumer progress) throws IOException {
-        AtomicReference<Throwable> failure = new AtomicReference<>();
+        Copy copy = new Copy(sink, progress);
+        boolean interrupted = false;
         try {
+            copying:
             for (ClusterRun run : runs) {
                 if (run.kind() != ClusterKind.DATA) {
                     continue;
@@ -67,61 +96,149 @@ public final class DataCopier {
                 long guest = run.firstCluster() << clusterBits;
                 long guestEnd = Math.min(run.endCluster() << clusterBits, virtualSize);
                 long host = sink.hostOffset(run);
-                while (guest < guestEnd && failure.get() == null) {
+                while (guest < guestEnd) {
+                    ByteBuffer buffer;
+                    try {
+                        buffer = pool.take(); // a failing piece records its failure before it returns its buffer
+                    } catch (InterruptedException e) {
+                        interrupted = true;
+                        copy.fail(new InterruptedIOException("interrupted while copying from " + client.uri()));
+                        break copying;
+                    }
+                    if (copy.failed()) {
+                        pool.add(buffer);
+                        break copying;
+                    }
                     int length = (int) Math.min(bufferSize, guestEnd - guest);
-                    submit(client, guest, length, host, sink, progress, failure);
+                    submit(client, new Piece(buffer, guest, length, host), copy);
                     guest += length;
                     host += length;
                 }
             }
+        } catch (RuntimeException | Error e) {
+            copy.fail(e);
         } finally {
-            awaitAll();
+            interrupted |= awaitAll();
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
-        Throwable t = failure.get();
+        Throwable t = copy.failure();
         if (t != null) {
             throw asIOException(t);
         }
     }
 
-    private void submit(NbdClient client, long guest, int length, long host, DataTarget sink, LongConsumer progress,
-                        AtomicReference<Throwable> failure) throws InterruptedIOException {
-        ByteBuffer buffer = take();
-        buffer.clear().limit(length);
-        client.read(guest, buffer.duplicate())
-                .thenRunAsync(() -> {
-                    try {
-                        sink.write(host, buffer.duplicate());
-                    } catch (IOException e) {
-                        throw new UncheckedIOException(e);
-                    }
-                    progress.accept(length);
-                }, writers)
-                .whenComplete((ignored, error) -> {
-                    if (error != null) {
-                        failure.compareAndSet(null, error);
-                    }
-                    pool.add(buffer);
-                });
-    }
+    /** One buffer's worth of a DATA run; its buffer goes back to the pool exactly once. */
+    private final class Piece {
+        final ByteBuffer buffer;
+        final long guest;
+        final int length;
+        final long host;
+        private final AtomicBoolean returned = new AtomicBoolean();
 
-    private ByteBuffer take() throws InterruptedIOException {
-        try {
-            return pool.take();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new InterruptedIOException("interrupted while copying");
+        Piece(ByteBuffer buffer, long guest, int length, long host) {
+            this.buffer = buffer;
+            this.guest = guest;
+            this.length = length;
+            this.host = host;
+        }
+
+        /** Records the failure, if any, first, then returns the buffer. */
+        void finish(Copy copy, Throwable failure) {
+            if (failure != null) {
+                copy.fail(failure);
+            }
+            if (returned.compareAndSet(false, true)) {
+                pool.add(buffer);
+            }
         }
     }
 
-    /** Waits until every buffer is back in the pool, i.e. no read or write is in flight. */
-    private void awaitAll() throws InterruptedIOException {
+    /** One call of {@link #copy}: where the bytes go and its first failure. */
+    private static final class Copy {
+        final DataTarget sink;
+        final LongConsumer progress;
+        private final AtomicReference<Throwable> failure = new AtomicReference<>();
+
+        Copy(DataTarget sink, LongConsumer progress) {
+            this.sink = sink;
+            this.progress = progress;
+        }
+
+        void fail(Throwable t) {
+            failure.compareAndSet(null, t);
+        }
+
+        boolean failed() {
+            return failure.get() != null;
+        }
+
+        Throwable failure() {
+            return failure.get();
+        }
+    }
+
+    private void submit(NbdClient client, Piece piece, Copy copy) {
+        CompletableFuture<Void> read;
+        try {
+            piece.buffer.clear().limit(piece.length);
+            read = client.read(piece.guest, piece.buffer.duplicate());
+        } catch (RuntimeException | Error e) {
+            // Nothing was sent. A client that failed refuses at once: report why it failed.
+            piece.finish(copy, client.state() instanceof ConnectionState.Failed failed ? failed.cause() : e);
+            return;
+        }
+        read.whenComplete((ignored, error) -> {
+            if (error != null || copy.failed()) {
+                piece.finish(copy, error);
+                return;
+            }
+            try {
+                writers.execute(() -> write(piece, copy));
+            } catch (RuntimeException | Error e) {
+                piece.finish(copy, e); // rejected: the write never runs
+            }
+        });
+    }
+
+    private void write(Piece piece, Copy copy) {
+        Throwable failure = null;
+        try {
+            if (!copy.failed()) {
+                copy.sink.write(piece.host, piece.buffer.duplicate());
+                copy.progress.accept(piece.length);
+            }
+        } catch (Throwable e) {
+            failure = e;
+        } finally {
+            piece.finish(copy, failure);
+        }
+    }
+
+    /**
+     * Waits until every buffer is back in the pool, i.e. no read or write is in flight. Not interruptible:
+     * returning earlier would let a late read or write touch a buffer or the target after the copy
+     * returned; each read is bounded by the client's request deadline.
+     *
+     * @return whether the thread was interrupted while waiting
+     */
+    private boolean awaitAll() {
+        boolean interrupted = false;
         ByteBuffer[] back = new ByteBuffer[bufferCount];
-        for (int i = 0; i < bufferCount; i++) {
-            back[i] = take();
+        int n = 0;
+        while (n < bufferCount) {
+            try {
+                back[n] = pool.take();
+                n++;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
         }
         for (ByteBuffer b : back) {
             pool.add(b);
         }
+        return interrupted;
     }
 
     static IOException asIOException(Throwable t) {

@@ -51,7 +51,12 @@ public sealed interface ConnectionState {
         }
     }
 
-    /** A fatal error happened (protocol error, connection lost); every request fails with {@code cause}. */
+    /**
+     * A fatal error happened (protocol error, connection lost, request deadline passed); every request
+     * fails with {@code cause} and {@link #require(String)} throws at once. Terminal but for
+     * {@link #closed()}: a new connection is needed. {@link NbdErrors#isTransient(Throwable)} tells
+     * whether one may succeed.
+     */
     record Failed(NbdException cause) implements ConnectionState {
         @Override
         public Closed closed() {
@@ -82,7 +87,8 @@ public sealed interface ConnectionState {
      * Guard of every public request method.
      *
      * @param operation what the caller tries to do, e.g. {@code "read"}
-     * @throws IllegalStateException unless in {@link Transmission}
+     * @throws IllegalStateException unless in {@link Transmission}; in {@link Failed} its cause is the
+     *     failure
      */
     default void require(String operation) {
         if (this instanceof Transmission) {

@@ -21,11 +21,12 @@ import static io.chainsync.nbd.protocol.NbdConstants.NBD_OPT_SET_META_CONTEXT;
 
 import io.chainsync.nbd.protocol.NbdConstants;
 import io.chainsync.nbd.protocol.NbdException;
+import io.chainsync.nbd.protocol.NbdTimeoutException;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.io.UncheckedIOException;
+import java.net.StandardProtocolFamily;
 import java.nio.ByteBuffer;
-import java.nio.channels.AsynchronousCloseException;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -38,12 +39,14 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -56,13 +59,36 @@ import org.slf4j.LoggerFactory;
  * thread per connection completes the futures, so dependent stages attached with {@code thenRun} etc.
  * run on it: keep them short, or use the {@code *Async} variants.
  *
+ * <p>Requests are sent on the calling thread. A thread interrupted before it sends gets a future failed
+ * with an {@link InterruptedIOException}; one interrupted while its request is being written closes the
+ * socket (the JDK's interruptible channels do), which breaks the connection like any other socket error.
+ *
  * <p>Buffers passed to {@link #read} and {@link #write} are used between their position and limit,
  * which are not modified; the caller must not touch their content until the future completes. Direct
  * buffers avoid a copy inside the JDK's socket I/O.
  *
- * <p>A protocol error on any connection is fatal for the client: every connection is closed and every
- * outstanding request fails with the {@link io.chainsync.nbd.protocol.NbdProtocolException}. A request
+ * <p><b>Deadlines.</b> Connecting plus the handshake of each connection must finish within
+ * {@link Options#connectTimeout()}, else {@link #connect} throws an
+ * {@link io.chainsync.nbd.protocol.NbdTimeoutException}. Every request must be answered within
+ * {@link Options#requestTimeout()} from the moment it is sent; otherwise it fails with an
+ * {@link io.chainsync.nbd.protocol.NbdTimeoutException} naming the URI, the command, offset, length and
+ * deadline, and its connection is treated as broken (below), because a late reply could no longer be
+ * matched safely. The deadlines run on one shared daemon timer thread.
+ *
+ * <p><b>Failures.</b> A connection that breaks, whatever the reason (EOF or reset:
+ * {@link io.chainsync.nbd.protocol.NbdConnectionLostException}; a deadline:
+ * {@link io.chainsync.nbd.protocol.NbdTimeoutException}; a protocol violation:
+ * {@link io.chainsync.nbd.protocol.NbdProtocolException}), is fatal for the client: the client moves to
+ * {@link ConnectionState.Failed}, every connection is closed and every outstanding request fails with
+ * that first cause. From then on every command method fails fast: it throws an
+ * {@link IllegalStateException} whose cause is that failure (a request racing with the failure gets a
+ * future failed with it); nothing blocks and nothing is sent. A new client is needed to go on. A request
  * the server fails ({@link io.chainsync.nbd.protocol.NbdRequestException}) leaves the client usable.
+ *
+ * <p>Which failures are worth retrying on a new client: {@link NbdErrors#isTransient(Throwable)}.
+ * <em>Transient</em>: connection lost or refused, deadline passed, the server's {@code EIO},
+ * {@code EAGAIN}, {@code ENOMEM}, {@code ESHUTDOWN}. <em>Permanent</em>: protocol violation, export not
+ * found or refused, TLS required, bad URI or arguments, the server's other errors.
  */
 public final class NbdClient implements AutoCloseable {
 
@@ -73,12 +99,25 @@ public final class NbdClient implements AutoCloseable {
     /** How long {@link #close()} waits for in-flight requests before failing them. */
     private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(60);
 
+    /** Default of {@link Options#requestTimeout()}. */
+    public static final Duration DEFAULT_REQUEST_TIMEOUT = Duration.ofSeconds(60);
+
+    /**
+     * Deadlines of every client in the JVM: connect + handshake watchdogs and request deadlines. Its
+     * tasks only close sockets; callbacks never run on it.
+     */
     private static final class Timer {
-        static final ScheduledExecutorService INSTANCE = Executors.newSingleThreadScheduledExecutor(task -> {
-            Thread thread = new Thread(task, "nbd-handshake-timer");
-            thread.setDaemon(true);
-            return thread;
-        });
+        static final ScheduledExecutorService INSTANCE = create();
+
+        private static ScheduledExecutorService create() {
+            ScheduledThreadPoolExecutor timer = new ScheduledThreadPoolExecutor(1, task -> {
+                Thread thread = new Thread(task, "nbd-timer");
+                thread.setDaemon(true);
+                return thread;
+            });
+            timer.setRemoveOnCancelPolicy(true); // most deadlines are cancelled long before they are due
+            return timer;
+        }
     }
 
     /**
@@ -90,8 +129,12 @@ public final class NbdClient implements AutoCloseable {
      *     advertises {@code NBD_FLAG_CAN_MULTI_CONN}
      * @param maxInFlight maximum outstanding requests per connection
      * @param connectTimeout bound on connecting plus the handshake of each connection
+     * @param requestTimeout bound on the reply to each request, from the moment it is sent (waiting for
+     *     a slot under {@code maxInFlight} is not counted); a request that misses it fails with an
+     *     {@link io.chainsync.nbd.protocol.NbdTimeoutException} and breaks its connection
      */
-    public record Options(List<String> metaContexts, int connections, int maxInFlight, Duration connectTimeout) {
+    public record Options(List<String> metaContexts, int connections, int maxInFlight, Duration connectTimeout,
+            Duration requestTimeout) {
 
         public Options {
             metaContexts = List.copyOf(metaContexts);
@@ -117,15 +160,26 @@ public final class NbdClient implements AutoCloseable {
             if (connectTimeout == null || connectTimeout.isNegative() || connectTimeout.isZero()) {
                 throw new IllegalArgumentException("connectTimeout must be positive: " + connectTimeout);
             }
+            if (requestTimeout == null || requestTimeout.isNegative() || requestTimeout.isZero()) {
+                throw new IllegalArgumentException("requestTimeout must be positive: " + requestTimeout);
+            }
         }
 
-        /** No metadata contexts, one connection, 16 requests in flight, 10 s connect timeout. */
+        /** The options without a request timeout of their own: {@link NbdClient#DEFAULT_REQUEST_TIMEOUT}. */
+        public Options(List<String> metaContexts, int connections, int maxInFlight, Duration connectTimeout) {
+            this(metaContexts, connections, maxInFlight, connectTimeout, DEFAULT_REQUEST_TIMEOUT);
+        }
+
+        /**
+         * No metadata contexts, one connection, 16 requests in flight, 10 s connect timeout, 60 s request
+         * timeout.
+         */
         public static Options defaults() {
-            return new Options(List.of(), 1, 16, Duration.ofSeconds(10));
+            return new Options(List.of(), 1, 16, Duration.ofSeconds(10), DEFAULT_REQUEST_TIMEOUT);
         }
 
         public Options withMetaContexts(List<String> contexts) {
-            return new Options(contexts, connections, maxInFlight, connectTimeout);
+            return new Options(contexts, connections, maxInFlight, connectTimeout, requestTimeout);
         }
 
         public Options withMetaContexts(String... contexts) {
@@ -133,15 +187,20 @@ public final class NbdClient implements AutoCloseable {
         }
 
         public Options withConnections(int count) {
-            return new Options(metaContexts, count, maxInFlight, connectTimeout);
+            return new Options(metaContexts, count, maxInFlight, connectTimeout, requestTimeout);
         }
 
         public Options withMaxInFlight(int count) {
-            return new Options(metaContexts, connections, count, connectTimeout);
+            return new Options(metaContexts, connections, count, connectTimeout, requestTimeout);
         }
 
         public Options withConnectTimeout(Duration timeout) {
-            return new Options(metaContexts, connections, maxInFlight, timeout);
+            return new Options(metaContexts, connections, maxInFlight, timeout, requestTimeout);
+        }
+
+        /** Deadline of each request; see {@link #requestTimeout()}. */
+        public Options withRequestTimeout(Duration timeout) {
+            return new Options(metaContexts, connections, maxInFlight, connectTimeout, timeout);
         }
     }
 
@@ -163,95 +222,138 @@ public final class NbdClient implements AutoCloseable {
 
     /**
      * Connects and negotiates (fixed newstyle, structured replies, metadata contexts, {@code NBD_OPT_GO}).
+     * Each connection must connect and negotiate within {@link Options#connectTimeout()}.
      *
+     * @throws io.chainsync.nbd.protocol.NbdTimeoutException if a connection did not finish in time
      * @throws IOException if the server cannot be reached or refuses; the message names the URI
      */
     public static NbdClient connect(NbdUri uri, Options options) throws IOException {
-        Handshake.Result first;
-        SocketChannel channel = open(uri, options.connectTimeout());
-        try {
-            first = negotiate(uri, channel, options);
-        } catch (IOException | RuntimeException e) {
-            closeQuietly(channel);
-            throw e;
-        }
-        NbdClient client = new NbdClient(uri, first);
-        client.connections.add(new NbdConnection(0, uri, channel, first, options.maxInFlight(), client::onFailure));
-        int wanted = (first.transmissionFlags() & NBD_FLAG_CAN_MULTI_CONN) != 0 ? options.connections() : 1;
+        Opened first = withinDeadline(uri, options.connectTimeout(),
+                channel -> new Opened(channel, negotiate(uri, channel, options)));
+        NbdClient client = new NbdClient(uri, first.result());
+        client.connections.add(client.connection(0, first, options));
+        int wanted = (first.result().transmissionFlags() & NBD_FLAG_CAN_MULTI_CONN) != 0 ? options.connections() : 1;
         try {
             for (int i = 1; i < wanted; i++) {
-                SocketChannel more = open(uri, options.connectTimeout());
-                Handshake.Result result;
-                try {
-                    result = negotiate(uri, more, options);
-                    if (result.size() != first.size() || result.transmissionFlags() != first.transmissionFlags()
-                            || !result.blockSize().equals(first.blockSize())
-                            || !Set.copyOf(result.contexts().values()).equals(client.metaContexts)) {
-                        throw new NbdException("connection " + i + " to " + uri
-                                + " negotiated a different export than the first connection");
-                    }
-                } catch (IOException | RuntimeException e) {
-                    closeQuietly(more);
-                    throw e;
+                Opened more = withinDeadline(uri, options.connectTimeout(),
+                        channel -> new Opened(channel, negotiate(uri, channel, options)));
+                Handshake.Result result = more.result();
+                if (result.size() != first.result().size()
+                        || result.transmissionFlags() != first.result().transmissionFlags()
+                        || !result.blockSize().equals(first.result().blockSize())
+                        || !Set.copyOf(result.contexts().values()).equals(client.metaContexts)) {
+                    closeQuietly(more.channel());
+                    throw new NbdException("connection " + i + " to " + uri
+                            + " negotiated a different export than the first connection");
                 }
-                client.connections.add(new NbdConnection(i, uri, more, result, options.maxInFlight(),
-                        client::onFailure));
+                client.connections.add(client.connection(i, more, options));
             }
         } catch (IOException | RuntimeException e) {
             client.close();
             throw e;
         }
-        LOGGER.atDebug().addKeyValue("uri", uri).addKeyValue("size", first.size())
-                .addKeyValue("flags", Integer.toHexString(first.transmissionFlags()))
-                .addKeyValue("blockSize", first.blockSize()).addKeyValue("metaContexts", client.metaContexts)
+        LOGGER.atDebug().addKeyValue("uri", uri).addKeyValue("size", first.result().size())
+                .addKeyValue("flags", Integer.toHexString(first.result().transmissionFlags()))
+                .addKeyValue("blockSize", first.result().blockSize()).addKeyValue("metaContexts", client.metaContexts)
                 .addKeyValue("connections", client.connections.size()).log("NBD client connected");
         return client;
     }
 
+    private NbdConnection connection(int index, Opened opened, Options options) {
+        return new NbdConnection(index, uri, opened.channel(), opened.result(), options.maxInFlight(),
+                options.requestTimeout(), Timer.INSTANCE, this::onFailure);
+    }
+
+    /** A connected socket in transmission phase and what its handshake settled. */
+    private record Opened(SocketChannel channel, Handshake.Result result) {
+    }
+
     /**
      * Lists the metadata contexts the server offers for the URI's export ({@code NBD_OPT_LIST_META_CONTEXT}).
+     * Connecting plus the exchange are bounded by the default connect timeout.
      *
      * @param query e.g. {@code "qemu:"} or {@code "base:"}; empty lists all
      */
     public static List<String> listMetaContexts(NbdUri uri, String query) throws IOException {
-        Duration timeout = Options.defaults().connectTimeout();
-        SocketChannel channel = open(uri, timeout);
-        ScheduledFuture<?> watchdog = watchdog(channel, timeout);
-        try {
-            Handshake handshake = new Handshake(channel, uri);
-            handshake.start();
-            if (!handshake.structuredReplies()) {
-                throw new NbdException("server " + uri + " does not support structured replies, so it has no "
-                        + "metadata contexts");
-            }
-            List<String> names = handshake.listMetaContexts(uri.exportName(),
-                    query.isEmpty() ? List.of() : List.of(query));
-            handshake.abort();
-            return names;
-        } catch (AsynchronousCloseException e) {
-            throw timedOut(uri, timeout, e);
-        } finally {
-            watchdog.cancel(false);
-            closeQuietly(channel);
-        }
-    }
-
-    private static SocketChannel open(NbdUri uri, Duration timeout) throws IOException {
-        SocketChannel channel = null;
-        try {
-            if (uri.isUnix()) {
-                channel = SocketChannel.open(java.net.StandardProtocolFamily.UNIX);
-                channel.connect(uri.address());
-            } else {
-                channel = SocketChannel.open();
-                channel.socket().connect(uri.address(), (int) Math.min(Integer.MAX_VALUE, timeout.toMillis()));
-                channel.socket().setTcpNoDelay(true);
-            }
-            return channel;
-        } catch (IOException | RuntimeException e) {
-            if (channel != null) {
+        return withinDeadline(uri, Options.defaults().connectTimeout(), channel -> {
+            try {
+                Handshake handshake = new Handshake(channel, uri);
+                handshake.start();
+                if (!handshake.structuredReplies()) {
+                    throw new NbdException("server " + uri + " does not support structured replies, so it has no "
+                            + "metadata contexts");
+                }
+                List<String> names = handshake.listMetaContexts(uri.exportName(),
+                        query.isEmpty() ? List.of() : List.of(query));
+                handshake.abort();
+                return names;
+            } finally {
                 closeQuietly(channel);
             }
+        });
+    }
+
+    /** Work on a freshly connected socket. */
+    @FunctionalInterface
+    private interface ChannelTask<T> {
+        T run(SocketChannel channel) throws IOException;
+    }
+
+    /**
+     * Opens a socket to the URI, connects it and runs {@code task} on it, all within {@code timeout}: a
+     * watchdog on the shared timer closes the socket when the deadline passes, which wakes any blocking
+     * connect, read or write. On failure the socket is closed.
+     *
+     * @throws io.chainsync.nbd.protocol.NbdTimeoutException if the deadline passed
+     */
+    private static <T> T withinDeadline(NbdUri uri, Duration timeout, ChannelTask<T> task) throws IOException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        SocketChannel channel;
+        try {
+            channel = uri.isUnix() ? SocketChannel.open(StandardProtocolFamily.UNIX) : SocketChannel.open();
+        } catch (IOException | RuntimeException e) {
+            throw new NbdException("cannot connect to " + uri + ": " + describe(e), e);
+        }
+        // Whoever flips this first decides: the watchdog (the deadline passed, the socket is closed) or
+        // this thread (finished in time, the watchdog must not touch the socket any more).
+        AtomicBoolean decided = new AtomicBoolean();
+        ScheduledFuture<?> watchdog = Timer.INSTANCE.schedule(() -> {
+            if (decided.compareAndSet(false, true)) {
+                closeQuietly(channel);
+            }
+        }, timeout.toNanos(), TimeUnit.NANOSECONDS);
+        T result;
+        try {
+            connect(uri, channel, deadline);
+            result = task.run(channel);
+        } catch (IOException | RuntimeException e) {
+            boolean expired = !decided.compareAndSet(false, true);
+            watchdog.cancel(false);
+            closeQuietly(channel);
+            if (expired) {
+                throw timedOut(uri, timeout, e);
+            }
+            throw e;
+        }
+        if (!decided.compareAndSet(false, true)) {
+            // the deadline passed just as the handshake finished: the socket is closed
+            closeQuietly(channel);
+            throw timedOut(uri, timeout, null);
+        }
+        watchdog.cancel(false);
+        return result;
+    }
+
+    private static void connect(NbdUri uri, SocketChannel channel, long deadline) throws IOException {
+        try {
+            if (uri.isUnix()) {
+                channel.connect(uri.address());
+            } else {
+                long millis = Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
+                channel.socket().connect(uri.address(), (int) Math.min(Integer.MAX_VALUE, millis));
+                channel.socket().setTcpNoDelay(true);
+            }
+        } catch (IOException | RuntimeException e) {
             throw new NbdException("cannot connect to " + uri + ": " + describe(e), e);
         }
     }
@@ -263,33 +365,23 @@ public final class NbdClient implements AutoCloseable {
 
     private static Handshake.Result negotiate(NbdUri uri, SocketChannel channel, Options options)
             throws IOException {
-        ScheduledFuture<?> watchdog = watchdog(channel, options.connectTimeout());
-        try {
-            Handshake handshake = new Handshake(channel, uri);
-            handshake.start();
-            boolean structured = handshake.structuredReplies();
-            Map<Integer, String> contexts = Map.of();
-            if (!options.metaContexts().isEmpty()) {
-                if (!structured) {
-                    throw new NbdException("server " + uri + " does not support structured replies, which "
-                            + "metadata contexts " + options.metaContexts() + " need");
-                }
-                contexts = handshake.metaContexts(NBD_OPT_SET_META_CONTEXT, uri.exportName(), options.metaContexts());
+        Handshake handshake = new Handshake(channel, uri);
+        handshake.start();
+        boolean structured = handshake.structuredReplies();
+        Map<Integer, String> contexts = Map.of();
+        if (!options.metaContexts().isEmpty()) {
+            if (!structured) {
+                throw new NbdException("server " + uri + " does not support structured replies, which "
+                        + "metadata contexts " + options.metaContexts() + " need");
             }
-            return handshake.go(uri.exportName(), structured, contexts);
-        } catch (AsynchronousCloseException e) {
-            throw timedOut(uri, options.connectTimeout(), e);
-        } finally {
-            watchdog.cancel(false);
+            contexts = handshake.metaContexts(NBD_OPT_SET_META_CONTEXT, uri.exportName(), options.metaContexts());
         }
+        return handshake.go(uri.exportName(), structured, contexts);
     }
 
-    private static ScheduledFuture<?> watchdog(SocketChannel channel, Duration timeout) {
-        return Timer.INSTANCE.schedule(() -> closeQuietly(channel), timeout.toMillis(), TimeUnit.MILLISECONDS);
-    }
-
-    private static NbdException timedOut(NbdUri uri, Duration timeout, Exception cause) {
-        return new NbdException("handshake with " + uri + " timed out after " + timeout, cause);
+    private static NbdTimeoutException timedOut(NbdUri uri, Duration timeout, Exception cause) {
+        return new NbdTimeoutException("connecting to " + uri + " and negotiating did not finish within the "
+                + "connect timeout of " + NbdConnection.describe(timeout), timeout, cause);
     }
 
     private static void closeQuietly(SocketChannel channel) {
@@ -375,7 +467,10 @@ public final class NbdClient implements AutoCloseable {
 
     /**
      * Reads {@code dst.remaining()} bytes at {@code offset} into {@code dst} (position and limit untouched),
-     * split into requests of at most {@link BlockSize#maxRequest()}.
+     * split into requests of at most {@link BlockSize#maxRequest()}. The future fails with the request's
+     * failure (see the class comment); it completes only once no part of the read uses {@code dst} any more.
+     *
+     * @throws IllegalStateException at once if the client failed (its cause is the failure) or was closed
      */
     public CompletableFuture<Void> read(long offset, ByteBuffer dst) {
         state.require("read");
@@ -392,9 +487,28 @@ public final class NbdClient implements AutoCloseable {
         List<CompletableFuture<Void>> parts = new ArrayList<>();
         for (int done = 0; done < length; done += max) {
             int n = Math.min(max, length - done);
-            parts.add(submitRead(offset + done, dst.slice(base + done, n)));
+            int at = done;
+            if (!addPart(parts, () -> submitRead(offset + at, dst.slice(base + at, n)))) {
+                break;
+            }
         }
         return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new));
+    }
+
+    /**
+     * Adds the future of one part of a split command. A part that throws becomes a failed future and
+     * ends the split (returns false): the combined future then fails, but only once the parts already
+     * sent have completed, so that the caller's buffer is not released while the server still uses it.
+     */
+    private static boolean addPart(List<CompletableFuture<Void>> parts,
+            Supplier<CompletableFuture<Void>> part) {
+        try {
+            parts.add(part.get());
+            return true;
+        } catch (RuntimeException | Error e) {
+            parts.add(CompletableFuture.failedFuture(e));
+            return false;
+        }
     }
 
     private CompletableFuture<Void> submitRead(long offset, ByteBuffer slice) {
@@ -431,7 +545,11 @@ public final class NbdClient implements AutoCloseable {
         for (int done = 0; done < length; done += max) {
             int n = Math.min(max, length - done);
             ByteBuffer slice = src.slice(base + done, n);
-            parts.add(pick().submit(new PendingRequest.Command(), flags, NBD_CMD_WRITE, offset + done, n, slice));
+            long at = offset + done;
+            if (!addPart(parts, () -> pick().submit(new PendingRequest.Command(), flags, NBD_CMD_WRITE, at, n,
+                    slice))) {
+                break;
+            }
         }
         return parts.size() == 1 ? parts.get(0) : CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new));
     }
@@ -475,7 +593,10 @@ public final class NbdClient implements AutoCloseable {
         List<CompletableFuture<Void>> parts = new ArrayList<>();
         for (long done = 0; done < length; done += MAX_EFFECT_LENGTH) {
             long n = Math.min(MAX_EFFECT_LENGTH, length - done);
-            parts.add(pick().submit(new PendingRequest.Command(), flags, command, offset + done, n, null));
+            long at = offset + done;
+            if (!addPart(parts, () -> pick().submit(new PendingRequest.Command(), flags, command, at, n, null))) {
+                break;
+            }
         }
         return parts.size() == 1 ? parts.get(0) : CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new));
     }

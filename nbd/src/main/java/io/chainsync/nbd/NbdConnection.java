@@ -1,8 +1,10 @@
 package io.chainsync.nbd;
 
+import io.chainsync.nbd.protocol.NbdConnectionLostException;
 import io.chainsync.nbd.protocol.NbdConstants;
 import io.chainsync.nbd.protocol.NbdException;
 import io.chainsync.nbd.protocol.NbdProtocolException;
+import io.chainsync.nbd.protocol.NbdTimeoutException;
 import io.chainsync.nbd.protocol.Reply;
 import io.chainsync.nbd.protocol.ReplyDecoder;
 import io.chainsync.nbd.protocol.RequestHeader;
@@ -12,10 +14,13 @@ import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.SocketChannel;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
@@ -27,6 +32,14 @@ import org.slf4j.LoggerFactory;
  * One negotiated NBD connection in transmission phase: callers send requests under a write lock, a
  * reader thread decodes replies ({@link ReplyDecoder} in stream mode) and moves read data straight from
  * the socket into the caller's buffer.
+ *
+ * <p>Every request has a deadline ({@code requestTimeout}, armed on a shared timer when it is sent). A
+ * request still unanswered at its deadline fails the connection with an {@link NbdTimeoutException}:
+ * the socket is closed, because a late reply could no longer be matched safely.
+ *
+ * <p>When the connection fails, its socket is closed at once and the reader thread, woken by the
+ * closed socket, fails every outstanding request as its last act. So a request's future never
+ * completes while the reader may still be writing into that request's buffer.
  */
 final class NbdConnection {
 
@@ -47,6 +60,8 @@ final class NbdConnection {
     private final SocketChannel channel;
     private final Handshake.Result info;
     private final BiConsumer<NbdConnection, NbdException> onFailure;
+    private final Duration requestTimeout;
+    private final ScheduledExecutorService timer;
     private final ConcurrentHashMap<Long, PendingRequest<?>> pending = new ConcurrentHashMap<>();
     private final Semaphore permits;
     private final int maxInFlight;
@@ -59,9 +74,16 @@ final class NbdConnection {
     private volatile ConnectionState state = new ConnectionState.Negotiating();
     private ByteBuffer in = ByteBuffer.allocateDirect(INITIAL_BUFFER).flip();
 
+    /**
+     * @param requestTimeout deadline of each request, from the moment it is sent
+     * @param timer runs the deadlines (shared; its tasks only close sockets, they never run callbacks)
+     */
     NbdConnection(int index, NbdUri uri, SocketChannel channel, Handshake.Result info, int maxInFlight,
+            Duration requestTimeout, ScheduledExecutorService timer,
             BiConsumer<NbdConnection, NbdException> onFailure) {
         this.index = index;
+        this.requestTimeout = requestTimeout;
+        this.timer = timer;
         this.uri = uri;
         this.channel = channel;
         this.info = info;
@@ -101,11 +123,16 @@ final class NbdConnection {
     /**
      * Sends a request. Blocks while the connection has {@code maxInFlight} requests outstanding, unless
      * called on a reader thread (a completion callback), which may exceed the bound rather than deadlock.
+     * Never throws: every failure is reported through the returned future, and a connection that is not
+     * in transmission fails the request at once.
      */
     <T> CompletableFuture<T> submit(PendingRequest<T> request, int flags, int type, long offset, long length,
             ByteBuffer payload) {
         boolean permitted = !(Thread.currentThread() instanceof ReaderThread);
         if (permitted) {
+            if (!state.permitsRequests()) {
+                return refuse(request, type, state);
+            }
             try {
                 permits.acquire();
             } catch (InterruptedException e) {
@@ -116,20 +143,26 @@ final class NbdConnection {
             }
         }
         request.permitted = permitted;
+        if (Thread.currentThread().isInterrupted()) {
+            // Writing to the socket now would close it (an interruptible channel) and break the connection.
+            release(request);
+            request.future.completeExceptionally(new InterruptedIOException(
+                    "interrupted before sending " + NbdConstants.commandName(type)));
+            return request.future;
+        }
+        long cookie = 0;
         writeLock.lock();
         try {
             ConnectionState current = state;
             if (!current.permitsRequests()) {
                 release(request);
-                request.future.completeExceptionally(current instanceof ConnectionState.Failed failed
-                        ? failed.cause()
-                        : new IllegalStateException("cannot send " + NbdConstants.commandName(type)
-                                + ": NBD connection is " + current.name()));
-                return request.future;
+                return refuse(request, type, current);
             }
-            long cookie = nextCookie++;
+            cookie = nextCookie++;
             request.header = new RequestHeader(flags, type, cookie, offset, length);
             pending.put(cookie, request);
+            request.deadline = timer.schedule(() -> expire(request), requestTimeout.toNanos(),
+                    TimeUnit.NANOSECONDS);
             requestBuffer.clear();
             request.header.encode(requestBuffer);
             requestBuffer.flip();
@@ -149,14 +182,51 @@ final class NbdConnection {
                 }
             }
         } catch (IOException | RuntimeException e) {
-            fail(new NbdException("sending " + NbdConstants.commandName(type) + " to " + uri + " failed: " + e, e));
+            String what = "sending " + NbdConstants.commandName(type) + " to " + uri + " failed: " + e;
+            NbdException failure = e instanceof IOException ? new NbdConnectionLostException(what, e)
+                    : new NbdException(what, e);
+            if (pending.get(cookie) != request) {
+                // failed before it was published: nobody else will complete it
+                release(request);
+                request.future.completeExceptionally(failure);
+            }
+            fail(failure);
         } finally {
             writeLock.unlock();
         }
         return request.future;
     }
 
+    private static <T> CompletableFuture<T> refuse(PendingRequest<T> request, int type, ConnectionState current) {
+        request.future.completeExceptionally(current instanceof ConnectionState.Failed failed
+                ? failed.cause()
+                : new IllegalStateException("cannot send " + NbdConstants.commandName(type)
+                        + ": NBD connection is " + current.name()));
+        return request.future;
+    }
+
+    /** The deadline of a request passed: if it is still unanswered, the connection is broken. */
+    private void expire(PendingRequest<?> request) {
+        if (request.future.isDone() || pending.get(request.header.cookie()) != request) {
+            return;
+        }
+        fail(new NbdTimeoutException(request.header.describe() + " on " + uri + " (connection " + index
+                + ") got no reply within the request timeout of " + describe(requestTimeout)
+                + "; the connection is closed because later replies could no longer be matched",
+                requestTimeout));
+    }
+
+    static String describe(Duration duration) {
+        long millis = duration.toMillis();
+        return millis % 1000 == 0 ? millis / 1000 + " s" : millis + " ms";
+    }
+
+    /** Returns the request's permit and disarms its deadline; called once it is out of {@code pending}. */
     private void release(PendingRequest<?> request) {
+        ScheduledFuture<?> deadline = request.deadline;
+        if (deadline != null) {
+            deadline.cancel(false);
+        }
         if (request.permitted) {
             request.permitted = false;
             permits.release();
@@ -166,6 +236,7 @@ final class NbdConnection {
     // ------------------------------------------------------------------ receiving
 
     private void readLoop() {
+        NbdException failure = null;
         try {
             while (true) {
                 Reply reply = decoder.decode(in);
@@ -181,12 +252,22 @@ final class NbdConnection {
             if (closing && (e instanceof EOFException || e instanceof ClosedChannelException)) {
                 LOGGER.atDebug().addKeyValue("uri", uri).addKeyValue("connection", index)
                         .log("NBD reader finished");
-                drain(new NbdException("NBD connection to " + uri + " closed before the reply arrived"));
-                return;
+                failure = new NbdException("NBD connection to " + uri + " closed before the reply arrived");
+            } else {
+                if (e instanceof NbdException nbd) {
+                    failure = nbd;
+                } else if (e instanceof IOException) {
+                    failure = new NbdConnectionLostException("NBD connection " + index + " to " + uri + " lost: "
+                            + e, e);
+                } else {
+                    failure = new NbdException("NBD connection " + index + " to " + uri + " failed: " + e, e);
+                }
+                fail(failure);
             }
-            NbdException failure = e instanceof NbdException nbd ? nbd
-                    : new NbdException("NBD connection " + index + " to " + uri + " failed: " + e, e);
-            fail(failure);
+        } finally {
+            // Last act of the reader: nothing writes into a request's buffer after its future fails.
+            drain(failure != null ? failure
+                    : new NbdException("NBD connection " + index + " to " + uri + " stopped"));
         }
     }
 
@@ -274,7 +355,15 @@ final class NbdConnection {
 
     // ------------------------------------------------------------------ failure and close
 
-    /** Fatal error: close the socket, fail every outstanding request, tell the client. Idempotent. */
+    /**
+     * Fatal error: close the socket, tell the client, fail every outstanding request. Idempotent; the
+     * first cause is the one every request fails with.
+     *
+     * <p>Outstanding requests are failed by the reader thread when it stops (the closed socket wakes it),
+     * or here when called on the reader thread or after it has stopped: never while the reader may
+     * still move data into one of their buffers. Called from a sender holding the write lock, this
+     * therefore never waits for the lock.
+     */
     void fail(NbdException cause) {
         boolean first;
         synchronized (this) {
@@ -293,17 +382,22 @@ final class NbdConnection {
             // failure sees a client that refuses new requests.
             onFailure.accept(this, cause);
         }
-        drain(cause);
+        if (Thread.currentThread() == reader || !reader.isAlive()) {
+            drain(cause);
+        }
     }
 
+    /** Fails every outstanding request with the connection's failure (if it failed) or {@code cause}. */
     private void drain(NbdException cause) {
         writeLock.lock();
         try {
+            ConnectionState current = state;
+            NbdException failure = current instanceof ConnectionState.Failed failed ? failed.cause() : cause;
             for (Long cookie : new ArrayList<>(pending.keySet())) {
                 PendingRequest<?> request = pending.remove(cookie);
                 if (request != null) {
                     release(request);
-                    request.future.completeExceptionally(cause);
+                    request.future.completeExceptionally(failure);
                 }
             }
         } finally {
@@ -345,23 +439,28 @@ final class NbdConnection {
             } finally {
                 writeLock.unlock();
             }
+            if (Thread.currentThread() != reader) {
+                try {
+                    reader.join(TimeUnit.SECONDS.toMillis(2));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+        closeChannel();
+        if (Thread.currentThread() != reader) {
+            // the reader fails what is left when it stops; wait for it so that nothing is left behind
             try {
                 reader.join(TimeUnit.SECONDS.toMillis(2));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
         }
-        closeChannel();
         drain(new NbdException("NBD connection to " + uri + " closed before the reply arrived"));
         synchronized (this) {
             if (!(state instanceof ConnectionState.Closed)) {
                 state = state instanceof ConnectionState.Transmission ? new ConnectionState.Closed() : state.closed();
             }
-        }
-        try {
-            reader.join(TimeUnit.SECONDS.toMillis(2));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         }
     }
 

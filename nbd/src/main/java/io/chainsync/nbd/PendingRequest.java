@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ScheduledFuture;
 
 /**
  * An outstanding request: its header, its future and what its reply has delivered so far. Touched
@@ -22,6 +23,8 @@ abstract class PendingRequest<T> {
     RequestHeader header;
     /** Whether this request holds a permit of the connection's in-flight bound. */
     boolean permitted;
+    /** Fails the connection if the request is still outstanding when it fires; set once the request is published. */
+    volatile ScheduledFuture<?> deadline;
     private NbdRequestException error;
 
     /** Records an error reply; the first one wins. */

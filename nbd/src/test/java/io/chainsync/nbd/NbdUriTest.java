@@ -74,6 +74,11 @@ class NbdUriTest {
         assertThrows(IllegalArgumentException.class, () -> defaults.withMetaContexts("noColon"));
         assertThrows(IllegalArgumentException.class, () -> defaults.withMetaContexts("a:b", "a:b"));
         assertThrows(IllegalArgumentException.class, () -> defaults.withConnectTimeout(java.time.Duration.ZERO));
+        assertEquals(java.time.Duration.ofSeconds(60), defaults.requestTimeout());
+        assertEquals(java.time.Duration.ofMillis(1500),
+                defaults.withRequestTimeout(java.time.Duration.ofMillis(1500)).withConnections(2).requestTimeout());
+        assertThrows(IllegalArgumentException.class, () -> defaults.withRequestTimeout(java.time.Duration.ZERO));
+        assertThrows(IllegalArgumentException.class, () -> defaults.withRequestTimeout(null));
         assertEquals(new BlockSize(512, 4096, 65536).maxRequest(), 65536);
         assertEquals(new BlockSize(512, 4096, 0xffff_ffffL).maxRequest(), 32 * 1024 * 1024);
         assertEquals(new BlockSize(4096, 4096, 100_000).maxRequest(), 98304);

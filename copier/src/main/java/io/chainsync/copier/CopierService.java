@@ -4,6 +4,7 @@ import io.chainsync.kafka.Backoff;
 import io.chainsync.kafka.ClientConfig;
 import io.chainsync.kafka.DeadLetters;
 import io.chainsync.kafka.Failures;
+import io.chainsync.kafka.JobStatusView;
 import java.util.concurrent.atomic.AtomicLong;
 import io.chainsync.avro.JobState;
 import java.io.IOException;
@@ -21,6 +22,7 @@ import io.chainsync.avro.ClusterRunRecord;
 import io.chainsync.avro.ResultState;
 import io.chainsync.avro.TaskKind;
 import io.chainsync.nbd.NbdClient;
+import io.chainsync.nbd.NbdErrors;
 import io.chainsync.nbd.NbdUri;
 import io.chainsync.core.ClusterKind;
 import io.chainsync.core.ClusterRun;
@@ -60,7 +62,7 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
     private final DataCopier copier;
     private final Map<String, NbdClient> sources = new LinkedHashMap<>(8, 0.75f, true);
     private final Backoff retry;
-    private final JobStates jobStates;
+    private final JobStatusView jobStates;
     private final Map<String, Set<Path>> touched = new HashMap<>();
     private final AtomicLong retried = new AtomicLong();
 
@@ -76,7 +78,7 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
         }
         this.topics = topics;
         this.retry = retry;
-        this.jobStates = new JobStates(config, topics, worker);
+        this.jobStates = new JobStatusView(config, topics, worker);
         this.destRoot = destRoot.toAbsolutePath().normalize();
         this.worker = worker;
         this.results = KafkaClients.producer(config, topics.results(), worker + "-results");
@@ -118,7 +120,7 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
             } catch (Exception e) {
                 dropSource(plan.getUri());
                 String reason = Failures.reason(e);
-                boolean transientFailure = Failures.isTransient(e);
+                boolean transientFailure = Failures.isTransient(e) || NbdErrors.isTransient(e);
                 if (stopping()) {
                     throw e; // abandoned on shutdown: not committed, redelivered to another worker
                 }
@@ -147,6 +149,7 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
     private long run(ChunkPlan plan) throws Exception {
         Path target = Destinations.resolve(destRoot, plan.getDest(), plan.getName());
         Files.createDirectories(target.getParent());
+        DestLock.acquire(target.getParent(), plan.getJob(), job -> JobStatusView.ended(jobStates.state(job)));
         touched.computeIfAbsent(plan.getJob(), j -> new HashSet<>()).add(target);
         ChunkTasks.Layer layer = new ChunkTasks.Layer(plan.getJob(), target, plan.getVirtualSize(),
                 plan.getClusterBits(), plan.getBackingName(), plan.getBackingFormat());
@@ -171,13 +174,19 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
                 }
             }
             if (state == JobState.FAILED || state == JobState.COMPLETE) {
+                for (Path target : job.getValue()) {
+                    DestLock.release(target.getParent(), job.getKey());
+                }
                 it.remove();
             }
         }
     }
 
+    /** Removes a failed job's temporary files of a layer, if the job holds the destination. */
     private static void discardTemporaries(String job, Path target) throws IOException {
-        ChunkTasks.discard(job, target);
+        if (job.equals(DestLock.holder(target.getParent()))) {
+            ChunkTasks.discard(job, target);
+        }
     }
 
     /** Task attempts retried after a transient failure, since this worker started. */

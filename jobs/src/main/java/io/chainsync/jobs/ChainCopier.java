@@ -11,6 +11,7 @@ import io.chainsync.scanner.LayerScanner;
 import io.chainsync.scanner.LayerSpec;
 
 import io.chainsync.nbd.NbdClient;
+import io.chainsync.nbd.NbdErrors;
 import io.chainsync.core.Decider;
 import io.chainsync.core.DecisionTable;
 import io.chainsync.core.LayerPlan;
@@ -87,8 +88,9 @@ public final class ChainCopier {
                 copyLayerOnce(layer, below, copier);
                 return;
             } catch (LayerCopyException e) {
-                if (!Failures.isTransient(e.getCause()) || attempt >= retry.attempts()) {
-                    if (Failures.isTransient(e.getCause())) {
+                boolean transientFailure = Failures.isTransient(e.getCause()) || NbdErrors.isTransient(e.getCause());
+                if (!transientFailure || attempt >= retry.attempts()) {
+                    if (transientFailure) {
                         throw new LayerCopyException(layer.name(), e.reason() + " (source " + layer.source()
                                 + ", gave up after " + attempt + " attempts)", e.getCause());
                     }

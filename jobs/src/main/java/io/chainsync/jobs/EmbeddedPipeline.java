@@ -8,6 +8,10 @@ import io.chainsync.planner.PlannerService;
 import io.chainsync.scanner.ScannerService;
 
 import java.nio.file.Path;
+import java.util.EnumSet;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.streams.KafkaStreams;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,15 +22,25 @@ import java.util.List;
  */
 public final class EmbeddedPipeline implements AutoCloseable {
 
+    private static final AtomicInteger INSTANCES = new AtomicInteger();
+
     private final PlannerService planner;
     private final ScannerService scanner;
     private final List<CopierService> copiers = new ArrayList<>();
     private final List<Thread> threads = new ArrayList<>();
 
-    private EmbeddedPipeline(ClientConfig config, Path stateDir, Path destRoot, int copierCount, String prefix) {
+    /** Which services run in this process (the others run elsewhere, e.g. in a test's child process). */
+    public enum Role { SCANNER, PLANNER, COPIERS }
+
+    private EmbeddedPipeline(ClientConfig config, Path stateDir, Path destRoot, int copierCount, String prefix,
+                             Set<Role> roles) {
         PipelineTopics topics = config.topics();
-        this.planner = PlannerService.create(config, new PlannerService.Settings(stateDir));
-        this.scanner = new ScannerService(config, topics, prefix + "-scanner");
+        this.planner = roles.contains(Role.PLANNER)
+                ? PlannerService.create(config, new PlannerService.Settings(stateDir)) : null;
+        this.scanner = roles.contains(Role.SCANNER) ? new ScannerService(config, topics, prefix + "-scanner") : null;
+        if (!roles.contains(Role.COPIERS)) {
+            copierCount = 0;
+        }
         for (int i = 0; i < copierCount; i++) {
             copiers.add(new CopierService(config, topics, destRoot, prefix + "-copier-" + i));
         }
@@ -38,15 +52,26 @@ public final class EmbeddedPipeline implements AutoCloseable {
      */
     public static EmbeddedPipeline start(ClientConfig config, Path stateDir, Path destRoot, int copierCount,
                                          int partitions) {
+        return start(config, stateDir, destRoot, copierCount, partitions, EnumSet.allOf(Role.class));
+    }
+
+    /** As {@link #start(ClientConfig, Path, Path, int, int)} with only the given services. */
+    public static EmbeddedPipeline start(ClientConfig config, Path stateDir, Path destRoot, int copierCount,
+                                         int partitions, Set<Role> roles) {
         TopicSetup.ensure(config, partitions, (short) 1);
         EmbeddedPipeline pipeline = new EmbeddedPipeline(config, stateDir, destRoot, copierCount,
-                "embedded-" + ProcessHandle.current().pid());
+                "embedded-" + ProcessHandle.current().pid() + "-" + INSTANCES.incrementAndGet(), roles);
         try {
-            pipeline.planner.start();
-            if (!pipeline.planner.awaitRunning(Duration.ofSeconds(60))) {
-                throw new IllegalStateException("the planner did not start within 60 s: " + pipeline.planner.state());
+            if (pipeline.planner != null) {
+                pipeline.planner.start();
+                if (!pipeline.planner.awaitRunning(Duration.ofSeconds(60))) {
+                    throw new IllegalStateException("the planner did not start within 60 s: "
+                            + pipeline.planner.state());
+                }
             }
-            pipeline.spawn(pipeline.scanner, "chainsync-scanner");
+            if (pipeline.scanner != null) {
+                pipeline.spawn(pipeline.scanner, "chainsync-scanner");
+            }
             for (int i = 0; i < pipeline.copiers.size(); i++) {
                 pipeline.spawn(pipeline.copiers.get(i), "chainsync-copier-" + i);
             }
@@ -54,7 +79,9 @@ public final class EmbeddedPipeline implements AutoCloseable {
             for (CopierService copier : pipeline.copiers) {
                 copier.awaitAssignment(Duration.ofSeconds(30));
             }
-            pipeline.scanner.awaitAssignment(Duration.ofSeconds(30));
+            if (pipeline.scanner != null) {
+                pipeline.scanner.awaitAssignment(Duration.ofSeconds(30));
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             pipeline.close();
@@ -73,11 +100,28 @@ public final class EmbeddedPipeline implements AutoCloseable {
         t.start();
     }
 
+    /** Whether every service still runs: the planner is up and no record loop has ended. */
+    public boolean healthy() {
+        KafkaStreams.State state = planner == null ? KafkaStreams.State.RUNNING : planner.state();
+        boolean plannerUp = state == KafkaStreams.State.RUNNING || state == KafkaStreams.State.REBALANCING;
+        return plannerUp && (scanner == null || !scanner.isStopped())
+                && copiers.stream().noneMatch(CopierService::isStopped);
+    }
+
+    /** Copy tasks tried again after a transient failure, over all copiers. */
+    public long retried() {
+        return copiers.stream().mapToLong(CopierService::retried).sum();
+    }
+
     @Override
     public void close() {
-        scanner.close();
+        if (scanner != null) {
+            scanner.close();
+        }
         copiers.forEach(CopierService::close);
-        planner.close();
+        if (planner != null) {
+            planner.close();
+        }
         for (Thread t : threads) {
             try {
                 t.join(10_000);

@@ -1,6 +1,8 @@
 package io.chainsync.jobs;
 
 import io.chainsync.kafka.ClientConfig;
+import io.chainsync.kafka.JobFingerprint;
+import io.chainsync.kafka.JobStatusView;
 import io.chainsync.kafka.KafkaClients;
 import io.chainsync.kafka.PipelineTopics;
 import io.chainsync.scanner.JobSpec;
@@ -28,15 +30,44 @@ import org.apache.kafka.common.TopicPartition;
 /** Submitting jobs to {@code chainsync.jobs} and following their status. */
 public final class Jobs {
 
+    /** A job that must not run: its id names another job, or its destination is held. */
+    public static final class JobRefusedException extends IllegalArgumentException {
+        public JobRefusedException(String message) {
+            super(message);
+        }
+    }
+
     private Jobs() {
     }
 
-    /** Produces the job; returns once the broker acknowledged it. */
+    /**
+     * Produces the job; returns once the broker acknowledged it. Refused before anything is
+     * produced when the job id is already used by another job (the same job again is fine) or
+     * when a running job holds the destination.
+     *
+     * @throws JobRefusedException naming the reason
+     */
     public static void submit(ClientConfig config, PipelineTopics topics, JobSpec job)
             throws InterruptedException, ExecutionException {
+        SyncJob record = job.toRecord(Instant.now());
+        try (JobStatusView statuses = new JobStatusView(config, topics, "chainsync-submit")) {
+            if (!statuses.awaitCaughtUp(Duration.ofSeconds(30))) {
+                throw new ExecutionException(new java.util.concurrent.TimeoutException(
+                        "cannot read " + topics.status().name() + " at " + config.bootstrapServers()));
+            }
+            JobStatus known = statuses.status(job.job());
+            if (known != null && known.getFingerprint() != null
+                    && !known.getFingerprint().equals(JobFingerprint.of(record))) {
+                throw new JobRefusedException("job id " + job.job() + " is already used by another job");
+            }
+            Optional<String> holder = statuses.holderOf(job.dest(), job.job());
+            if (holder.isPresent()) {
+                throw new JobRefusedException("destination " + job.dest() + " is held by running job "
+                        + holder.get());
+            }
+        }
         try (KafkaProducer<JobKey, SyncJob> producer = KafkaClients.producer(config, topics.jobs(), "chainsync-submit")) {
-            producer.send(new ProducerRecord<>(topics.jobs().name(), new JobKey(job.job()),
-                    job.toRecord(Instant.now()))).get();
+            producer.send(new ProducerRecord<>(topics.jobs().name(), new JobKey(job.job()), record)).get();
         }
     }
 

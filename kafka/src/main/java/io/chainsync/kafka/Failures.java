@@ -47,7 +47,7 @@ public final class Failures {
                 return true;
             }
             String name = c.getClass().getName();
-            if (name.endsWith("NbdTimeoutException") || name.equals("java.net.http.HttpConnectTimeoutException")) {
+            if (name.equals("java.net.http.HttpConnectTimeoutException")) {
                 return true;
             }
             if (c.getMessage() != null && (c.getMessage().contains("Connection refused")

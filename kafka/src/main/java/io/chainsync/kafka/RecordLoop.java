@@ -110,6 +110,10 @@ public abstract class RecordLoop<K, V> implements Runnable, AutoCloseable {
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        } catch (RuntimeException | Error e) {
+            LOGGER.atError().setMessage("service stopped by an error").addKeyValue("topic", topic.name())
+                    .setCause(e).log();
+            throw e;
         } finally {
             try {
                 consumer.close(CloseOptions.timeout(Duration.ofSeconds(5)));
@@ -157,6 +161,7 @@ public abstract class RecordLoop<K, V> implements Runnable, AutoCloseable {
             }
             return setAside(tp, raw, "unreadable record: " + Failures.reason(e));
         }
+        current = raw;
         try {
             handle(record);
         } catch (InterruptedException e) {
@@ -176,6 +181,16 @@ public abstract class RecordLoop<K, V> implements Runnable, AutoCloseable {
     }
 
     private int attempts;
+    private ConsumerRecord<byte[], byte[]> current;
+
+    /**
+     * Sets the record in hand aside on the dead-letter topic with the reason (a record that is
+     * readable but refused, e.g. a job id already used by another job); call from
+     * {@link #handle}, which then returns normally.
+     */
+    protected void refuse(String reason) throws Exception {
+        deadLetters.send(current, reason);
+    }
 
     /** Seeks back to the record and waits before it is delivered again. */
     private boolean retryLater(TopicPartition tp, long offset) throws InterruptedException {
@@ -244,7 +259,12 @@ public abstract class RecordLoop<K, V> implements Runnable, AutoCloseable {
             Long last = committed.get(tp);
             if (last == null || position > last) {
                 if (last == null) {
-                    OffsetAndMetadata c = consumer.committed(java.util.Set.of(tp), Duration.ofSeconds(5)).get(tp);
+                    OffsetAndMetadata c;
+                    try {
+                        c = consumer.committed(java.util.Set.of(tp), Duration.ofSeconds(5)).get(tp);
+                    } catch (org.apache.kafka.common.errors.TimeoutException e) {
+                        continue;
+                    }
                     if (c != null && c.offset() >= position) {
                         committed.put(tp, c.offset());
                         continue;

@@ -10,6 +10,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.chainsync.nbd.protocol.NbdConnectionLostException;
 import io.chainsync.nbd.protocol.NbdConstants;
 import io.chainsync.nbd.protocol.NbdTimeoutException;
+import io.chainsync.testkit.NbdkitServer;
+import io.chainsync.testkit.QemuNbdServer;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -74,9 +76,9 @@ class NbdFaultsIT {
     @Test
     @Timeout(30)
     void aRealServerThatStallsAReadTimesOut() throws Exception {
-        try (ServerProcess nbdkit = ServerProcess.start(tmp, "nbdkit-delay", "nbdkit", "-f", "--exit-with-parent",
-                "-U", "SOCK", "--filter=delay", "memory", "size=1M", "delay-read=30");
-                NbdClient client = NbdClient.connect(nbdkit.uri(),
+        try (NbdkitServer nbdkit = NbdkitServer.builder("memory").param("size", "1M").filter("delay")
+                .param("delay-read", "30").start(tmp);
+                NbdClient client = NbdClient.connect(NbdUri.parse(nbdkit.uri()),
                         NbdClient.Options.defaults().withRequestTimeout(DEADLINE))) {
             long start = System.nanoTime();
             NbdTimeoutException e = assertThrows(NbdTimeoutException.class,
@@ -125,9 +127,8 @@ class NbdFaultsIT {
         byte[] data = new byte[1 << 20];
         new Random(7).nextBytes(data);
         Files.write(image, data);
-        ServerProcess qemu = ServerProcess.start(tmp, "qemu-nbd", "qemu-nbd", "-r", "-t", "-f", "raw", "-k", "SOCK",
-                image.toString());
-        try (NbdClient client = NbdClient.connect(qemu.uri(), NbdClient.Options.defaults())) {
+        QemuNbdServer qemu = QemuNbdServer.serveRaw(image, tmp);
+        try (NbdClient client = NbdClient.connect(NbdUri.parse(qemu.uri()), NbdClient.Options.defaults())) {
             ByteBuffer first = ByteBuffer.allocate(4096);
             client.readFully(0, first);
             assertArrayEquals(java.util.Arrays.copyOf(data, 4096), first.array());

@@ -9,6 +9,7 @@ import io.chainsync.avro.LayerScanned;
 import io.chainsync.avro.LayerSource;
 import io.chainsync.avro.LayerStatus;
 import io.chainsync.avro.SyncJob;
+import io.chainsync.kafka.JobFingerprint;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -51,11 +52,20 @@ public final class StatusFold {
     }
 
     public static JobStatus empty() {
-        return new JobStatus("", JobState.SUBMITTED, new ArrayList<>(), null, Instant.EPOCH);
+        return new JobStatus("", JobState.SUBMITTED, new ArrayList<>(), null, Instant.EPOCH, null, null);
     }
 
-    /** A submitted job: every layer not heard of yet is SUBMITTED, under its name. */
+    /**
+     * A submitted job: every layer not heard of yet is SUBMITTED, under its name. A job id names
+     * one job: a later record under the same id with another content (fingerprint) changes
+     * nothing here (the scanner refuses it too).
+     */
     public static JobStatus withJob(String job, SyncJob submitted, JobStatus status) {
+        String fingerprint = JobFingerprint.of(submitted);
+        if (status.getFingerprint() != null && !status.getFingerprint().equals(fingerprint)) {
+            return status;
+        }
+        status = JobStatus.newBuilder(status).setDest(submitted.getDest()).setFingerprint(fingerprint).build();
         List<LayerStatus> layers = padded(status.getLayers(), submitted.getLayers().size());
         for (int i = 0; i < submitted.getLayers().size(); i++) {
             LayerStatus l = layers.get(i);
@@ -64,7 +74,7 @@ public final class StatusFold {
                 layers.set(i, LayerStatus.newBuilder(l).setName(source.getName()).build());
             }
         }
-        return summarize(job, layers, status.getUpdatedAt());
+        return summarize(job, layers, status);
     }
 
     /** A layer's new status (latest wins). */
@@ -72,7 +82,7 @@ public final class StatusFold {
         LayerStatus layer = progress.getStatus();
         List<LayerStatus> layers = padded(status.getLayers(), Math.max(progress.getLayerCount(), layer.getLayer() + 1));
         layers.set(layer.getLayer(), layer);
-        return summarize(job, layers, status.getUpdatedAt());
+        return summarize(job, layers, status);
     }
 
     private static List<LayerStatus> padded(List<LayerStatus> layers, int count) {
@@ -83,7 +93,7 @@ public final class StatusFold {
         return out;
     }
 
-    private static JobStatus summarize(String job, List<LayerStatus> layers, Instant updatedAt) {
+    private static JobStatus summarize(String job, List<LayerStatus> layers, JobStatus previous) {
         JobState state = layers.isEmpty() ? JobState.SUBMITTED : JobState.COMPLETE;
         String error = null;
         for (LayerStatus l : layers) {
@@ -96,7 +106,8 @@ public final class StatusFold {
                 state = l.getState();
             }
         }
-        return new JobStatus(job, state, layers, error, updatedAt);
+        return new JobStatus(job, state, layers, error, previous.getUpdatedAt(), previous.getDest(),
+                previous.getFingerprint());
     }
 
     /**

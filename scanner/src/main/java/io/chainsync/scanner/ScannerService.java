@@ -3,6 +3,12 @@ package io.chainsync.scanner;
 import io.chainsync.core.LayerFormat;
 import io.chainsync.kafka.Backoff;
 import io.chainsync.kafka.ClientConfig;
+import io.chainsync.kafka.JobFingerprint;
+import io.chainsync.kafka.JobStatusView;
+import io.chainsync.avro.JobStatus;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
 import io.chainsync.kafka.Failures;
 import io.chainsync.kafka.DeadLetters;
 import io.chainsync.kafka.KafkaClients;
@@ -18,6 +24,7 @@ import io.chainsync.avro.LayerScanned;
 import io.chainsync.avro.LayerSource;
 import io.chainsync.avro.SyncJob;
 import io.chainsync.nbd.NbdClient;
+import io.chainsync.nbd.NbdErrors;
 import io.chainsync.nbd.NbdUri;
 import io.chainsync.core.DecisionTable;
 import io.chainsync.core.Extent;
@@ -48,23 +55,51 @@ public final class ScannerService extends RecordLoop<JobKey, SyncJob> {
     private final PipelineTopics topics;
     private final KafkaProducer<ChunkKey, ChunkExtents> extents;
     private final KafkaProducer<LayerKey, LayerScanned> scans;
+    private final JobStatusView statuses;
+    /** The first fingerprint of every job id this scanner has seen (bounded, oldest dropped). */
+    private final Map<String, String> fingerprints = new LinkedHashMap<>(1024, 0.75f, false) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
+            return size() > 100_000;
+        }
+    };
 
     public ScannerService(ClientConfig config, PipelineTopics topics, String clientId) {
         super(KafkaClients.consumer(config, GROUP, clientId), topics.jobs(), new DeadLetters(config, clientId));
         this.topics = topics;
         this.extents = KafkaClients.producer(config, topics.extents(), clientId + "-extents");
         this.scans = KafkaClients.producer(config, topics.scans(), clientId + "-scans");
+        this.statuses = new JobStatusView(config, topics, clientId);
     }
 
     @Override
-    protected void handle(ConsumerRecord<JobKey, SyncJob> record) throws InterruptedException, ExecutionException {
+    protected void handle(ConsumerRecord<JobKey, SyncJob> record) throws Exception {
         SyncJob job = record.value();
         if (job == null) {
             return;
         }
+        String fingerprint = JobFingerprint.of(job);
+        String first = fingerprints.get(job.getJob());
+        JobStatus known = statuses.status(job.getJob());
+        if (first == null && known != null) {
+            first = known.getFingerprint();
+        }
+        if (first != null && !first.equals(fingerprint)) {
+            LOGGER.atWarn().setMessage("job refused: its id is already used by another job")
+                    .addKeyValue("job", job.getJob()).log();
+            refuse("job id " + job.getJob() + " is already used by another job");
+            return;
+        }
+        fingerprints.put(job.getJob(), fingerprint);
         LOGGER.atInfo().setMessage("scanning job").addKeyValue("job", job.getJob())
                 .addKeyValue("layers", job.getLayers().size()).log();
         String chainError = validateChain(job);
+        if (chainError == null) {
+            Optional<String> holder = statuses.holderOf(job.getDest(), job.getJob());
+            if (holder.isPresent()) {
+                chainError = "destination " + job.getDest() + " is held by running job " + holder.get();
+            }
+        }
         List<LayerSource> layers = job.getLayers();
         for (int i = 0; i < layers.size(); i++) {
             LayerScanned summary = chainError != null
@@ -103,12 +138,13 @@ public final class ScannerService extends RecordLoop<JobKey, SyncJob> {
                 throw e;
             } catch (Exception e) {
                 String reason = Failures.reason(e);
-                boolean retry = Failures.isTransient(e) && attempt < Backoff.TASKS.attempts();
+                boolean transientFailure = Failures.isTransient(e) || NbdErrors.isTransient(e);
+                boolean retry = transientFailure && attempt < Backoff.TASKS.attempts();
                 LOGGER.atWarn().setMessage(retry ? "layer scan failed, retrying" : "layer cannot be scanned")
                         .addKeyValue("job", job.getJob()).addKeyValue("layer", source.getName())
                         .addKeyValue("attempt", attempt).addKeyValue("reason", reason).log();
                 if (!retry) {
-                    return summary(job, index, null, Failures.isTransient(e)
+                    return summary(job, index, null, transientFailure
                             ? reason + " (source " + source.getUri() + ", gave up after " + attempt + " attempts)"
                             : reason);
                 }
@@ -214,6 +250,7 @@ public final class ScannerService extends RecordLoop<JobKey, SyncJob> {
     @Override
     protected void closed() {
         super.closed();
+        statuses.close();
         extents.close();
         scans.close();
     }

@@ -1,18 +1,17 @@
-package io.chainsync.copier;
+package io.chainsync.kafka;
 
 import io.chainsync.avro.JobKey;
 import io.chainsync.avro.JobState;
 import io.chainsync.avro.JobStatus;
-import io.chainsync.kafka.ClientConfig;
-import io.chainsync.kafka.Failures;
-import io.chainsync.kafka.PipelineTopics;
-import io.chainsync.kafka.Topic;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -24,62 +23,89 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The state of every job as the planner last published it on {@code chainsync.status}, followed
- * by a background thread: a copier skips the tasks of a job that has ended (failed, or complete
- * and delivered again) and removes the temporary files of a failed one.
+ * Every job's status as the planner last published it on the compacted {@code chainsync.status},
+ * followed by a background thread. Services use it to skip the tasks of ended jobs (copier), to
+ * refuse a used job id or a destination held by a running job (scanner, submit).
  */
-final class JobStates implements AutoCloseable {
+public final class JobStatusView implements AutoCloseable {
 
-    private static final Logger LOGGER = LoggerFactory.getLogger(JobStates.class);
+    private static final Logger LOGGER = LoggerFactory.getLogger(JobStatusView.class);
 
-    private final Map<String, JobState> states = new ConcurrentHashMap<>();
+    private final Map<String, JobStatus> statuses = new ConcurrentHashMap<>();
     private final KafkaConsumer<byte[], byte[]> consumer;
     private final Topic<JobKey, JobStatus> topic;
     private final Thread thread;
+    private final CountDownLatch caughtUp = new CountDownLatch(1);
     private volatile boolean running = true;
 
-    JobStates(ClientConfig config, PipelineTopics topics, String worker) {
+    public JobStatusView(ClientConfig config, PipelineTopics topics, String clientId) {
         Properties p = config.properties();
-        p.put(ConsumerConfig.CLIENT_ID_CONFIG, worker + "-job-states");
+        p.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId + "-job-status");
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         this.consumer = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
         this.topic = topics.status();
-        this.thread = new Thread(this::follow, worker + "-job-states");
+        this.thread = new Thread(this::follow, clientId + "-job-status");
         thread.setDaemon(true);
         thread.start();
     }
 
-    /** The job's last published state, or null when none was seen. */
-    JobState state(String job) {
-        return states.get(job);
+    /** Whether a state is final: the job's tasks change nothing any more. */
+    public static boolean ended(JobState state) {
+        return state == JobState.COMPLETE || state == JobState.FAILED;
     }
 
-    boolean failed(String job) {
-        return state(job) == JobState.FAILED;
+    /** The job's last published status, or null when none was seen. */
+    public JobStatus status(String job) {
+        return statuses.get(job);
+    }
+
+    /** The job's last published state, or null when none was seen. */
+    public JobState state(String job) {
+        JobStatus s = statuses.get(job);
+        return s == null ? null : s.getState();
+    }
+
+    /** A job other than {@code job} that has not ended and writes to {@code dest}. */
+    public Optional<String> holderOf(String dest, String job) {
+        for (JobStatus s : statuses.values()) {
+            if (!s.getJob().equals(job) && dest.equals(s.getDest()) && !ended(s.getState())) {
+                return Optional.of(s.getJob());
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** Waits until the topic has been read up to its end as of the start (or the timeout passed). */
+    public boolean awaitCaughtUp(Duration timeout) throws InterruptedException {
+        return caughtUp.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     private void follow() {
         try {
-            assign();
+            List<TopicPartition> partitions = assign();
+            Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
             while (running) {
-                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(500))) {
+                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
                     apply(r);
+                }
+                if (caughtUp.getCount() > 0 && partitions.stream().allMatch(tp -> consumer.position(tp) >= end.get(tp))) {
+                    caughtUp.countDown();
                 }
             }
         } catch (WakeupException e) {
             // closing
         } catch (RuntimeException e) {
             if (running) {
-                LOGGER.atError().setMessage("job states no longer followed").setCause(e).log();
+                LOGGER.atError().setMessage("job statuses no longer followed").setCause(e).log();
             }
         } finally {
             consumer.close();
         }
     }
 
-    private void assign() throws WakeupException {
-        for (int attempt = 1; running; attempt++) {
+    private List<TopicPartition> assign() {
+        for (int attempt = 1; ; attempt++) {
             try {
                 List<TopicPartition> partitions = new ArrayList<>();
                 for (PartitionInfo info : consumer.partitionsFor(topic.name(), Duration.ofSeconds(30))) {
@@ -87,11 +113,11 @@ final class JobStates implements AutoCloseable {
                 }
                 consumer.assign(partitions);
                 consumer.seekToBeginning(partitions);
-                return;
+                return partitions;
             } catch (WakeupException e) {
                 throw e;
             } catch (RuntimeException e) {
-                if (!Failures.isTransient(e)) {
+                if (!Failures.isTransient(e) || !running) {
                     throw e;
                 }
                 sleep(attempt);
@@ -105,7 +131,7 @@ final class JobStates implements AutoCloseable {
                 JobStatus status = r.value() == null ? null
                         : topic.valueSerde().deserializer().deserialize(r.topic(), r.headers(), r.value());
                 if (status != null) {
-                    states.put(status.getJob(), status.getState());
+                    statuses.put(status.getJob(), status);
                 }
                 return;
             } catch (RuntimeException e) {
@@ -119,7 +145,7 @@ final class JobStates implements AutoCloseable {
 
     private void sleep(int attempt) {
         try {
-            Thread.sleep(io.chainsync.kafka.Backoff.OUTAGE.delay(attempt).toMillis());
+            Thread.sleep(Backoff.OUTAGE.delay(attempt).toMillis());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             running = false;

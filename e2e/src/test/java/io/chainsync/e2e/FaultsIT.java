@@ -1,0 +1,458 @@
+package io.chainsync.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.chainsync.avro.JobKey;
+import io.chainsync.avro.JobState;
+import io.chainsync.avro.JobStatus;
+import io.chainsync.avro.LayerSource;
+import io.chainsync.avro.SyncJob;
+import io.chainsync.jobs.ChainCopier;
+import io.chainsync.jobs.CopyOptions;
+import io.chainsync.jobs.CopyProgress;
+import io.chainsync.jobs.EmbeddedPipeline;
+import io.chainsync.jobs.Jobs;
+import io.chainsync.jobs.LayerCopyException;
+import io.chainsync.jobs.StatusReader;
+import io.chainsync.kafka.ClientConfig;
+import io.chainsync.kafka.DeadLetters;
+import io.chainsync.kafka.PipelineTopics;
+import io.chainsync.scanner.JobSpec;
+import io.chainsync.scanner.LayerSpec;
+import io.chainsync.stack.LocalStack;
+import io.chainsync.testkit.Chain;
+import io.chainsync.testkit.ChainBuilder;
+import io.chainsync.testkit.ChainJudge;
+import io.chainsync.testkit.NbdServer;
+import io.chainsync.testkit.NbdkitServer;
+import io.chainsync.testkit.QemuNbdServer;
+import io.chainsync.testkit.Scenarios;
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.UUID;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Faults against the real broker, registry and qemu-nbd/nbdkit (docs/design.md §3, "Faults"):
+ * unreadable records, idle lag, a source restarted mid-copy or left down, injected EIO. Each
+ * fault is shown to have happened mid-work (dead letters counted, retries counted, the server
+ * killed while the copy is throttled) and every job that completes is judged exact.
+ */
+@Timeout(300)
+class FaultsIT {
+
+    @TempDir
+    static Path shared;
+
+    static LocalStack stack;
+    static ClientConfig config;
+    static PipelineTopics topics;
+    static Path destRoot;
+    static EmbeddedPipeline pipeline;
+
+    @TempDir
+    Path tmp;
+
+    @BeforeAll
+    static void start() {
+        stack = LocalStack.start(shared.resolve("stack"));
+        config = new ClientConfig(stack.bootstrapServers(), stack.registryUrl());
+        topics = config.topics();
+        destRoot = shared.resolve("dest-root");
+        try {
+            Files.createDirectories(destRoot);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        pipeline = EmbeddedPipeline.start(config, shared.resolve("planner"), destRoot, 2, 4);
+    }
+
+    @AfterAll
+    static void stop() {
+        if (pipeline != null) {
+            pipeline.close();
+        }
+        if (stack != null) {
+            stack.close();
+        }
+    }
+
+    @Test
+    void unreadableRecordsGoToTheDeadLetterTopicAndTheNextJobCompletes() throws Exception {
+        long before = deadLetters(PipelineTopics.JOBS) + deadLetters(PipelineTopics.PLANS);
+        byte[] id = schemaIdOf(topics.jobs().valueSerde().serializer().serialize(PipelineTopics.JOBS, job("probe",
+                List.of(new LayerSource("a.raw", "nbd://localhost/x")), "probe")));
+        List<byte[]> poison = List.of(
+                new byte[] {1, 2, 3, 4},                                    // garbage
+                concat(new byte[] {0, 0x7f, (byte) 0xff, (byte) 0xff, 0x70}, new byte[] {2, 'x'}), // unknown id
+                concat(new byte[] {0}, id, avroString("j"), varint(zigzag(2_000_000_000L))));    // 2e9 items
+        try (KafkaProducer<byte[], byte[]> producer = rawProducer()) {
+            for (byte[] value : poison) {
+                producer.send(new ProducerRecord<>(PipelineTopics.JOBS, value, value)).get();
+                producer.send(new ProducerRecord<>(PipelineTopics.PLANS, value, value)).get();
+            }
+        }
+        // every unreadable record reaches the dead-letter topic: from the scanner and the planner
+        // (chainsync.jobs) and from the copier group (chainsync.plans)
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (deadLetters(PipelineTopics.JOBS) + deadLetters(PipelineTopics.PLANS) < before + 9
+                && System.nanoTime() < deadline) {
+            Thread.sleep(500);
+        }
+        assertTrue(deadLetters(PipelineTopics.PLANS) >= 3, "plans dead letters: " + deadLetters(PipelineTopics.PLANS));
+        assertTrue(deadLetters(PipelineTopics.JOBS) >= 6, "jobs dead letters: " + deadLetters(PipelineTopics.JOBS));
+        assertTrue(pipeline.healthy(), "a service stopped on an unreadable record");
+
+        Chain chain = Scenarios.SEED_RAW.build(tmp.resolve("src"));
+        assertEquals(JobState.COMPLETE, runChain(chain, "after-poison").getState());
+        ChainJudge.assertExact(chain, destRoot.resolve("after-poison"));
+        assertTrue(pipeline.healthy());
+    }
+
+    @Test
+    void idleLagIsZeroAfterAJob() throws Exception {
+        Chain chain = Scenarios.SEED_QCOW2.build(tmp.resolve("src"));
+        assertEquals(JobState.COMPLETE, runChain(chain, "lag").getState());
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        StatusReader.Lag lag = StatusReader.copierLag(config, topics);
+        while (lag.pending() != 0 && System.nanoTime() < deadline) {
+            Thread.sleep(500);
+            lag = StatusReader.copierLag(config, topics);
+        }
+        assertEquals(0, lag.pending(), "copier lag " + lag + " (transaction markers counted as pending?)");
+        assertTrue(lag.end() > 0, "the plans topic received nothing: " + lag);
+    }
+
+    /** A raw base served throttled, so the copy takes seconds and the kill lands mid-copy. */
+    private static QemuNbdServer throttled(Path raw, Path sockDir) {
+        String spec = "json:{\"driver\":\"throttle\",\"throttle-group\":\"tg\",\"file\":{\"driver\":\"raw\","
+                + "\"file\":{\"driver\":\"file\",\"filename\":\"" + raw + "\"}}}";
+        return QemuNbdServer.builder(spec, null).allocationDepth(false)
+                .arg("--object", "throttle-group,id=tg,x-bps-read=" + (12 << 20)).start(sockDir);
+    }
+
+    /** The same server command again, on the same socket. */
+    private static final class Restarted extends NbdServer {
+        Restarted(NbdServer dead) {
+            super(dead.command(), dead.socket(), START_TIMEOUT);
+        }
+    }
+
+    private static Chain bigRaw(Path dir) {
+        return ChainBuilder.in(dir).size(48L << 20).clusterSize(65536).base("base.raw")
+                .io("write -P 0x61 0 20M", "write -P 0x62 24M 20M").build();
+    }
+
+    @Test
+    void aSourceRestartedMidCopyIsRiddenOutByThePipeline() throws Exception {
+        Chain chain = bigRaw(tmp.resolve("src"));
+        Path sockets = Files.createDirectories(tmp.resolve("s"));
+        long retriedBefore = pipeline.retried();
+        QemuNbdServer server = throttled(chain.bottom().path(), sockets);
+        NbdServer restarted = null;
+        try {
+            String job = UUID.randomUUID().toString();
+            produce(job(job, List.of(new LayerSource("base.raw", server.uri())), "restart"));
+            Thread.sleep(2_000); // scanned, copying (40 MiB at 12 MiB/s)
+            server.close();
+            Thread.sleep(2_000);
+            restarted = new Restarted(server);
+            JobStatus status = Jobs.await(config, topics, job, Duration.ofSeconds(180), s -> { }).orElseThrow();
+            assertEquals(JobState.COMPLETE, status.getState(), String.valueOf(status));
+            ChainJudge.assertExact(chain, destRoot.resolve("restart"));
+            assertTrue(pipeline.retried() > retriedBefore, "no task was retried: the kill missed the copy");
+        } finally {
+            server.close();
+            if (restarted != null) {
+                restarted.close();
+            }
+        }
+    }
+
+    @Test
+    void aSourceLeftDownFailsTheJobNamingTheLayerAndTheSource() throws Exception {
+        Chain chain = bigRaw(tmp.resolve("src"));
+        Path sockets = Files.createDirectories(tmp.resolve("s"));
+        QemuNbdServer server = throttled(chain.bottom().path(), sockets);
+        try {
+            String job = UUID.randomUUID().toString();
+            produce(job(job, List.of(new LayerSource("base.raw", server.uri())), "down"));
+            Thread.sleep(2_000);
+            server.close();
+            JobStatus status = Jobs.await(config, topics, job, Duration.ofSeconds(180), s -> { }).orElseThrow();
+            assertEquals(JobState.FAILED, status.getState(), String.valueOf(status));
+            String error = String.valueOf(status.getError());
+            assertTrue(error.contains("layer base.raw") && error.contains(server.socket().toString())
+                    && error.contains("attempts"), error);
+            try (var files = Files.list(destRoot.resolve("down"))) {
+                long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+                List<String> left = files.map(p -> p.getFileName().toString()).toList();
+                while (!left.isEmpty() && System.nanoTime() < deadline) {
+                    Thread.sleep(500);
+                    try (var again = Files.list(destRoot.resolve("down"))) {
+                        left = again.map(p -> p.getFileName().toString()).toList();
+                    }
+                }
+                assertEquals(List.of(), left, "temporary files of the failed job are left behind");
+            }
+        } finally {
+            server.close();
+        }
+    }
+
+    @Test
+    void injectedEioIsRetriedAndTheCopyIsExact() throws Exception {
+        Chain chain = ChainBuilder.in(tmp.resolve("src")).size(16L << 20).clusterSize(65536).base("base.raw")
+                .io("write -P 0x61 0 6M", "write -P 0x62 8M 6M").build();
+        Path sockets = Files.createDirectories(tmp.resolve("s"));
+        long retriedBefore = pipeline.retried();
+        try (NbdkitServer server = NbdkitServer.builder("file")
+                .param("file", chain.bottom().path().toAbsolutePath().toString()).readOnly(true).filter("error")
+                .param("error-pread", "EIO").param("error-pread-rate", "3%").start(sockets)) {
+            String job = UUID.randomUUID().toString();
+            produce(job(job, List.of(new LayerSource("base.raw", server.uri())), "eio"));
+            JobStatus status = Jobs.await(config, topics, job, Duration.ofSeconds(180), s -> { }).orElseThrow();
+            assertEquals(JobState.COMPLETE, status.getState(), String.valueOf(status));
+            ChainJudge.assertExact(chain, destRoot.resolve("eio"));
+            assertTrue(pipeline.retried() > retriedBefore, "no EIO was injected mid-copy");
+        }
+    }
+
+    @Test
+    void copyRidesOutASourceRestartedMidCopy() throws Exception {
+        Chain chain = bigRaw(tmp.resolve("src"));
+        Path sockets = Files.createDirectories(tmp.resolve("s"));
+        QemuNbdServer server = throttled(chain.bottom().path(), sockets);
+        NbdServer[] restarted = new NbdServer[1];
+        Thread restarter = new Thread(() -> {
+            try {
+                Thread.sleep(1_500);
+                server.close();
+                Thread.sleep(2_000);
+                restarted[0] = new Restarted(server);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        try {
+            restarter.start();
+            ChainCopier copier = new ChainCopier(tmp.resolve("dest"), CopyOptions.defaults(), CopyProgress.NONE);
+            copier.copy(List.of(LayerSpec.of("base.raw", server.uri())));
+            restarter.join();
+            ChainJudge.assertExact(chain, tmp.resolve("dest"));
+            assertTrue(copier.retries() > 0, "the layer was not copied again: the kill missed the copy");
+        } finally {
+            restarter.join();
+            server.close();
+            if (restarted[0] != null) {
+                restarted[0].close();
+            }
+        }
+    }
+
+    @Test
+    void copyOfASourceLeftDownFailsNamingTheLayerAndTheSource() throws Exception {
+        Chain chain = bigRaw(tmp.resolve("src"));
+        Path sockets = Files.createDirectories(tmp.resolve("s"));
+        QemuNbdServer server = throttled(chain.bottom().path(), sockets);
+        Thread killer = new Thread(() -> {
+            try {
+                Thread.sleep(1_500);
+                server.close();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        killer.start();
+        ChainCopier copier = new ChainCopier(tmp.resolve("dest"), CopyOptions.defaults(), CopyProgress.NONE);
+        LayerCopyException e = org.junit.jupiter.api.Assertions.assertThrows(LayerCopyException.class,
+                () -> copier.copy(List.of(LayerSpec.of("base.raw", server.uri()))));
+        killer.join();
+        assertTrue(e.getMessage().startsWith("layer base.raw: ") && e.getMessage().contains(server.socket().toString())
+                && e.getMessage().contains("attempts"), e.getMessage());
+        try (var files = Files.list(tmp.resolve("dest"))) {
+            assertEquals(List.of(), files.toList(), "temporary files left behind");
+        }
+    }
+
+    @Test
+    void aJobIdNamesOneJobOnly() throws Exception {
+        Chain chain = Scenarios.SEED_RAW.build(tmp.resolve("src"));
+        Path sockets = Files.createDirectories(tmp.resolve("s"));
+        try (QemuNbdServer base = QemuNbdServer.serveLayer(chain.bottom(), sockets);
+             QemuNbdServer top = QemuNbdServer.serveLayer(chain.top(), sockets)) {
+            String id = "once-" + UUID.randomUUID();
+            List<LayerSpec> layers = List.of(LayerSpec.of("base.raw", base.uri()), LayerSpec.of("top.qcow2", top.uri()));
+            JobSpec first = JobSpec.of(id, layers, "once", null, null, 2L << 20);
+            Jobs.submit(config, topics, first);
+            JobStatus status = Jobs.await(config, topics, id, Duration.ofSeconds(120), s -> { }).orElseThrow();
+            assertEquals(JobState.COMPLETE, status.getState(), String.valueOf(status));
+
+            Jobs.submit(config, topics, first); // the same job again: accepted, changes nothing
+            JobSpec other = JobSpec.of(id, layers, "once-other", null, null, 2L << 20);
+            Jobs.JobRefusedException refused = org.junit.jupiter.api.Assertions.assertThrows(
+                    Jobs.JobRefusedException.class, () -> Jobs.submit(config, topics, other));
+            assertEquals("job id " + id + " is already used by another job", refused.getMessage());
+
+            // a producer that does not ask first: its record is set aside, the first job untouched
+            long before = deadLetters(PipelineTopics.JOBS);
+            produce(other.toRecord(Instant.now()));
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (deadLetters(PipelineTopics.JOBS) == before && System.nanoTime() < deadline) {
+                Thread.sleep(500);
+            }
+            assertTrue(deadLetters(PipelineTopics.JOBS) > before, "the reused id was not refused");
+            Thread.sleep(2_000);
+            assertTrue(!Files.exists(destRoot.resolve("once-other")), "the reused id wrote to its dest");
+            ChainJudge.assertExact(chain, destRoot.resolve("once"));
+            JobStatus after = StatusReader.latest(config, topics).get(id);
+            assertEquals(JobState.COMPLETE, after.getState());
+            assertEquals("once", after.getDest());
+        }
+    }
+
+    @Test
+    void twoJobsOnOneDestinationAtOnceOneIsRefusedTheOtherExact() throws Exception {
+        Chain a = bigRaw(tmp.resolve("a"));
+        Chain b = ChainBuilder.in(tmp.resolve("b")).size(48L << 20).clusterSize(65536).base("base.raw")
+                .io("write -P 0x71 0 40M").build();
+        Path sockets = Files.createDirectories(tmp.resolve("s"));
+        try (QemuNbdServer sa = throttled(a.bottom().path(), sockets);
+             QemuNbdServer sb = throttled(b.bottom().path(), sockets)) {
+            String ja = "a-" + UUID.randomUUID();
+            String jb = "b-" + UUID.randomUUID();
+            produce(job(ja, List.of(new LayerSource("base.raw", sa.uri())), "shared-dest"));
+            produce(job(jb, List.of(new LayerSource("base.raw", sb.uri())), "shared-dest"));
+            JobStatus stA = Jobs.await(config, topics, ja, Duration.ofSeconds(180), s -> { }).orElseThrow();
+            JobStatus stB = Jobs.await(config, topics, jb, Duration.ofSeconds(180), s -> { }).orElseThrow();
+            List<JobState> states = List.of(stA.getState(), stB.getState());
+            assertTrue(states.contains(JobState.COMPLETE) && states.contains(JobState.FAILED), stA + " / " + stB);
+            JobStatus failed = stA.getState() == JobState.FAILED ? stA : stB;
+            assertTrue(String.valueOf(failed.getError()).contains("is held by running job"), failed.getError());
+            ChainJudge.assertExact(stA.getState() == JobState.COMPLETE ? a : b, destRoot.resolve("shared-dest"));
+        }
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    private JobStatus runChain(Chain chain, String dest) throws Exception {
+        Path sockets = Files.createDirectories(tmp.resolve("s"));
+        List<NbdServer> servers = new ArrayList<>();
+        try {
+            List<LayerSource> layers = new ArrayList<>();
+            for (var layer : chain.layers()) {
+                QemuNbdServer server = QemuNbdServer.serveLayer(layer, sockets);
+                servers.add(server);
+                layers.add(new LayerSource(layer.name(), server.uri()));
+            }
+            String job = UUID.randomUUID().toString();
+            produce(job(job, layers, dest));
+            return Jobs.await(config, topics, job, Duration.ofSeconds(120), s -> { })
+                    .orElseThrow(() -> new AssertionError("job " + job + " did not finish"));
+        } finally {
+            servers.forEach(NbdServer::close);
+        }
+    }
+
+    private static SyncJob job(String id, List<LayerSource> layers, String dest) {
+        return SyncJob.newBuilder().setJob(id).setLayers(new ArrayList<>(layers)).setDest(dest)
+                .setClusterSize(null).setDirtyBitmap(null).setChunkSize(2L << 20).setSubmittedAt(Instant.now())
+                .build();
+    }
+
+    private static void produce(SyncJob job) throws Exception {
+        try (KafkaProducer<JobKey, SyncJob> producer = new KafkaProducer<>(config.properties(),
+                topics.jobs().keySerde().serializer(), topics.jobs().valueSerde().serializer())) {
+            producer.send(new ProducerRecord<>(topics.jobs().name(), new JobKey(job.getJob()), job)).get();
+        }
+    }
+
+    private static KafkaProducer<byte[], byte[]> rawProducer() {
+        return new KafkaProducer<>(config.properties(), new ByteArraySerializer(), new ByteArraySerializer());
+    }
+
+    /** Dead letters whose source topic is {@code topic}. */
+    private static long deadLetters(String topic) {
+        Properties p = config.properties();
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(p, new ByteArrayDeserializer(),
+                new ByteArrayDeserializer())) {
+            List<TopicPartition> partitions = new ArrayList<>();
+            consumer.partitionsFor(PipelineTopics.DEAD_LETTERS, Duration.ofSeconds(10))
+                    .forEach(i -> partitions.add(new TopicPartition(i.topic(), i.partition())));
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+            Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
+            long n = 0;
+            while (partitions.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp))) {
+                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                    if (topic.equals(header(r, DeadLetters.HEADER_TOPIC))
+                            || topic.equals(header(r, "__streams.errors.topic"))) {
+                        n++;
+                    }
+                }
+            }
+            return n;
+        }
+    }
+
+    private static String header(ConsumerRecord<byte[], byte[]> r, String name) {
+        Header h = r.headers().lastHeader(name);
+        return h == null ? null : new String(h.value(), StandardCharsets.UTF_8);
+    }
+
+    private static byte[] schemaIdOf(byte[] framed) {
+        return java.util.Arrays.copyOfRange(framed, 1, 5);
+    }
+
+    private static byte[] avroString(String s) {
+        byte[] b = s.getBytes(StandardCharsets.UTF_8);
+        return concat(varint(zigzag(b.length)), b);
+    }
+
+    private static long zigzag(long n) {
+        return (n << 1) ^ (n >> 63);
+    }
+
+    private static byte[] varint(long v) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        while ((v & ~0x7FL) != 0) {
+            out.write((int) ((v & 0x7F) | 0x80));
+            v >>>= 7;
+        }
+        out.write((int) v);
+        return out.toByteArray();
+    }
+
+    private static byte[] concat(byte[]... parts) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        for (byte[] p : parts) {
+            out.writeBytes(p);
+        }
+        return out.toByteArray();
+    }
+}

@@ -53,6 +53,12 @@ final class ServiceCommands {
             } catch (Exception ignored) {
                 // shutting down anyway
             }
+            if (failure.get() == null) {
+                // a requested stop that finished cleanly: exit 0, not the JVM's 143/130 for the signal
+                System.out.flush();
+                System.err.flush();
+                Runtime.getRuntime().halt(0);
+            }
         }, "chainsync-" + role + "-stop"));
         worker.start();
         done.await();
@@ -118,6 +124,9 @@ final class ServiceCommands {
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 stopRequested.set(true);
                 service.close();
+                System.out.flush();
+                System.err.flush();
+                Runtime.getRuntime().halt(0); // a requested stop: exit 0, not the JVM's code for the signal
             }, "chainsync-planner-stop"));
             service.start();
             boolean failed = service.awaitEnd();

@@ -1,0 +1,340 @@
+package io.chainsync.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.chainsync.avro.JobKey;
+import io.chainsync.avro.JobState;
+import io.chainsync.avro.JobStatus;
+import io.chainsync.avro.LayerSource;
+import io.chainsync.avro.SyncJob;
+import io.chainsync.jobs.EmbeddedPipeline;
+import io.chainsync.jobs.Jobs;
+import io.chainsync.kafka.ClientConfig;
+import io.chainsync.kafka.PipelineTopics;
+import io.chainsync.kafka.TopicSetup;
+import io.chainsync.stack.LocalStack;
+import io.chainsync.testkit.Chain;
+import io.chainsync.testkit.ChainBuilder;
+import io.chainsync.testkit.ChainJudge;
+import io.chainsync.testkit.QemuNbdServer;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * A service process killed with SIGKILL in the middle of a job, then started again: the scanner,
+ * the planner (on its state directory, or with the directory lost), and the broker with the
+ * registry ({@code chainsync stack} on the same {@code --dir}). Each test proves the process
+ * held work when it died (records it had produced, results still missing) and judges the job.
+ */
+@Timeout(400)
+class ProcessCrashIT {
+
+    private static final Path CLI_JAR = Path.of("..", "cli", "target", "chainsync-cli.jar").toAbsolutePath()
+            .normalize();
+
+    @TempDir
+    Path tmp;
+
+    /** A child JVM running {@code chainsync NAME ARGS...}, its output in {@code NAME.log}. */
+    private Process cli(String name, String... args) throws IOException {
+        assertTrue(Files.isRegularFile(CLI_JAR), "the CLI must be built first: " + CLI_JAR);
+        List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
+                "-jar", CLI_JAR.toString()));
+        cmd.add(name); // the command: scanner, planner, stack
+        cmd.addAll(List.of(args));
+        return new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(tmp.resolve(name + ".log").toFile())).start();
+    }
+
+    private String[] kafkaArgs(LocalStack stack) throws IOException {
+        return kafkaArgs(stack.bootstrapServers(), stack.registryUrl());
+    }
+
+    private String[] kafkaArgs(String bootstrap, String registry) throws IOException {
+        Path props = tmp.resolve("client.properties");
+        Files.writeString(props, "session.timeout.ms=6000\nheartbeat.interval.ms=1000\n");
+        return new String[] {"--bootstrap-servers", bootstrap, "--registry-url", registry,
+            "--kafka-config", props.toString()};
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
+    private static void kill(Process p) throws InterruptedException {
+        p.destroyForcibly(); // SIGKILL
+        assertTrue(p.waitFor(20, TimeUnit.SECONDS), "the process did not die");
+    }
+
+    private static long records(ClientConfig config, String topic) throws Exception {
+        try (Admin admin = Admin.create(config.properties())) {
+            Map<TopicPartition, OffsetSpec> request = new LinkedHashMap<>();
+            admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic).partitions()
+                    .forEach(p -> request.put(new TopicPartition(topic, p.partition()), OffsetSpec.latest()));
+            long n = 0;
+            for (var info : admin.listOffsets(request).all().get().values()) {
+                n += info.offset();
+            }
+            return n;
+        }
+    }
+
+    private static void produce(ClientConfig config, SyncJob job) throws Exception {
+        PipelineTopics topics = config.topics();
+        try (KafkaProducer<JobKey, SyncJob> producer = new KafkaProducer<>(config.properties(),
+                topics.jobs().keySerde().serializer(), topics.jobs().valueSerde().serializer())) {
+            producer.send(new ProducerRecord<>(topics.jobs().name(), new JobKey(job.getJob()), job)).get();
+        }
+    }
+
+    private static SyncJob job(String id, String name, String uri, String dest) {
+        return SyncJob.newBuilder().setJob(id).setLayers(new ArrayList<>(List.of(new LayerSource(name, uri))))
+                .setDest(dest).setClusterSize(null).setDirtyBitmap(null).setChunkSize(2L << 20)
+                .setSubmittedAt(Instant.now()).build();
+    }
+
+    /** A raw base served throttled, so the copy takes seconds. */
+    private static QemuNbdServer throttled(Path raw, Path sockDir, int bytesPerSecond) {
+        String spec = "json:{\"driver\":\"throttle\",\"throttle-group\":\"tg\",\"file\":{\"driver\":\"raw\","
+                + "\"file\":{\"driver\":\"file\",\"filename\":\"" + raw + "\"}}}";
+        return QemuNbdServer.builder(spec, null).allocationDepth(false)
+                .arg("--object", "throttle-group,id=tg,x-bps-read=" + bytesPerSecond).start(sockDir);
+    }
+
+    private static Chain bigRaw(Path dir) {
+        return ChainBuilder.in(dir).size(48L << 20).clusterSize(65536).base("base.raw")
+                .io("write -P 0x61 0 20M", "write -P 0x62 24M 20M").build();
+    }
+
+    private static JobStatus await(ClientConfig config, String job) {
+        return Jobs.await(config, config.topics(), job, Duration.ofSeconds(240), s -> { })
+                .orElseThrow(() -> new AssertionError("job " + job + " did not finish"));
+    }
+
+    @Test
+    void aScannerKilledMidScanIsStartedAgainAndTheJobCompletes() throws Exception {
+        // 8 GiB, sparse: 4096 chunks of 2 MiB, two contexts each, take the scanner a while
+        Chain chain = ChainBuilder.in(tmp.resolve("src")).size(8L << 30).clusterSize(65536).base("base.qcow2")
+                .io("write -P 0x61 0 1M", "write -z 3G 1M", "write -P 0x62 6G 2M", "write -P 0x63 8191M 1M")
+                .build();
+        Path destRoot = Files.createDirectories(tmp.resolve("dest-root"));
+        try (LocalStack stack = LocalStack.start(tmp.resolve("stack"));
+             QemuNbdServer source = QemuNbdServer.serveLayer(chain.bottom(), Files.createDirectories(tmp.resolve("s")))) {
+            ClientConfig config = new ClientConfig(stack.bootstrapServers(), stack.registryUrl());
+            try (EmbeddedPipeline pipeline = EmbeddedPipeline.start(config, tmp.resolve("planner"), destRoot, 1, 4,
+                    EnumSet.of(EmbeddedPipeline.Role.PLANNER, EmbeddedPipeline.Role.COPIERS))) {
+                Process scanner = cli("scanner", kafkaArgs(stack));
+                try {
+                    long extentsBefore = records(config, PipelineTopics.EXTENTS);
+                    long scansBefore = records(config, PipelineTopics.SCANS);
+                    String id = UUID.randomUUID().toString();
+                    produce(config, job(id, "base.qcow2", source.uri(), "scanner-crash"));
+                    long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+                    while (records(config, PipelineTopics.EXTENTS) <= extentsBefore + 100
+                            && System.nanoTime() < deadline) {
+                        Thread.sleep(20);
+                    }
+                    kill(scanner);
+                    long extents = records(config, PipelineTopics.EXTENTS) - extentsBefore;
+                    assertTrue(extents > 0 && extents < 2 * 4096, "not killed mid-scan: " + extents + " extents");
+                    assertEquals(scansBefore, records(config, PipelineTopics.SCANS), "the scan had finished");
+                    scanner = cli("scanner", kafkaArgs(stack));
+                    JobStatus status = await(config, id);
+                    assertEquals(JobState.COMPLETE, status.getState(), String.valueOf(status));
+                    ChainJudge.assertExact(chain, destRoot.resolve("scanner-crash"));
+                } finally {
+                    scanner.destroyForcibly();
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "state directory kept: {0}")
+    @ValueSource(booleans = {true, false})
+    void aPlannerKilledMidJobIsStartedAgainAndTheJobCompletes(boolean keepStateDir) throws Exception {
+        Chain chain = bigRaw(tmp.resolve("src"));
+        Path destRoot = Files.createDirectories(tmp.resolve("dest-root"));
+        try (LocalStack stack = LocalStack.start(tmp.resolve("stack"));
+             QemuNbdServer source = throttled(chain.bottom().path(), Files.createDirectories(tmp.resolve("s")),
+                     8 << 20)) {
+            ClientConfig config = new ClientConfig(stack.bootstrapServers(), stack.registryUrl());
+            TopicSetup.ensure(config, 4, (short) 1);
+            Path state = tmp.resolve("planner-state");
+            Process planner = cli("planner", concat(kafkaArgs(stack), "--state-dir", state.toString()));
+            try (EmbeddedPipeline pipeline = EmbeddedPipeline.start(config, tmp.resolve("unused"), destRoot, 2, 4,
+                    EnumSet.of(EmbeddedPipeline.Role.SCANNER, EmbeddedPipeline.Role.COPIERS))) {
+                long resultsBefore = records(config, PipelineTopics.RESULTS);
+                String id = UUID.randomUUID().toString();
+                produce(config, job(id, "base.raw", source.uri(), "planner-crash"));
+                long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+                while (records(config, PipelineTopics.RESULTS) < resultsBefore + 3 && System.nanoTime() < deadline) {
+                    Thread.sleep(50);
+                }
+                kill(planner);
+                long results = records(config, PipelineTopics.RESULTS) - resultsBefore;
+                assertTrue(results >= 3 && results < 20, "not killed mid-job: " + results + " results");
+                if (!keepStateDir) {
+                    deleteTree(state);
+                }
+                planner = cli("planner", concat(kafkaArgs(stack), "--state-dir", state.toString()));
+                JobStatus status = await(config, id);
+                assertEquals(JobState.COMPLETE, status.getState(), String.valueOf(status));
+                ChainJudge.assertExact(chain, destRoot.resolve("planner-crash"));
+            } finally {
+                planner.destroyForcibly();
+            }
+        }
+    }
+
+    @Test
+    void theBrokerAndRegistryKilledMidJobAndStartedAgainOnTheirDirectory() throws Exception {
+        Chain chain = bigRaw(tmp.resolve("src"));
+        Path destRoot = Files.createDirectories(tmp.resolve("dest-root"));
+        Path stackDir = tmp.resolve("stack");
+        Process stack = cli("stack", "--dir", stackDir.toString());
+        String[] addresses = addresses(stack);
+        ClientConfig config = new ClientConfig(addresses[0], addresses[1]);
+        try (QemuNbdServer source = throttled(chain.bottom().path(), Files.createDirectories(tmp.resolve("s")),
+                6 << 20);
+             EmbeddedPipeline pipeline = EmbeddedPipeline.start(config, tmp.resolve("planner"), destRoot, 2, 4)) {
+            long resultsBefore = records(config, PipelineTopics.RESULTS);
+            String id = UUID.randomUUID().toString();
+            produce(config, job(id, "base.raw", source.uri(), "stack-crash"));
+            long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+            while (records(config, PipelineTopics.RESULTS) < resultsBefore + 2 && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+            }
+            long results = records(config, PipelineTopics.RESULTS) - resultsBefore;
+            kill(stack);
+            assertTrue(results >= 2 && results < 20, "not killed mid-job: " + results + " results");
+            Thread.sleep(3_000);
+            stack = cli("stack", "--dir", stackDir.toString());
+            String[] again = addresses(stack);
+            assertEquals(List.of(addresses), List.of(again), "a restarted stack must keep its addresses");
+            JobStatus status = await(config, id);
+            assertEquals(JobState.COMPLETE, status.getState(), String.valueOf(status));
+            ChainJudge.assertExact(chain, destRoot.resolve("stack-crash"));
+            assertTrue(pipeline.healthy(), "a service did not ride out the outage");
+        } finally {
+            stack.destroyForcibly();
+        }
+    }
+
+    @Test
+    void copyInterruptedRemovesItsTemporaryFilesAndExits130() throws Exception {
+        Chain chain = bigRaw(tmp.resolve("src"));
+        Path dest = tmp.resolve("dest");
+        try (QemuNbdServer source = throttled(chain.bottom().path(), Files.createDirectories(tmp.resolve("s")),
+                4 << 20)) {
+            Process copy = cli("copy", "--layer", "base.raw=" + source.uri(), "--dest", dest.toString());
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            Path partial = dest.resolve(".base.raw.partial");
+            while (!Files.exists(partial) && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+            }
+            assertTrue(Files.exists(partial), "the copy never started writing");
+            Thread.sleep(1_000);
+            new ProcessBuilder("kill", "-INT", Long.toString(copy.pid())).start().waitFor();
+            assertTrue(copy.waitFor(30, TimeUnit.SECONDS), "copy did not stop on SIGINT");
+            assertEquals(130, copy.exitValue());
+            try (var files = Files.list(dest)) {
+                assertEquals(List.of(), files.toList(), "left behind");
+            }
+            assertTrue(Files.readString(tmp.resolve("copy.log")).contains("copy interrupted; temporary files removed"));
+        }
+    }
+
+    @Test
+    void aCopierStopsWithinBoundedTimeOnSigtermAndExits0() throws Exception {
+        Chain chain = bigRaw(tmp.resolve("src"));
+        Path destRoot = Files.createDirectories(tmp.resolve("dest-root"));
+        try (LocalStack stack = LocalStack.start(tmp.resolve("stack"));
+             QemuNbdServer source = throttled(chain.bottom().path(), Files.createDirectories(tmp.resolve("s")),
+                     2 << 20)) {
+            ClientConfig config = new ClientConfig(stack.bootstrapServers(), stack.registryUrl());
+            try (EmbeddedPipeline pipeline = EmbeddedPipeline.start(config, tmp.resolve("planner"), destRoot, 0, 4,
+                    EnumSet.of(EmbeddedPipeline.Role.SCANNER, EmbeddedPipeline.Role.PLANNER))) {
+                Process copier = cli("copier", concat(kafkaArgs(stack), "--dest-root", destRoot.toString()));
+                long resultsBefore = records(config, PipelineTopics.RESULTS);
+                produce(config, job(UUID.randomUUID().toString(), "base.raw", source.uri(), "sigterm"));
+                long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+                while (records(config, PipelineTopics.RESULTS) < resultsBefore + 1 && System.nanoTime() < deadline) {
+                    Thread.sleep(50);
+                }
+                assertTrue(records(config, PipelineTopics.RESULTS) > resultsBefore, "the copier never worked");
+                long t0 = System.nanoTime();
+                copier.destroy(); // SIGTERM, mid-job: the source is slow, chunks remain
+                assertTrue(copier.waitFor(60, TimeUnit.SECONDS), "the copier ignored SIGTERM");
+                assertEquals(0, copier.exitValue(), Files.readString(tmp.resolve("copier.log")));
+                assertTrue(Duration.ofNanos(System.nanoTime() - t0).toSeconds() < 50);
+            }
+        }
+    }
+
+    /** Waits for {@code stack}'s line 'bootstrap=HOST:PORT registry=URL' in its log. */
+    private String[] addresses(Process stack) throws Exception {
+        Pattern line = Pattern.compile("bootstrap=(\\S+) registry=(\\S+)");
+        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+        Path log = tmp.resolve("stack.log");
+        String[] last = null;
+        while (System.nanoTime() < deadline && stack.isAlive()) {
+            if (Files.exists(log)) {
+                try (BufferedReader r = Files.newBufferedReader(log)) {
+                    String l;
+                    while ((l = r.readLine()) != null) {
+                        Matcher m = line.matcher(l);
+                        if (m.find()) {
+                            last = new String[] {m.group(1), m.group(2)};
+                        }
+                    }
+                }
+                long lines = Files.readAllLines(log).stream().filter(l -> line.matcher(l).find()).count();
+                if (last != null && lines == starts) {
+                    starts++;
+                    return last;
+                }
+            }
+            Thread.sleep(200);
+        }
+        throw new AssertionError("the stack did not start: " + (Files.exists(log) ? Files.readString(log) : ""));
+    }
+
+    private long starts = 1;
+
+    private static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (var paths = Files.walk(dir)) {
+            for (Path p : (Iterable<Path>) paths.sorted(java.util.Comparator.reverseOrder())::iterator) {
+                Files.delete(p);
+            }
+        }
+    }
+}

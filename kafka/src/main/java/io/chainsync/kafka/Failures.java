@@ -1,5 +1,6 @@
 package io.chainsync.kafka;
 
+import io.apicurio.registry.rest.client.exception.RestClientException;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -32,6 +33,15 @@ public final class Failures {
         for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
             if (c instanceof TransientFailure) {
                 return true;
+            }
+            if (c instanceof RestClientException) {
+                // the registry client reports "no response" (connection refused, timed out) as an
+                // error without an HTTP status; 5xx and 429 are the registry's own outage
+                io.apicurio.registry.rest.v2.beans.Error error = ((RestClientException) c).getError();
+                Integer status = error == null ? null : error.getErrorCode();
+                if (status == null || status == 0 || status >= 500 || status == 429) {
+                    return true;
+                }
             }
             if (c instanceof RetriableException || c instanceof org.apache.kafka.common.errors.TimeoutException
                     || c instanceof org.apache.kafka.common.errors.DisconnectException) {

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.apicurio.registry.rest.client.exception.RestClientException;
 import java.io.EOFException;
 import java.io.IOException;
 import java.net.ConnectException;
@@ -59,6 +60,21 @@ class BackoffAndFailuresTest {
         assertTrue(Failures.isTransient(new SerializationException("registry",
                 new java.io.UncheckedIOException(new ConnectException("Connection refused")))));
         assertTrue(Failures.isTransient(new Failures.TransientFailure("marked", null)));
+        assertTrue(Failures.isTransient(new SerializationException(registryError("ConnectException", null))));
+        assertTrue(Failures.isTransient(registryError("HttpTimeoutException", null)));
+        assertTrue(Failures.isTransient(registryError("ServerError", 503)));
+    }
+
+    private static RestClientException registryError(String name, Integer status) {
+        io.apicurio.registry.rest.v2.beans.Error e = new io.apicurio.registry.rest.v2.beans.Error();
+        e.setName(name);
+        e.setErrorCode(status);
+        return new RestClientException(e);
+    }
+
+    @Test
+    void anUnknownSchemaIdIsPermanent() {
+        assertFalse(Failures.isTransient(registryError("ContentNotFoundException", 404)));
     }
 
     @Test

@@ -98,7 +98,7 @@ for n in "${jobs_list[@]}"; do
     ok=1
     for l in base.raw mid.qcow2 top.qcow2; do
       f=raw; [ "$l" = base.raw ] || f=qcow2
-      qemu-img check -q -f "$f" "$work/dest/job$n/$l" >/dev/null 2>&1 || ok=0
+      if [ "$f" = qcow2 ]; then qemu-img check -q -f qcow2 "$work/dest/job$n/$l" >/dev/null 2>&1 || ok=0; fi
       qemu-img compare -q -f "$f" -F "$f" "$work/src/$n/$l" "$work/dest/job$n/$l" >/dev/null 2>&1 || ok=0
     done
     [ "$ok" = 1 ] && exact=$((exact + 1)) || echo "job $n NOT exact"

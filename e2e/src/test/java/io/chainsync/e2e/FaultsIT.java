@@ -357,6 +357,65 @@ class FaultsIT {
         }
     }
 
+    /** A directory on its own 2 MiB tmpfs (the tests run as root, as CI does). */
+    private static AutoCloseable smallFileSystem(Path dir) throws Exception {
+        Files.createDirectories(dir);
+        io.chainsync.testkit.Exec.run("mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", dir.toString()).expectSuccess();
+        return () -> io.chainsync.testkit.Exec.run("umount", "-l", dir.toString());
+    }
+
+    @Test
+    void aFullDestinationFailsTheJobWithTheReasonAndLeavesNothingTemporary() throws Exception {
+        Chain chain = bigRaw(tmp.resolve("src"));
+        Path sockets = Files.createDirectories(tmp.resolve("s"));
+        try (AutoCloseable small = smallFileSystem(destRoot.resolve("full"));
+             QemuNbdServer server = QemuNbdServer.serveLayer(chain.bottom(), sockets)) {
+            String job = UUID.randomUUID().toString();
+            produce(job(job, List.of(new LayerSource("base.raw", server.uri())), "full"));
+            JobStatus status = Jobs.await(config, topics, job, Duration.ofSeconds(120), s -> { }).orElseThrow();
+            assertEquals(JobState.FAILED, status.getState(), String.valueOf(status));
+            assertTrue(String.valueOf(status.getError()).contains("No space left on device"), status.getError());
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            List<String> left = names(destRoot.resolve("full"));
+            while (!left.isEmpty() && System.nanoTime() < deadline) {
+                Thread.sleep(500);
+                left = names(destRoot.resolve("full"));
+            }
+            assertEquals(List.of(), left, "temporary files of the failed job are left behind");
+
+            String next = UUID.randomUUID().toString();
+            produce(job(next, List.of(new LayerSource("base.raw", server.uri())), "roomy"));
+            assertEquals(JobState.COMPLETE,
+                    Jobs.await(config, topics, next, Duration.ofSeconds(120), s -> { }).orElseThrow().getState());
+            ChainJudge.assertExact(chain, destRoot.resolve("roomy"));
+        }
+    }
+
+    @Test
+    void copyIntoAFullDestinationFailsWithTheReasonAndLeavesNothingTemporary() throws Exception {
+        Chain chain = bigRaw(tmp.resolve("src"));
+        Path sockets = Files.createDirectories(tmp.resolve("s"));
+        Path full = tmp.resolve("full");
+        try (AutoCloseable small = smallFileSystem(full);
+             QemuNbdServer server = QemuNbdServer.serveLayer(chain.bottom(), sockets)) {
+            LayerCopyException e = org.junit.jupiter.api.Assertions.assertThrows(LayerCopyException.class,
+                    () -> new ChainCopier(full, CopyOptions.defaults(), CopyProgress.NONE)
+                            .copy(List.of(LayerSpec.of("base.raw", server.uri()))));
+            assertTrue(e.getMessage().startsWith("layer base.raw: ") && e.getMessage().contains("No space left"),
+                    e.getMessage());
+            assertEquals(List.of(), names(full), "temporary files left behind");
+            new ChainCopier(tmp.resolve("roomy"), CopyOptions.defaults(), CopyProgress.NONE)
+                    .copy(List.of(LayerSpec.of("base.raw", server.uri())));
+            ChainJudge.assertExact(chain, tmp.resolve("roomy"));
+        }
+    }
+
+    private static List<String> names(Path dir) throws java.io.IOException {
+        try (var files = Files.list(dir)) {
+            return files.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+    }
+
     // ------------------------------------------------------------------ helpers
 
     private JobStatus runChain(Chain chain, String dest) throws Exception {

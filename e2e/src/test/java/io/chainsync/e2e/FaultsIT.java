@@ -226,19 +226,28 @@ class FaultsIT {
 
     @Test
     void injectedEioIsRetriedAndTheCopyIsExact() throws Exception {
-        Chain chain = ChainBuilder.in(tmp.resolve("src")).size(16L << 20).clusterSize(65536).base("base.raw")
-                .io("write -P 0x61 0 6M", "write -P 0x62 8M 6M").build();
+        Chain chain = ChainBuilder.in(tmp.resolve("src")).size(48L << 20).clusterSize(65536).base("base.raw")
+                .io("write -P 0x61 0 20M", "write -P 0x62 24M 24M").build();
         Path sockets = Files.createDirectories(tmp.resolve("s"));
         long retriedBefore = pipeline.retried();
+        // nbdkit's error filter fails half of the reads with EIO while the trigger file exists
+        Path trigger = Files.createFile(tmp.resolve("eio-on"));
         try (NbdkitServer server = NbdkitServer.builder("file")
                 .param("file", chain.bottom().path().toAbsolutePath().toString()).readOnly(true).filter("error")
-                .param("error-pread", "EIO").param("error-pread-rate", "3%").start(sockets)) {
+                .param("error-pread", "EIO").param("error-pread-rate", "50%")
+                .param("error-pread-file", trigger.toString()).start(sockets)) {
             String job = UUID.randomUUID().toString();
             produce(job(job, List.of(new LayerSource("base.raw", server.uri())), "eio"));
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (pipeline.retried() == retriedBefore && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertTrue(pipeline.retried() > retriedBefore, "no EIO reached a copy task");
+            Thread.sleep(500); // a few more failures, then the source heals
+            Files.delete(trigger);
             JobStatus status = Jobs.await(config, topics, job, Duration.ofSeconds(180), s -> { }).orElseThrow();
             assertEquals(JobState.COMPLETE, status.getState(), String.valueOf(status));
             ChainJudge.assertExact(chain, destRoot.resolve("eio"));
-            assertTrue(pipeline.retried() > retriedBefore, "no EIO was injected mid-copy");
         }
     }
 

@@ -29,7 +29,9 @@ final class CopyCommand implements Callable<Integer> {
 
     @Option(names = "--layer", required = true, paramLabel = "NAME=NBD_URI",
             description = "a layer: destination file name and source URI (nbd://host[:port]/export or"
-                    + " nbd+unix:///export?socket=PATH); repeat, bottom first")
+                    + " nbd+unix:///export?socket=PATH; TLS: nbds://host[:port]/export?tls-certificates=DIR,"
+                    + " nbds+unix:///export?socket=PATH&tls-certificates=DIR, or tls-psk-file=FILE with"
+                    + " nbds://USER@host/...); repeat, bottom first")
     List<String> layers = new ArrayList<>();
 
     @Option(names = "--dest", required = true, paramLabel = "DIR", description = "destination directory")

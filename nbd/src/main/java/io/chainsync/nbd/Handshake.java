@@ -10,7 +10,9 @@ import static io.chainsync.nbd.protocol.NbdConstants.NBD_INFO_EXPORT;
 import static io.chainsync.nbd.protocol.NbdConstants.NBD_OPT_GO;
 import static io.chainsync.nbd.protocol.NbdConstants.NBD_OPT_LIST_META_CONTEXT;
 import static io.chainsync.nbd.protocol.NbdConstants.NBD_OPT_SET_META_CONTEXT;
+import static io.chainsync.nbd.protocol.NbdConstants.NBD_OPT_STARTTLS;
 import static io.chainsync.nbd.protocol.NbdConstants.NBD_OPT_STRUCTURED_REPLY;
+import static io.chainsync.nbd.protocol.NbdConstants.NBD_REP_ERR_TLS_REQD;
 import static io.chainsync.nbd.protocol.NbdConstants.NBD_REP_ERR_UNSUP;
 
 import io.chainsync.nbd.protocol.NbdConstants;
@@ -34,6 +36,12 @@ import org.slf4j.LoggerFactory;
 /**
  * Fixed newstyle negotiation on a connected blocking channel. The wire formats live in the protocol
  * package; this class only sequences options and reads replies.
+ *
+ * <p>For a TLS URI, {@code NBD_OPT_STARTTLS} is the first option, right after the client flags; once
+ * the server acknowledges it, the TLS handshake runs on the same socket and every later option, reply
+ * and the whole transmission phase go through TLS ({@link #transport()}). Any refusal ends the
+ * connection: a client that asked for TLS never goes on in plaintext. A plaintext client that meets a
+ * server requiring TLS ({@code NBD_REP_ERR_TLS_REQD}) fails with "server requires TLS (use nbds://)".
  */
 final class Handshake {
 
@@ -51,17 +59,28 @@ final class Handshake {
         }
     }
 
-    private final SocketChannel channel;
+    private final SocketChannel socket;
     private final NbdUri uri;
     private final ByteBuffer header = ByteBuffer.allocate(NbdConstants.OPTION_REPLY_HEADER_SIZE);
+    private Transport channel;
+    private boolean tlsRunning;
     private boolean noZeroes;
 
-    Handshake(SocketChannel channel, NbdUri uri) {
-        this.channel = channel;
+    Handshake(SocketChannel socket, NbdUri uri) {
+        this.socket = socket;
         this.uri = uri;
+        this.channel = Transport.plain(socket);
     }
 
-    /** Reads the server greeting and answers with the client flags. */
+    /** The connection's byte stream: the socket, or the TLS session once {@link #start()} set it up. */
+    Transport transport() {
+        return channel;
+    }
+
+    /**
+     * Reads the server greeting and answers with the client flags; for a TLS URI then upgrades the
+     * connection ({@code NBD_OPT_STARTTLS} and the TLS handshake).
+     */
     void start() throws IOException {
         ByteBuffer greeting = readExactly(18);
         long magic = greeting.getLong();
@@ -83,6 +102,26 @@ final class Handshake {
         noZeroes = (handshakeFlags & NBD_FLAG_NO_ZEROES) != 0;
         int clientFlags = NBD_FLAG_C_FIXED_NEWSTYLE | (noZeroes ? NBD_FLAG_C_NO_ZEROES : 0);
         write(ByteBuffer.allocate(4).putInt(clientFlags).flip());
+        if (uri.isTls()) {
+            startTls();
+        }
+    }
+
+    /** {@code NBD_OPT_STARTTLS}, then the TLS handshake; any refusal is an error, never a fallback. */
+    private void startTls() throws IOException {
+        Tls.Upgrade upgrade = Tls.prepare(uri);
+        send(new OptionRequest(NBD_OPT_STARTTLS, ByteBuffer.allocate(0)));
+        OptionReply reply = readReply(NBD_OPT_STARTTLS);
+        if (reply instanceof OptionReply.Error error) {
+            throw new NbdException("server " + uri + " refused NBD_OPT_STARTTLS (" + error.describe()
+                    + "): it does not offer TLS, and an nbds URI never falls back to plaintext");
+        }
+        if (!(reply instanceof OptionReply.Ack)) {
+            throw unexpected(reply);
+        }
+        channel = upgrade.handshake(socket);
+        tlsRunning = true;
+        LOGGER.atDebug().addKeyValue("uri", uri).addKeyValue("tls", channel.describe()).log("TLS started");
     }
 
     /** {@code NBD_OPT_STRUCTURED_REPLY}; false if the server refused it. */
@@ -198,6 +237,9 @@ final class Handshake {
     void abort() {
         try {
             send(OptionRequest.abort());
+            if (uri.isTls()) {
+                channel.shutdownOutput(); // the client shuts TLS down after NBD_OPT_ABORT
+            }
         } catch (IOException e) {
             LOGGER.atDebug().addKeyValue("uri", uri).setCause(e).log("NBD_OPT_ABORT not sent");
         }
@@ -219,7 +261,25 @@ final class Handshake {
         header.flip();
         OptionReplyHeader replyHeader = OptionReplyHeader.decode(header, option, OptionReply.MAX_OPTION_REPLY_LENGTH);
         ByteBuffer data = readExactly((int) replyHeader.length());
-        return OptionReply.decode(replyHeader, data);
+        OptionReply reply = OptionReply.decode(replyHeader, data);
+        if (reply instanceof OptionReply.Error error && error.type() == NBD_REP_ERR_TLS_REQD) {
+            throw tlsRequired(option, error);
+        }
+        return reply;
+    }
+
+    /** {@code NBD_REP_ERR_TLS_REQD}: the plaintext client must use an nbds URI. */
+    private NbdException tlsRequired(int option, OptionReply.Error error) {
+        if (uri.isTls()) {
+            return new NbdProtocolException(uri + ": server replied NBD_REP_ERR_TLS_REQD to "
+                    + NbdConstants.optionName(option) + " although TLS is running");
+        }
+        String message = error.message() == null || error.message().isEmpty() ? "" : " (server says: "
+                + error.message() + ")";
+        String what = option == NBD_OPT_GO ? " for export '" + uri.exportName() + "' (or it has no such export)" : "";
+        return new NbdException("cannot negotiate with " + uri + ": server requires TLS (use nbds://)" + what
+                + (uri.isUnix() ? "; over a Unix socket: nbds+unix:///EXPORT?socket=PATH&tls-certificates=DIR" : "")
+                + message);
     }
 
     private void write(ByteBuffer buffer) throws IOException {
@@ -237,8 +297,8 @@ final class Handshake {
     private void readFully(ByteBuffer buffer) throws IOException {
         while (buffer.hasRemaining()) {
             if (channel.read(buffer) < 0) {
-                throw new NbdException("server " + uri + " closed the connection during the handshake",
-                        new EOFException());
+                throw new NbdException("server " + uri + " closed the connection during the handshake"
+                        + (tlsRunning ? Tls.closedAfterHandshakeHint(uri) : ""), new EOFException());
             }
         }
     }

@@ -228,21 +228,19 @@ public final class NbdClient implements AutoCloseable {
      * @throws IOException if the server cannot be reached or refuses; the message names the URI
      */
     public static NbdClient connect(NbdUri uri, Options options) throws IOException {
-        Opened first = withinDeadline(uri, options.connectTimeout(),
-                channel -> new Opened(channel, negotiate(uri, channel, options)));
+        Opened first = withinDeadline(uri, options.connectTimeout(), channel -> negotiate(uri, channel, options));
         NbdClient client = new NbdClient(uri, first.result());
         client.connections.add(client.connection(0, first, options));
         int wanted = (first.result().transmissionFlags() & NBD_FLAG_CAN_MULTI_CONN) != 0 ? options.connections() : 1;
         try {
             for (int i = 1; i < wanted; i++) {
-                Opened more = withinDeadline(uri, options.connectTimeout(),
-                        channel -> new Opened(channel, negotiate(uri, channel, options)));
+                Opened more = withinDeadline(uri, options.connectTimeout(), channel -> negotiate(uri, channel, options));
                 Handshake.Result result = more.result();
                 if (result.size() != first.result().size()
                         || result.transmissionFlags() != first.result().transmissionFlags()
                         || !result.blockSize().equals(first.result().blockSize())
                         || !Set.copyOf(result.contexts().values()).equals(client.metaContexts)) {
-                    closeQuietly(more.channel());
+                    closeQuietly(more.transport());
                     throw new NbdException("connection " + i + " to " + uri
                             + " negotiated a different export than the first connection");
                 }
@@ -255,17 +253,18 @@ public final class NbdClient implements AutoCloseable {
         LOGGER.atDebug().addKeyValue("uri", uri).addKeyValue("size", first.result().size())
                 .addKeyValue("flags", Integer.toHexString(first.result().transmissionFlags()))
                 .addKeyValue("blockSize", first.result().blockSize()).addKeyValue("metaContexts", client.metaContexts)
-                .addKeyValue("connections", client.connections.size()).log("NBD client connected");
+                .addKeyValue("connections", client.connections.size()).addKeyValue("transport", client.transport())
+                .log("NBD client connected");
         return client;
     }
 
     private NbdConnection connection(int index, Opened opened, Options options) {
-        return new NbdConnection(index, uri, opened.channel(), opened.result(), options.maxInFlight(),
+        return new NbdConnection(index, uri, opened.transport(), opened.result(), options.maxInFlight(),
                 options.requestTimeout(), Timer.INSTANCE, this::onFailure);
     }
 
-    /** A connected socket in transmission phase and what its handshake settled. */
-    private record Opened(SocketChannel channel, Handshake.Result result) {
+    /** A connection (plaintext or TLS) in transmission phase and what its handshake settled. */
+    private record Opened(Transport transport, Handshake.Result result) {
     }
 
     /**
@@ -363,8 +362,7 @@ public final class NbdClient implements AutoCloseable {
         return message == null ? e.getClass().getSimpleName() : e.getClass().getSimpleName() + ": " + message;
     }
 
-    private static Handshake.Result negotiate(NbdUri uri, SocketChannel channel, Options options)
-            throws IOException {
+    private static Opened negotiate(NbdUri uri, SocketChannel channel, Options options) throws IOException {
         Handshake handshake = new Handshake(channel, uri);
         handshake.start();
         boolean structured = handshake.structuredReplies();
@@ -376,7 +374,7 @@ public final class NbdClient implements AutoCloseable {
             }
             contexts = handshake.metaContexts(NBD_OPT_SET_META_CONTEXT, uri.exportName(), options.metaContexts());
         }
-        return handshake.go(uri.exportName(), structured, contexts);
+        return new Opened(handshake.transport(), handshake.go(uri.exportName(), structured, contexts));
     }
 
     private static NbdTimeoutException timedOut(NbdUri uri, Duration timeout, Exception cause) {
@@ -384,7 +382,7 @@ public final class NbdClient implements AutoCloseable {
                 + "connect timeout of " + NbdConnection.describe(timeout), timeout, cause);
     }
 
-    private static void closeQuietly(SocketChannel channel) {
+    private static void closeQuietly(java.nio.channels.Channel channel) {
         try {
             channel.close();
         } catch (IOException e) {
@@ -401,6 +399,14 @@ public final class NbdClient implements AutoCloseable {
     /** Export size in bytes. */
     public long size() {
         return info.size();
+    }
+
+    /**
+     * How the bytes travel: {@code "plaintext"}, or the TLS version and cipher suite of the first
+     * connection, e.g. {@code "TLSv1.3 TLS_AES_256_GCM_SHA384"}.
+     */
+    public String transport() {
+        return connections.get(0).transport();
     }
 
     /** Names of the negotiated metadata contexts (those the server accepted). */

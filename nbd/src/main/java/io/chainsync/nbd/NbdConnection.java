@@ -13,7 +13,6 @@ import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
-import java.nio.channels.SocketChannel;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -31,7 +30,7 @@ import org.slf4j.LoggerFactory;
 /**
  * One negotiated NBD connection in transmission phase: callers send requests under a write lock, a
  * reader thread decodes replies ({@link ReplyDecoder} in stream mode) and moves read data straight from
- * the socket into the caller's buffer.
+ * the connection's {@link Transport} (the socket, or the TLS session over it) into the caller's buffer.
  *
  * <p>Every request has a deadline ({@code requestTimeout}, armed on a shared timer when it is sent). A
  * request still unanswered at its deadline fails the connection with an {@link NbdTimeoutException}:
@@ -57,7 +56,7 @@ final class NbdConnection {
 
     private final int index;
     private final NbdUri uri;
-    private final SocketChannel channel;
+    private final Transport channel;
     private final Handshake.Result info;
     private final BiConsumer<NbdConnection, NbdException> onFailure;
     private final Duration requestTimeout;
@@ -78,7 +77,7 @@ final class NbdConnection {
      * @param requestTimeout deadline of each request, from the moment it is sent
      * @param timer runs the deadlines (shared; its tasks only close sockets, they never run callbacks)
      */
-    NbdConnection(int index, NbdUri uri, SocketChannel channel, Handshake.Result info, int maxInFlight,
+    NbdConnection(int index, NbdUri uri, Transport channel, Handshake.Result info, int maxInFlight,
             Duration requestTimeout, ScheduledExecutorService timer,
             BiConsumer<NbdConnection, NbdException> onFailure) {
         this.index = index;
@@ -102,6 +101,11 @@ final class NbdConnection {
 
     Handshake.Result info() {
         return info;
+    }
+
+    /** "plaintext", or the TLS version and cipher suite. */
+    String transport() {
+        return channel.describe();
     }
 
     ConnectionState state() {

@@ -35,8 +35,12 @@ import java.util.Set;
  *   <li>{@link NbdProtocolException}: the server violated the protocol</li>
  *   <li>{@link NbdRequestException} with any other error ({@code EPERM}, {@code EINVAL},
  *       {@code ENOSPC}, {@code EOVERFLOW}, {@code ENOTSUP}, ...)</li>
- *   <li>negotiation refusals: export not found, TLS required, no fixed newstyle or structured replies
- *       (plain {@link io.chainsync.nbd.protocol.NbdException} without a transient cause)</li>
+ *   <li>negotiation refusals: export not found, TLS required, STARTTLS refused, no fixed newstyle or
+ *       structured replies (plain {@link io.chainsync.nbd.protocol.NbdException} without a transient
+ *       cause)</li>
+ *   <li>TLS failures: a certificate that does not verify, a refused client certificate or PSK, a TLS
+ *       alert, a missing credential file ({@link javax.net.ssl.SSLException} and Bouncy Castle's alerts
+ *       are not socket failures)</li>
  *   <li>{@link IllegalArgumentException} (bad URI, request outside the export),
  *       {@link UnsupportedOperationException} (command the export does not offer)</li>
  *   <li>an interruption of the waiting thread ({@link InterruptedIOException} other than a socket

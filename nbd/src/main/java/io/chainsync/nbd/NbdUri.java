@@ -6,20 +6,26 @@ import java.net.URI;
 import java.net.URISyntaxException;
 import java.net.UnixDomainSocketAddress;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 
 /**
- * An NBD URI, as in the NBD URI specification ({@code doc/uri.md}), restricted to what this client
- * supports:
+ * An NBD URI, as in the NBD URI specification ({@code doc/uri.md}) and as libnbd spells it
+ * ({@code nbd_connect_uri(3)}), restricted to what this client supports:
  *
  * <ul>
  *   <li>{@code nbd://host[:port]/export} (TCP; default port 10809; the export may be empty)</li>
  *   <li>{@code nbd+unix:///export?socket=PATH} (Unix domain socket)</li>
+ *   <li>{@code nbds://[user@]host[:port]/export[?TLS]} and
+ *       {@code nbds+unix://[user@]/export?socket=PATH[&TLS]}: the same with TLS required, where
+ *       {@code TLS} is {@code tls-certificates=DIR} or {@code tls-psk-file=FILE} (see {@link NbdTls};
+ *       the user name is the PSK identity)</li>
  * </ul>
  *
- * <p>TLS schemes ({@code nbds}, {@code nbds+unix}) and other transports are refused with a clear
- * {@link IllegalArgumentException}. {@link #toString()} gives back the URI text.
+ * <p>A TLS URI never falls back to plaintext. Other transports (vsock) and unknown query parameters are
+ * refused with a clear {@link IllegalArgumentException}. {@link #toString()} gives back the URI text.
  */
 public final class NbdUri {
 
@@ -31,13 +37,15 @@ public final class NbdUri {
     private final int port;
     private final Path socket;
     private final String exportName;
+    private final NbdTls tls;
 
-    private NbdUri(String text, String host, int port, Path socket, String exportName) {
+    private NbdUri(String text, String host, int port, Path socket, String exportName, NbdTls tls) {
         this.text = text;
         this.host = host;
         this.port = port;
         this.socket = socket;
         this.exportName = exportName;
+        this.tls = tls;
     }
 
     /**
@@ -55,7 +63,7 @@ public final class NbdUri {
         }
         String scheme = uri.getScheme();
         if (scheme == null) {
-            throw invalid(text, "missing scheme (expected nbd:// or nbd+unix://)");
+            throw invalid(text, "missing scheme (expected nbd://, nbd+unix://, nbds:// or nbds+unix://)");
         }
         if (uri.isOpaque()) {
             throw invalid(text, "expected nbd://host[:port]/export or nbd+unix:///export?socket=PATH");
@@ -63,20 +71,26 @@ public final class NbdUri {
         if (uri.getFragment() != null) {
             throw invalid(text, "fragments are not allowed");
         }
-        if (uri.getRawUserInfo() != null) {
-            throw invalid(text, "user info is not supported");
-        }
         String exportName = exportName(text, uri);
-        switch (scheme.toLowerCase(java.util.Locale.ROOT)) {
+        String lower = scheme.toLowerCase(java.util.Locale.ROOT);
+        boolean secure = lower.startsWith("nbds");
+        switch (lower) {
             case "nbd":
-            case "nbd+tcp": {
+            case "nbd+tcp":
+            case "nbds":
+            case "nbds+tcp": {
                 String host = uri.getHost();
                 if (host == null || host.isEmpty()) {
                     throw invalid(text, uri.getRawAuthority() == null || uri.getRawAuthority().isEmpty()
                             ? "missing host" : "bad host or port '" + uri.getRawAuthority() + "'");
                 }
-                if (uri.getRawQuery() != null) {
+                String user = userInfo(text, uri.getRawUserInfo(), secure);
+                Map<String, String> query = query(text, uri.getRawQuery());
+                if (!secure && !query.isEmpty()) {
                     throw invalid(text, "query parameters are not supported for TCP ('" + uri.getRawQuery() + "')");
+                }
+                if (query.containsKey("socket")) {
+                    throw invalid(text, "socket= is for nbds+unix:// URIs, not TCP");
                 }
                 int port = uri.getPort() == -1 ? DEFAULT_PORT : uri.getPort();
                 if (port < 1 || port > 65535) {
@@ -85,43 +99,94 @@ public final class NbdUri {
                 if (host.startsWith("[") && host.endsWith("]")) {
                     host = host.substring(1, host.length() - 1);
                 }
-                return new NbdUri(text, host, port, null, exportName);
+                return new NbdUri(text, host, port, null, exportName, secure ? tls(text, query, user) : null);
             }
-            case "nbd+unix": {
-                if (uri.getRawAuthority() != null && !uri.getRawAuthority().isEmpty()) {
-                    throw invalid(text, "nbd+unix URIs take no host or port (use nbd+unix:///export?socket=PATH)");
-                }
-                String socket = null;
-                String query = uri.getRawQuery();
-                if (query != null && !query.isEmpty()) {
-                    for (String parameter : query.split("&")) {
-                        int eq = parameter.indexOf('=');
-                        String key = eq < 0 ? parameter : parameter.substring(0, eq);
-                        String value = eq < 0 ? "" : decode(text, parameter.substring(eq + 1));
-                        if (!key.equals("socket")) {
-                            throw invalid(text, "unsupported query parameter '" + key + "'");
-                        }
-                        if (socket != null) {
-                            throw invalid(text, "socket given twice");
-                        }
-                        socket = value;
+            case "nbd+unix":
+            case "nbds+unix": {
+                String authority = uri.getRawAuthority();
+                String user = null;
+                if (authority != null && !authority.isEmpty()) {
+                    if (!secure || !authority.endsWith("@") || authority.indexOf('@') != authority.length() - 1) {
+                        throw invalid(text, scheme + " URIs take no host or port (use " + scheme
+                                + ":///export?socket=PATH)");
                     }
+                    user = userInfo(text, authority.substring(0, authority.length() - 1), true);
+                }
+                Map<String, String> query = query(text, uri.getRawQuery());
+                String socket = query.remove("socket");
+                if (!secure && !query.isEmpty()) {
+                    throw invalid(text, "unsupported query parameter '" + query.keySet().iterator().next() + "'");
                 }
                 if (socket == null || socket.isEmpty()) {
                     throw invalid(text, "missing socket=PATH query parameter");
                 }
-                return new NbdUri(text, null, -1, Path.of(socket), exportName);
+                return new NbdUri(text, null, -1, Path.of(socket), exportName, secure ? tls(text, query, user) : null);
             }
-            case "nbds":
-            case "nbds+unix":
-            case "nbds+tcp":
             case "nbds+vsock":
-                throw invalid(text, "TLS not supported yet");
             case "nbd+vsock":
                 throw invalid(text, "vsock transport is not supported");
             default:
-                throw invalid(text, "unsupported scheme '" + scheme + "' (expected nbd or nbd+unix)");
+                throw invalid(text, "unsupported scheme '" + scheme + "' (expected nbd, nbd+unix, nbds or nbds+unix)");
         }
+    }
+
+    private static String userInfo(String text, String raw, boolean secure) {
+        if (raw == null) {
+            return null;
+        }
+        if (!secure) {
+            throw invalid(text, "user info is only used by TLS-PSK (nbds://NAME@host/...)");
+        }
+        String user = decode(text, raw);
+        if (user.isEmpty()) {
+            throw invalid(text, "empty user name before '@'");
+        }
+        return user;
+    }
+
+    /** Query parameters in order; a parameter given twice is refused. */
+    private static Map<String, String> query(String text, String rawQuery) {
+        Map<String, String> parameters = new LinkedHashMap<>();
+        if (rawQuery == null || rawQuery.isEmpty()) {
+            return parameters;
+        }
+        for (String parameter : rawQuery.split("&")) {
+            int eq = parameter.indexOf('=');
+            String key = eq < 0 ? parameter : parameter.substring(0, eq);
+            String value = eq < 0 ? "" : decode(text, parameter.substring(eq + 1));
+            if (parameters.put(key, value) != null) {
+                throw invalid(text, key + " given twice");
+            }
+        }
+        return parameters;
+    }
+
+    private static NbdTls tls(String text, Map<String, String> query, String user) {
+        Path certificates = null;
+        Path pskFile = null;
+        for (Map.Entry<String, String> parameter : query.entrySet()) {
+            String value = parameter.getValue();
+            switch (parameter.getKey()) {
+                case "tls-certificates" -> certificates = path(text, parameter.getKey(), value);
+                case "tls-psk-file" -> pskFile = path(text, parameter.getKey(), value);
+                case "tls-username" -> throw invalid(text, "libnbd takes the TLS user name from the URI's user "
+                        + "info, not from tls-username= (write nbds://" + value + "@host/export or nbds+unix://"
+                        + value + "@/export?socket=PATH)");
+                default -> throw invalid(text, "unsupported query parameter '" + parameter.getKey()
+                        + "' (expected tls-certificates=DIR or tls-psk-file=FILE)");
+            }
+        }
+        if (certificates != null && pskFile != null) {
+            throw invalid(text, "give tls-certificates or tls-psk-file, not both");
+        }
+        return NbdTls.of(certificates, pskFile, user);
+    }
+
+    private static Path path(String text, String key, String value) {
+        if (value.isEmpty()) {
+            throw invalid(text, key + "= needs a path");
+        }
+        return Path.of(value);
     }
 
     private static String exportName(String text, URI uri) {
@@ -201,8 +266,44 @@ public final class NbdUri {
         return out.toString();
     }
 
+    /**
+     * The same endpoint and export with TLS required: {@code nbds://[user@]host:port/export?...} or
+     * {@code nbds+unix://[user@]/export?socket=PATH&...}.
+     */
+    public NbdUri withTls(NbdTls settings) {
+        Objects.requireNonNull(settings, "settings");
+        StringBuilder out = new StringBuilder(socket != null ? "nbds+unix://" : "nbds://");
+        settings.username().ifPresent(user -> out.append(encode(user, "-._~!$&'()*+,;=")).append('@'));
+        if (socket == null) {
+            out.append(host.contains(":") ? "[" + host + "]" : host).append(':').append(port);
+        }
+        out.append('/').append(encodePath(exportName));
+        StringBuilder query = new StringBuilder();
+        if (socket != null) {
+            query.append("socket=").append(encodeQuery(socket.toString()));
+        }
+        settings.certificates().ifPresent(dir -> query.append(query.length() > 0 ? "&" : "")
+                .append("tls-certificates=").append(encodeQuery(dir.toString())));
+        settings.pskFile().ifPresent(file -> query.append(query.length() > 0 ? "&" : "")
+                .append("tls-psk-file=").append(encodeQuery(file.toString())));
+        if (query.length() > 0) {
+            out.append('?').append(query);
+        }
+        return parse(out.toString());
+    }
+
     public boolean isUnix() {
         return socket != null;
+    }
+
+    /** Whether the URI requires TLS ({@code nbds://}, {@code nbds+unix://}). */
+    public boolean isTls() {
+        return tls != null;
+    }
+
+    /** The TLS settings of an {@code nbds} URI; empty for plaintext URIs. */
+    public Optional<NbdTls> tls() {
+        return Optional.ofNullable(tls);
     }
 
     /** TCP host, empty for Unix sockets. */

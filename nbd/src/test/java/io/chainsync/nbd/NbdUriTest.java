@@ -43,10 +43,79 @@ class NbdUriTest {
         assertEquals(Path.of("/tmp/a b.sock"), built.socket().orElseThrow());
     }
 
+    @Test
+    void tlsOverTcp() {
+        NbdUri uri = NbdUri.parse("nbds://example.org:10900/disk?tls-certificates=/etc/pki/nbd%20x");
+        assertTrue(uri.isTls());
+        assertEquals(Optional.of("example.org"), uri.host());
+        assertEquals(10900, uri.port());
+        assertEquals("disk", uri.exportName());
+        NbdTls tls = uri.tls().orElseThrow();
+        assertEquals(Optional.of(Path.of("/etc/pki/nbd x")), tls.certificates());
+        assertTrue(tls.pskFile().isEmpty());
+        assertEquals("nbds://example.org:10900/disk?tls-certificates=/etc/pki/nbd%20x", uri.toString());
+        assertEquals(uri, NbdUri.parse(uri.toString()));
+
+        NbdUri defaults = NbdUri.parse("nbds://[::1]/");
+        assertEquals("::1", defaults.host().orElseThrow());
+        assertEquals(NbdUri.DEFAULT_PORT, defaults.port());
+        assertEquals(NbdTls.defaults(), defaults.tls().orElseThrow());
+        assertTrue(NbdUri.parse("nbd://h/").tls().isEmpty());
+        assertTrue(!NbdUri.parse("nbd://h/").isTls());
+    }
+
+    @Test
+    void tlsPskWithUserFromUserInfo() {
+        NbdUri tcp = NbdUri.parse("nbds://alice@host/e?tls-psk-file=/keys.psk");
+        NbdTls tls = tcp.tls().orElseThrow();
+        assertTrue(tls.isPsk());
+        assertEquals(Optional.of("alice"), tls.username());
+        assertEquals("alice", tls.pskUsername());
+        assertEquals(Optional.of(Path.of("/keys.psk")), tls.pskFile());
+
+        // libnbd's own example: nbds+unix://alice@/?socket=/tmp/nbd.sock&tls-certificates=certs
+        NbdUri unix = NbdUri.parse("nbds+unix://alice@/?socket=/tmp/nbd.sock&tls-certificates=certs");
+        assertTrue(unix.isUnix() && unix.isTls());
+        assertEquals(Optional.of(Path.of("/tmp/nbd.sock")), unix.socket());
+        assertEquals(Optional.of("alice"), unix.tls().orElseThrow().username());
+        assertEquals(Optional.of(Path.of("certs")), unix.tls().orElseThrow().certificates());
+        assertEquals("", unix.exportName());
+
+        // without a user name: libnbd's default, $LOGNAME, else the local user
+        NbdTls anonymous = NbdUri.parse("nbds+unix:///?socket=/s&tls-psk-file=/k").tls().orElseThrow();
+        String logname = System.getenv("LOGNAME");
+        assertEquals(logname != null && !logname.isEmpty() ? logname : System.getProperty("user.name"),
+                anonymous.pskUsername());
+    }
+
+    @Test
+    void withTlsBuildsUrisThatRoundTrip() {
+        NbdUri tcp = NbdUri.tcp("10.0.0.1", 1234, "a b").withTls(NbdTls.certificates(Path.of("/pki/c&d")));
+        assertEquals("nbds://10.0.0.1:1234/a%20b?tls-certificates=/pki/c%26d", tcp.toString());
+        assertEquals(Path.of("/pki/c&d"), tcp.tls().orElseThrow().certificates().orElseThrow());
+        NbdUri unix = NbdUri.unix(Path.of("/run/x.sock"), "top").withTls(NbdTls.psk(Path.of("/k.psk"), "bob"));
+        assertEquals("nbds+unix://bob@/top?socket=/run/x.sock&tls-psk-file=/k.psk", unix.toString());
+        assertEquals(unix, NbdUri.parse(unix.toString()));
+        assertEquals("bob", unix.tls().orElseThrow().pskUsername());
+        NbdUri v6 = NbdUri.tcp("::1", 5, "").withTls(NbdTls.defaults());
+        assertEquals("nbds://[::1]:5/", v6.toString());
+        assertEquals(NbdTls.defaults(), v6.tls().orElseThrow());
+    }
+
     @ParameterizedTest
     @CsvSource(delimiter = '|', value = {
-        "nbds://host/export|TLS not supported yet",
-        "nbds+unix:///e?socket=/s|TLS not supported yet",
+        "nbds://host/export?tls-certificates=/a&tls-psk-file=/b|not both",
+        "nbds://host/export?tls-username=bob|nbds://bob@host/export",
+        "nbds://host/export?tls-certificates=|needs a path",
+        "nbds://host/export?tls-certificates=/a&tls-certificates=/b|given twice",
+        "nbds://host/export?socket=/s|nbds+unix",
+        "nbds://host/export?tls-verify-peer=false|unsupported query parameter",
+        "nbds+unix://host/e?socket=/s|no host",
+        "nbds+unix:///e|missing socket",
+        "nbds+vsock:///e|vsock",
+        "nbd://bob@host/e|only used by TLS-PSK",
+        "nbd+unix:///e?socket=/s&tls-certificates=/c|unsupported query parameter",
+        "nbd://host/e?tls-certificates=/c|query parameters",
         "nbd+unix:///export|missing socket",
         "nbd+unix:///export?socket=|missing socket",
         "nbd+unix://host/e?socket=/s|no host",

@@ -3,6 +3,7 @@ package io.chainsync.testkit;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.InetSocketAddress;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
@@ -18,7 +19,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * A long-running NBD server child process listening on a unix socket (base of
+ * A long-running NBD server child process listening on a unix socket, or on a TCP port (base of
  * {@link QemuNbdServer} and {@link NbdkitServer}).
  *
  * <p>The process is started in the foreground (never {@code --fork}: qemu-nbd may exit non-zero
@@ -44,6 +45,7 @@ public abstract class NbdServer implements AutoCloseable {
 
     private final Process process;
     private final Path socket;
+    private final InetSocketAddress tcp;
     private final List<String> command;
     private final ByteArrayOutputStream out = new ByteArrayOutputStream();
     private volatile boolean closed;
@@ -55,13 +57,28 @@ public abstract class NbdServer implements AutoCloseable {
      *                               the message holds the command line and the server's output
      */
     protected NbdServer(List<String> command, Path socket, Duration startTimeout) {
+        this(command, socket, null, startTimeout);
+    }
+
+    /**
+     * Starts {@code command} (which must make the server listen on {@code tcp}) and waits until that
+     * port completes an NBD greeting.
+     */
+    protected NbdServer(List<String> command, InetSocketAddress tcp, Duration startTimeout) {
+        this(command, null, tcp, startTimeout);
+    }
+
+    private NbdServer(List<String> command, Path socket, InetSocketAddress tcp, Duration startTimeout) {
         this.command = List.copyOf(command);
         this.socket = socket;
-        checkSocketPath(socket);
-        try {
-            Files.deleteIfExists(socket);
-        } catch (IOException e) {
-            throw new IllegalStateException("cannot remove stale socket " + socket, e);
+        this.tcp = tcp;
+        if (socket != null) {
+            checkSocketPath(socket);
+            try {
+                Files.deleteIfExists(socket);
+            } catch (IOException e) {
+                throw new IllegalStateException("cannot remove stale socket " + socket, e);
+            }
         }
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
         pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
@@ -126,9 +143,13 @@ public abstract class NbdServer implements AutoCloseable {
                 throw new IllegalStateException("NBD server exited with " + process.exitValue()
                         + " before serving: " + Exec.quote(command) + "\n--- output ---\n" + output().strip());
             }
-            if (Files.exists(socket)) {
+            if (socket == null || Files.exists(socket)) {
                 try {
-                    probe(socket);
+                    if (socket != null) {
+                        probe(socket);
+                    } else {
+                        probe(tcp);
+                    }
                     return;
                 } catch (IOException e) {
                     lastError = e.toString();
@@ -146,29 +167,40 @@ public abstract class NbdServer implements AutoCloseable {
     static void probe(Path socket) throws IOException {
         try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
             ch.connect(UnixDomainSocketAddress.of(socket));
-            ByteBuffer greet = ByteBuffer.allocate(18);
-            while (greet.hasRemaining()) {
-                if (ch.read(greet) < 0) {
-                    throw new IOException("connection closed during greeting");
-                }
+            probe(ch);
+        }
+    }
+
+    static void probe(InetSocketAddress tcp) throws IOException {
+        try (SocketChannel ch = SocketChannel.open(tcp)) {
+            probe(ch);
+        }
+    }
+
+    /** Works for TLS-only servers too: they must accept NBD_OPT_ABORT in plaintext. */
+    private static void probe(SocketChannel ch) throws IOException {
+        ByteBuffer greet = ByteBuffer.allocate(18);
+        while (greet.hasRemaining()) {
+            if (ch.read(greet) < 0) {
+                throw new IOException("connection closed during greeting");
             }
-            greet.flip();
-            long magic = greet.getLong();
-            long opt = greet.getLong();
-            if (magic != 0x4e42444d41474943L || opt != 0x49484156454F5054L) {
-                throw new IOException("not an NBD newstyle server");
-            }
-            ByteBuffer msg = ByteBuffer.allocate(4 + 16);
-            msg.putInt(3); // client flags: FIXED_NEWSTYLE | NO_ZEROES
-            msg.putLong(0x49484156454F5054L).putInt(2).putInt(0); // IHAVEOPT, NBD_OPT_ABORT, len 0
-            msg.flip();
-            while (msg.hasRemaining()) {
-                ch.write(msg);
-            }
-            ByteBuffer reply = ByteBuffer.allocate(20); // optional ACK; read it so the server sees a clean end
-            while (reply.hasRemaining() && ch.read(reply) >= 0) {
-                // keep reading
-            }
+        }
+        greet.flip();
+        long magic = greet.getLong();
+        long opt = greet.getLong();
+        if (magic != 0x4e42444d41474943L || opt != 0x49484156454F5054L) {
+            throw new IOException("not an NBD newstyle server");
+        }
+        ByteBuffer msg = ByteBuffer.allocate(4 + 16);
+        msg.putInt(3); // client flags: FIXED_NEWSTYLE | NO_ZEROES
+        msg.putLong(0x49484156454F5054L).putInt(2).putInt(0); // IHAVEOPT, NBD_OPT_ABORT, len 0
+        msg.flip();
+        while (msg.hasRemaining()) {
+            ch.write(msg);
+        }
+        ByteBuffer reply = ByteBuffer.allocate(20); // optional ACK; read it so the server sees a clean end
+        while (reply.hasRemaining() && ch.read(reply) >= 0) {
+            // keep reading
         }
     }
 
@@ -181,17 +213,34 @@ public abstract class NbdServer implements AutoCloseable {
         }
     }
 
-    /** The unix socket the server listens on. */
+    /** The unix socket the server listens on ({@code null} for a TCP server). */
     public Path socket() {
         return socket;
     }
 
+    /** The TCP address the server listens on ({@code null} for a unix socket server). */
+    public InetSocketAddress tcpAddress() {
+        return tcp;
+    }
+
     /**
-     * The NBD URI of the default export: {@code nbd+unix:///?socket=PATH} (empty export name, which
-     * is what qemu-nbd and nbdkit serve by default).
+     * The NBD URI of the default export: {@code nbd+unix:///?socket=PATH}, or {@code nbd://HOST:PORT/}
+     * for a TCP server (empty export name, which is what qemu-nbd and nbdkit serve by default).
      */
     public String uri() {
+        if (socket == null) {
+            return "nbd://" + tcp.getHostString() + ":" + tcp.getPort() + "/";
+        }
         return "nbd+unix:///?socket=" + socket;
+    }
+
+    /** A TCP port that was free a moment ago (the server started on it may still lose a race). */
+    protected static int freePort(String host) {
+        try (java.net.ServerSocket probe = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName(host))) {
+            return probe.getLocalPort();
+        } catch (IOException e) {
+            throw new IllegalStateException("no free TCP port on " + host, e);
+        }
     }
 
     /** The server's command line. */
@@ -235,7 +284,9 @@ public abstract class NbdServer implements AutoCloseable {
         } finally {
             LIVE.remove(process);
             try {
-                Files.deleteIfExists(socket);
+                if (socket != null) {
+                    Files.deleteIfExists(socket);
+                }
             } catch (IOException e) {
                 // best effort
             }

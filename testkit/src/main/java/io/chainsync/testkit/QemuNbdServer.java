@@ -1,5 +1,6 @@
 package io.chainsync.testkit;
 
+import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -23,6 +24,10 @@ public final class QemuNbdServer extends NbdServer {
 
     private QemuNbdServer(List<String> cmd, Path socket, Duration timeout) {
         super(cmd, socket, timeout);
+    }
+
+    private QemuNbdServer(List<String> cmd, InetSocketAddress tcp, Duration timeout) {
+        super(cmd, tcp, timeout);
     }
 
     /**
@@ -136,6 +141,20 @@ public final class QemuNbdServer extends NbdServer {
         /** Starts qemu-nbd with a fresh socket in {@code sockDir} and waits until it serves. */
         public QemuNbdServer start(Path sockDir) {
             Path sock = newSocket(sockDir, "qemu-nbd");
+            return new QemuNbdServer(command(List.of("-k", sock.toString())), sock, startTimeout);
+        }
+
+        /**
+         * Starts qemu-nbd on TCP ({@code -b HOST -p PORT}, a port that was free) and waits until the port
+         * serves; {@link NbdServer#uri()} is then {@code nbd://HOST:PORT/}.
+         */
+        public QemuNbdServer startTcp(String host) {
+            int port = freePort(host);
+            return new QemuNbdServer(command(List.of("-b", host, "-p", Integer.toString(port))),
+                    new InetSocketAddress(host, port), startTimeout);
+        }
+
+        private List<String> command(List<String> listen) {
             List<String> cmd = new ArrayList<>(List.of("qemu-nbd"));
             if (readOnly) {
                 cmd.add("-r");
@@ -150,13 +169,13 @@ public final class QemuNbdServer extends NbdServer {
             for (String b : bitmaps) {
                 cmd.addAll(List.of("-B", b));
             }
-            cmd.addAll(List.of("-k", sock.toString()));
+            cmd.addAll(listen);
             if (format != null) {
                 cmd.addAll(List.of("-f", format));
             }
             cmd.addAll(extraArgs);
             cmd.add(imageSpec);
-            return new QemuNbdServer(cmd, sock, startTimeout);
+            return cmd;
         }
     }
 }

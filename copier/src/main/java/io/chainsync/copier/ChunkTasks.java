@@ -7,24 +7,19 @@ import io.chainsync.core.ClusterKind;
 import io.chainsync.core.ClusterMap;
 import io.chainsync.core.ClusterRun;
 import io.chainsync.qcow2.Qcow2Writer;
+import io.chainsync.qcow2.RawWriter;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.function.LongConsumer;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.stream.Stream;
 
 /**
  * The two tasks of a distributed layer copy, run by any worker that shares the destination file
@@ -52,7 +47,12 @@ public final class ChunkTasks {
                         String backingFormat) {
 
         boolean raw() {
-            return LayerFormat.of(target.getFileName().toString()) == LayerFormat.RAW;
+            return LayerFormat.of(name()) == LayerFormat.RAW;
+        }
+
+        /** The layer's file name. */
+        String name() {
+            return target.getFileName().toString();
         }
     }
 
@@ -66,51 +66,76 @@ public final class ChunkTasks {
     static volatile java.util.function.Consumer<FinalizeStep> crashPoint = step -> { };
 
     /**
-     * Copies one chunk's DATA runs from the source into the layer's temporary file. A chunk of a
-     * layer this job has already finalized changes nothing (a redelivered task).
-     *
-     * @return the number of bytes copied
-     * @throws LayerExistsException when the layer's name is taken by a file this job did not write
+     * Copies one chunk's DATA runs from the source into the layer's temporary file, in the
+     * directory of {@code layer.target()} taken as named (see {@link #copyChunk(DestDir, NbdClient,
+     * DataCopier, Layer, long, List, LongConsumer)}).
      */
     public static long copyChunk(NbdClient client, DataCopier copier, Layer layer, long chunk, List<ClusterRun> runs,
                                  LongConsumer progress) throws IOException {
-        LayerFiles files = new LayerFiles(layer.target());
-        if (finishedBy(layer)) {
+        try (DestDir dir = DestDir.of(layer.target().getParent(), FileModes.DEFAULT)) {
+            return copyChunk(dir, client, copier, layer, chunk, runs, progress);
+        }
+    }
+
+    /**
+     * Copies one chunk's DATA runs from the source into the layer's temporary file. A chunk of a
+     * layer this job has already finalized changes nothing (a redelivered task).
+     *
+     * @param dir the layer's destination directory ({@link Destinations#open}); of
+     *            {@code layer.target()} only the file name is used
+     * @return the number of bytes copied
+     * @throws LayerExistsException when the layer's name is taken by a file this job did not write
+     * @throws ConfinementException when a file of the layer is a symbolic link (or not a regular file)
+     */
+    public static long copyChunk(DestDir dir, NbdClient client, DataCopier copier, Layer layer, long chunk,
+                                 List<ClusterRun> runs, LongConsumer progress) throws IOException {
+        LayerFiles files = new LayerFiles(dir, layer.name());
+        if (finishedBy(files, layer)) {
             removeStale(files);
             return 0;
         }
-        refuseForeign(layer);
-        Files.createDirectories(files.chunks());
-        LayerFiles.forceDirectory(files.chunks().getParent());
+        refuseForeign(files);
         AtomicLong copied = new AtomicLong();
-        try (FileChannel channel = FileChannel.open(files.temporary(), StandardOpenOption.CREATE,
-                StandardOpenOption.WRITE)) {
-            DataTarget target = new DataTarget() {
-                @Override
-                public long hostOffset(ClusterRun run) {
-                    return DataTarget.hostOffset(layer.raw(), layer.clusterBits(), run);
-                }
-
-                @Override
-                public void write(long hostOffset, ByteBuffer src) throws IOException {
-                    long pos = hostOffset;
-                    while (src.hasRemaining()) {
-                        pos += channel.write(src, pos);
+        try (DestDir chunks = dir.directory(files.chunks(), true, files.chunks() + " in " + dir)) {
+            dir.force();
+            try (FileChannel channel = files.openTemporary()) {
+                DataTarget target = new DataTarget() {
+                    @Override
+                    public long hostOffset(ClusterRun run) {
+                        return DataTarget.hostOffset(layer.raw(), layer.clusterBits(), run);
                     }
-                }
-            };
-            copier.copy(client, runs, layer.clusterBits(), layer.virtualSize(), target, n -> {
-                copied.addAndGet(n);
-                progress.accept(n);
-            });
-            channel.force(true);
+
+                    @Override
+                    public void write(long hostOffset, ByteBuffer src) throws IOException {
+                        long pos = hostOffset;
+                        while (src.hasRemaining()) {
+                            pos += channel.write(src, pos);
+                        }
+                    }
+                };
+                copier.copy(client, runs, layer.clusterBits(), layer.virtualSize(), target, n -> {
+                    copied.addAndGet(n);
+                    progress.accept(n);
+                });
+                channel.force(true);
+            }
+            writeRuns(chunks, chunkFileName(chunk), runs);
         }
-        writeRuns(files.chunks().resolve(chunkFileName(chunk)), runs);
-        if (finishedBy(layer)) {
+        if (finishedBy(files, layer)) {
             // finalized by another worker while this (redelivered) chunk ran: what it wrote is stale
             removeStale(files);
         }
         return copied.get();
+    }
+
+    /**
+     * Finalizes the layer in the directory of {@code layer.target()} taken as named (see
+     * {@link #finalizeLayer(DestDir, Layer, long)}).
+     */
+    public static void finalizeLayer(Layer layer, long chunkCount) throws IOException {
+        try (DestDir dir = DestDir.of(layer.target().getParent(), FileModes.DEFAULT)) {
+            finalizeLayer(dir, layer, chunkCount);
+        }
     }
 
     /**
@@ -127,93 +152,120 @@ public final class ChunkTasks {
      * Run again after a crash at any point, or delivered again after it finished, it completes
      * the remaining steps and changes nothing else.
      *
+     * @param dir the layer's destination directory ({@link Destinations#open}); of
+     *            {@code layer.target()} only the file name is used
      * @throws IOException when a chunk's runs are missing (the layer is not complete)
      */
-    public static void finalizeLayer(Layer layer, long chunkCount) throws IOException {
-        LayerFiles files = new LayerFiles(layer.target());
-        if (finishedBy(layer)) {
-            if (Files.exists(files.temporary()) && !Files.exists(layer.target())) {
-                rename(files);
+    public static void finalizeLayer(DestDir dir, Layer layer, long chunkCount) throws IOException {
+        LayerFiles files = new LayerFiles(dir, layer.name());
+        if (finishedBy(files, layer)) {
+            if (dir.exists(files.temporary()) && !dir.exists(files.name())) {
+                files.commit();
             }
             cleanup(files);
             return;
         }
-        refuseForeign(layer);
+        refuseForeign(files);
         List<ClusterRun> all = new ArrayList<>();
-        for (long c = 0; c < chunkCount; c++) {
-            Path runsFile = files.chunks().resolve(chunkFileName(c));
-            try {
-                all.addAll(readRuns(runsFile));
-            } catch (NoSuchFileException e) {
-                throw new IOException("chunk " + c + " of " + chunkCount + " has not been copied", e);
+        try (DestDir chunks = dir.directory(files.chunks(), false, files.chunks() + " in " + dir)) {
+            for (long c = 0; c < chunkCount; c++) {
+                try {
+                    all.addAll(readRuns(chunks, chunkFileName(c)));
+                } catch (NoSuchFileException e) {
+                    throw notCopied(c, chunkCount, e);
+                }
+            }
+        } catch (NoSuchFileException e) {
+            if (chunkCount > 0) {
+                throw notCopied(0, chunkCount, e); // no chunk has been recorded at all
             }
         }
         crashPoint.accept(FinalizeStep.METADATA);
         if (layer.raw()) {
-            try (java.io.RandomAccessFile file = new java.io.RandomAccessFile(files.temporary().toFile(), "rw")) {
-                file.setLength(layer.virtualSize()); // sparse: holes read as zeroes
-                file.getChannel().force(true);
+            try (FileChannel channel = files.openTemporary()) {
+                RawWriter.extend(channel, layer.virtualSize()); // sparse: holes read as zeroes
+                channel.force(true);
             }
         } else {
-            if (!Files.exists(files.temporary())) {
-                Files.createFile(files.temporary());
-            }
-            try (Qcow2Writer writer = Qcow2Writer.reopenForFinish(files.temporary(), layer.virtualSize(),
-                    layer.clusterBits(), layer.backingName(), layer.backingFormat())) {
+            try (Qcow2Writer writer = Qcow2Writer.reopenForFinish(files.openTemporary(), files.temporaryPath(),
+                    layer.virtualSize(), layer.clusterBits(), layer.backingName(), layer.backingFormat())) {
                 Qcow2Sink.map(writer, all);
                 writer.finish();
             }
         }
         crashPoint.accept(FinalizeStep.MANIFEST);
-        LayerManifest.of(layer, ClusterMap.dataClusters(all)).write(files.manifest());
+        LayerManifest.of(layer, ClusterMap.dataClusters(all)).write(dir, files.manifest());
         crashPoint.accept(FinalizeStep.RENAME);
-        rename(files);
+        files.commit();
         crashPoint.accept(FinalizeStep.CLEANUP);
         cleanup(files);
     }
 
-    /** Whether this layer's job has finished it: its manifest names the job and the layer is in place. */
-    static boolean finishedBy(Layer layer) throws IOException {
-        LayerManifest manifest = LayerManifest.read(new LayerFiles(layer.target()).manifest());
+    private static IOException notCopied(long chunk, long chunkCount, IOException cause) {
+        return new IOException("chunk " + chunk + " of " + chunkCount + " has not been copied", cause);
+    }
+
+    /** Whether this layer's job has finished it: its manifest names the job. */
+    private static boolean finishedBy(LayerFiles files, Layer layer) throws IOException {
+        LayerManifest manifest = LayerManifest.read(files.dir(), files.manifest());
         return manifest != null && layer.job().equals(manifest.job());
     }
 
-    /** A layer name already taken by a file this job did not write is never overwritten. */
-    private static void refuseForeign(Layer layer) throws LayerExistsException {
-        if (Files.exists(layer.target(), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-            throw new LayerExistsException("layer " + layer.target().getFileName() + " already exists in "
-                    + layer.target().getParent() + "; it is never overwritten");
+    /**
+     * A layer name already taken by a file this job did not write is never overwritten, and a
+     * symbolic link there is refused (docs/design.md §3, "Confinement").
+     */
+    private static void refuseForeign(LayerFiles files) throws IOException {
+        if (files.dir().isSymbolicLink(files.name())) {
+            throw new ConfinementException("layer " + files.name() + " in " + files.dir()
+                    + " is a symbolic link; it is never followed or overwritten");
+        }
+        if (files.dir().exists(files.name())) {
+            throw new LayerExistsException("layer " + files.name() + " already exists in " + files.dir()
+                    + "; it is never overwritten");
         }
     }
 
-    private static void rename(LayerFiles files) throws IOException {
-        files.commit();
-    }
-
+    /**
+     * Removes the chunk runs, and temporary manifests a crash left, then flushes the directory.
+     */
     private static void cleanup(LayerFiles files) throws IOException {
-        deleteTree(files.chunks());
-        LayerFiles.forceDirectory(files.target().getParent());
+        DestDir dir = files.dir();
+        dir.deleteTree(files.chunks());
+        for (String entry : dir.list()) {
+            if (DestDir.isTemporaryOf(entry, files.manifest())) {
+                dir.delete(entry);
+            }
+        }
+        dir.force();
     }
 
     /** After the layer is in place, a temporary file can only be a redelivered chunk's: remove it. */
     private static void removeStale(LayerFiles files) throws IOException {
-        if (Files.exists(files.target())) {
-            Files.deleteIfExists(files.temporary());
+        if (files.dir().exists(files.name())) {
+            files.dir().delete(files.temporary());
             cleanup(files);
         }
     }
 
     /**
      * Removes a layer's temporary state (its job failed), never a layer: not one this job
-     * finished, not one that was there before.
+     * finished, not one that was there before. The directory of {@code target} is taken as named.
      */
     public static void discard(String job, Path target) throws IOException {
-        LayerFiles files = new LayerFiles(target);
-        LayerManifest manifest = LayerManifest.read(files.manifest());
-        if (manifest != null && job.equals(manifest.job()) && !Files.exists(target)) {
+        try (DestDir dir = DestDir.of(target.getParent(), FileModes.DEFAULT)) {
+            discard(dir, job, target.getFileName().toString());
+        }
+    }
+
+    /** As {@link #discard(String, Path)}, for layer {@code name} in {@code dir}. */
+    public static void discard(DestDir dir, String job, String name) throws IOException {
+        LayerFiles files = new LayerFiles(dir, name);
+        LayerManifest manifest = LayerManifest.read(dir, files.manifest());
+        if (manifest != null && job.equals(manifest.job()) && !dir.exists(name)) {
             return; // finished but for the rename: finalize delivered again completes it
         }
-        Files.deleteIfExists(files.temporary());
+        dir.delete(files.temporary());
         cleanup(files);
     }
 
@@ -221,11 +273,17 @@ public final class ChunkTasks {
         return String.format("%012d.runs", chunk);
     }
 
-    /** Writes the runs to a file atomically (temporary name, flush, rename). */
+    /** Writes the runs to {@code file} atomically, its directory taken as named. */
     static void writeRuns(Path file, List<ClusterRun> runs) throws IOException {
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        try (OutputStream os = Files.newOutputStream(tmp);
-             DataOutputStream out = new DataOutputStream(new java.io.BufferedOutputStream(os))) {
+        try (DestDir dir = DestDir.of(file.toAbsolutePath().getParent(), FileModes.DEFAULT)) {
+            writeRuns(dir, file.getFileName().toString(), runs);
+        }
+    }
+
+    /** Writes the runs to {@code name} in {@code dir} atomically (new temporary file, flush, rename). */
+    static void writeRuns(DestDir dir, String name, List<ClusterRun> runs) throws IOException {
+        dir.writeAtomically(name, os -> {
+            DataOutputStream out = new DataOutputStream(os);
             out.writeInt(RUNS_MAGIC);
             out.writeInt(runs.size());
             for (ClusterRun run : runs) {
@@ -234,17 +292,25 @@ public final class ChunkTasks {
                 out.writeByte(run.kind().code());
                 out.writeLong(run.firstDataIndex());
             }
-        }
-        try (FileChannel channel = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-            channel.force(true);
-        }
-        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        LayerFiles.forceDirectory(file.getParent());
+            out.flush();
+        });
     }
 
+    /** Reads the runs of {@code file}, its directory taken as named. */
     static List<ClusterRun> readRuns(Path file) throws IOException {
-        try (InputStream is = Files.newInputStream(file);
-             DataInputStream in = new DataInputStream(new java.io.BufferedInputStream(is))) {
+        try (DestDir dir = DestDir.of(file.toAbsolutePath().getParent(), FileModes.DEFAULT)) {
+            return readRuns(dir, file.getFileName().toString());
+        }
+    }
+
+    /** Reads the runs of {@code name} in {@code dir}; a link there is refused. */
+    static List<ClusterRun> readRuns(DestDir dir, String name) throws IOException {
+        Path file = dir.resolve(name);
+        InputStream is = dir.read(name);
+        if (is == null) {
+            throw new NoSuchFileException(file.toString());
+        }
+        try (DataInputStream in = new DataInputStream(new java.io.BufferedInputStream(is))) {
             if (in.readInt() != RUNS_MAGIC) {
                 throw new IOException("not a chunk runs file: " + file);
             }
@@ -265,17 +331,6 @@ public final class ChunkTasks {
                 }
             }
             return runs;
-        }
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> paths = Files.walk(dir)) {
-            for (Path p : (Iterable<Path>) paths.sorted(Comparator.reverseOrder())::iterator) {
-                Files.deleteIfExists(p);
-            }
         }
     }
 }

@@ -63,7 +63,9 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
     private final Map<String, NbdClient> sources = new LinkedHashMap<>(8, 0.75f, true);
     private final Backoff retry;
     private final JobStatusView jobStates;
-    private final Map<String, Set<Path>> touched = new HashMap<>();
+    private final FileModes modes;
+    /** The layers each job's tasks wrote to, for cleanup once the job ends. */
+    private final Map<String, Set<Placement>> touched = new HashMap<>();
     private final AtomicLong retried = new AtomicLong();
 
     public CopierService(ClientConfig config, PipelineTopics topics, Path destRoot, String worker) {
@@ -72,12 +74,19 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
 
     /** @param retry how often, and how far apart, a task is tried again after a transient failure */
     public CopierService(ClientConfig config, PipelineTopics topics, Path destRoot, String worker, Backoff retry) {
+        this(config, topics, destRoot, worker, retry, FileModes.DEFAULT);
+    }
+
+    /** @param modes the modes of the layers, files and directories this worker creates */
+    public CopierService(ClientConfig config, PipelineTopics topics, Path destRoot, String worker, Backoff retry,
+                         FileModes modes) {
         super(KafkaClients.consumer(config, GROUP, worker), topics.plans(), new DeadLetters(config, worker));
         if (!Files.isDirectory(destRoot)) {
             throw new IllegalArgumentException("destination root " + destRoot + " is not a directory");
         }
         this.topics = topics;
         this.retry = retry;
+        this.modes = java.util.Objects.requireNonNull(modes, "modes");
         this.jobStates = new JobStatusView(config, topics, worker);
         this.destRoot = destRoot.toAbsolutePath().normalize();
         this.worker = worker;
@@ -106,7 +115,7 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
             LOGGER.atInfo().setMessage("skipping a task of an ended job").addKeyValue("job", plan.getJob())
                     .addKeyValue("state", state).addKeyValue("layer", plan.getName()).addKeyValue("task", what).log();
             if (state == JobState.FAILED) {
-                discardTemporaries(plan.getJob(), Destinations.resolve(destRoot, plan.getDest(), plan.getName()));
+                discardTemporaries(plan.getJob(), new Placement(plan.getDest(), plan.getName()));
             }
             return;
         }
@@ -145,18 +154,25 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
         results.send(new ProducerRecord<>(topics.results().name(), record.key(), result.build())).get();
     }
 
-    /** Runs one task once; returns the bytes copied. */
+    /**
+     * Runs one task once; returns the bytes copied. The destination is opened under the root
+     * without following links (docs/design.md §3, "Confinement") and every file is reached through
+     * it.
+     */
     private long run(ChunkPlan plan) throws Exception {
         Path target = Destinations.resolve(destRoot, plan.getDest(), plan.getName());
-        Files.createDirectories(target.getParent());
-        DestLock.acquire(target.getParent(), plan.getJob(), job -> JobStatusView.ended(jobStates.state(job)));
-        touched.computeIfAbsent(plan.getJob(), j -> new HashSet<>()).add(target);
-        ChunkTasks.Layer layer = new ChunkTasks.Layer(plan.getJob(), target, plan.getVirtualSize(),
-                plan.getClusterBits(), plan.getBackingName(), plan.getBackingFormat());
-        if (plan.getKind() == TaskKind.COPY) {
-            return ChunkTasks.copyChunk(source(plan.getUri()), copier, layer, plan.getChunk(), runs(plan), n -> { });
+        try (DestDir dir = Destinations.open(destRoot, plan.getDest(), modes)) {
+            DestLock.acquire(dir, plan.getJob(), job -> JobStatusView.ended(jobStates.state(job)));
+            touched.computeIfAbsent(plan.getJob(), j -> new HashSet<>())
+                    .add(new Placement(plan.getDest(), plan.getName()));
+            ChunkTasks.Layer layer = new ChunkTasks.Layer(plan.getJob(), target, plan.getVirtualSize(),
+                    plan.getClusterBits(), plan.getBackingName(), plan.getBackingFormat());
+            if (plan.getKind() == TaskKind.COPY) {
+                return ChunkTasks.copyChunk(dir, source(plan.getUri()), copier, layer, plan.getChunk(), runs(plan),
+                        n -> { });
+            }
+            ChunkTasks.finalizeLayer(dir, layer, plan.getChunkCount());
         }
-        ChunkTasks.finalizeLayer(layer, plan.getChunkCount());
         LOGGER.atInfo().setMessage("layer complete").addKeyValue("job", plan.getJob())
                 .addKeyValue("layer", plan.getName()).addKeyValue("path", target).log();
         return 0;
@@ -164,29 +180,58 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
 
     /** Removes the temporary files of the failed jobs' layers this worker wrote to. */
     @Override
-    protected void idle() throws IOException {
-        for (Iterator<Map.Entry<String, Set<Path>>> it = touched.entrySet().iterator(); it.hasNext(); ) {
-            Map.Entry<String, Set<Path>> job = it.next();
+    protected void idle() {
+        for (Iterator<Map.Entry<String, Set<Placement>>> it = touched.entrySet().iterator(); it.hasNext(); ) {
+            Map.Entry<String, Set<Placement>> job = it.next();
             JobState state = jobStates.state(job.getKey());
             if (state == JobState.FAILED) {
-                for (Path target : job.getValue()) {
-                    discardTemporaries(job.getKey(), target);
+                for (Placement layer : job.getValue()) {
+                    discardTemporaries(job.getKey(), layer);
                 }
             }
             if (state == JobState.FAILED || state == JobState.COMPLETE) {
-                for (Path target : job.getValue()) {
-                    DestLock.release(target.getParent(), job.getKey());
+                for (Placement layer : job.getValue()) {
+                    releaseLock(job.getKey(), layer);
                 }
                 it.remove();
             }
         }
     }
 
-    /** Removes a failed job's temporary files of a layer, if the job holds the destination. */
-    private static void discardTemporaries(String job, Path target) throws IOException {
-        if (job.equals(DestLock.holder(target.getParent()))) {
-            ChunkTasks.discard(job, target);
+    /**
+     * Removes a failed job's temporary files of a layer, if the job holds the destination. Best
+     * effort: a destination that cannot be opened (gone, or refused) has nothing of the job's to
+     * remove.
+     */
+    private void discardTemporaries(String job, Placement layer) {
+        try (DestDir dir = Destinations.openExisting(destRoot, layer.dest(), modes)) {
+            if (job.equals(DestLock.holder(dir))) {
+                ChunkTasks.discard(dir, job, layer.name());
+            }
+        } catch (java.nio.file.NoSuchFileException e) {
+            // the job never created its destination
+        } catch (IOException | RuntimeException e) {
+            housekeepingFailed("cannot remove the temporary files of a failed job", job, layer, e);
         }
+    }
+
+    private void releaseLock(String job, Placement layer) {
+        try (DestDir dir = Destinations.openExisting(destRoot, layer.dest(), modes)) {
+            DestLock.release(dir, job);
+        } catch (java.nio.file.NoSuchFileException e) {
+            // no destination, no lock
+        } catch (IOException | RuntimeException e) {
+            housekeepingFailed("cannot release a destination lock", job, layer, e);
+        }
+    }
+
+    private static void housekeepingFailed(String message, String job, Placement layer, Exception e) {
+        LOGGER.atWarn().setMessage(message).addKeyValue("job", job).addKeyValue("dest", layer.dest())
+                .addKeyValue("layer", layer.name()).addKeyValue("reason", Failures.reason(e)).log();
+    }
+
+    /** A layer of a job's destination, as the job names them (relative to the destination root). */
+    private record Placement(String dest, String name) {
     }
 
     /** Task attempts retried after a transient failure, since this worker started. */

@@ -1,13 +1,10 @@
 package io.chainsync.copier;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
-import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.function.Predicate;
 
 /**
@@ -15,11 +12,14 @@ import java.util.function.Predicate;
  * directory names the job that holds it (docs/design.md §3, "Faults"). The first task of a job
  * takes it before writing anything; a task of another job finds it held and fails its job at
  * once, before a byte is written. The lock of a job that has ended (as {@code chainsync.status}
- * says) is stale and may be taken over; copiers remove it once the job ends.
+ * says) is stale and may be taken over; copiers remove it once the job ends. The lock is created
+ * exclusively and read without following a link (docs/design.md §3, "Confinement").
  */
 public final class DestLock {
 
     static final String NAME = ".chainsync.lock";
+    /** A job id is a short string; a larger lock file is not read. */
+    private static final int MAX_BYTES = 64 << 10;
 
     private DestLock() {
     }
@@ -30,51 +30,52 @@ public final class DestLock {
      * @param ended whether a job has ended (a lock it holds is stale)
      * @throws DestinationHeldException when a running job holds it
      */
-    public static void acquire(Path dir, String job, Predicate<String> ended) throws IOException {
-        Path lock = dir.resolve(NAME);
+    public static void acquire(DestDir dir, String job, Predicate<String> ended) throws IOException {
+        byte[] content = job.getBytes(StandardCharsets.UTF_8);
         for (int attempt = 0; attempt < 3; attempt++) {
             String holder = holder(dir);
             if (job.equals(holder)) {
                 return;
             }
             if (holder == null) {
-                try {
-                    Files.write(lock, job.getBytes(StandardCharsets.UTF_8), StandardOpenOption.CREATE_NEW,
-                            StandardOpenOption.WRITE);
-                    LayerFiles.forceDirectory(dir);
+                try (FileChannel lock = dir.createNew(NAME)) {
+                    ByteBuffer buffer = ByteBuffer.wrap(content);
+                    while (buffer.hasRemaining()) {
+                        lock.write(buffer);
+                    }
+                    lock.force(true);
                 } catch (FileAlreadyExistsException raced) {
                     continue;
                 }
+                dir.force();
             } else if (ended.test(holder)) {
-                Path tmp = dir.resolve(NAME + "." + job + ".tmp");
-                Files.write(tmp, job.getBytes(StandardCharsets.UTF_8));
-                Files.move(tmp, lock, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-                LayerFiles.forceDirectory(dir);
+                dir.writeAtomically(NAME, out -> out.write(content));
             } else {
-                throw new DestinationHeldException("destination " + dir + " is held by running job " + holder);
+                throw held(dir, holder);
             }
         }
         String holder = holder(dir);
         if (!job.equals(holder)) {
-            throw new DestinationHeldException("destination " + dir + " is held by running job " + holder);
+            throw held(dir, holder);
         }
     }
 
     /** The job holding the lock of {@code dir}, or null. */
-    public static String holder(Path dir) throws IOException {
-        try {
-            return new String(Files.readAllBytes(dir.resolve(NAME)), StandardCharsets.UTF_8).trim();
-        } catch (NoSuchFileException e) {
-            return null;
-        }
+    public static String holder(DestDir dir) throws IOException {
+        byte[] bytes = dir.readSmall(NAME, MAX_BYTES);
+        return bytes == null ? null : new String(bytes, StandardCharsets.UTF_8).trim();
     }
 
     /** Releases the lock of {@code dir} if {@code job} holds it. */
-    public static void release(Path dir, String job) throws IOException {
+    public static void release(DestDir dir, String job) throws IOException {
         if (job.equals(holder(dir))) {
-            Files.deleteIfExists(dir.resolve(NAME));
-            LayerFiles.forceDirectory(dir);
+            dir.delete(NAME);
+            dir.force();
         }
+    }
+
+    private static DestinationHeldException held(DestDir dir, String holder) {
+        return new DestinationHeldException("destination " + dir.path() + " is held by running job " + holder);
     }
 
     /** Another running job holds the destination: permanent for this job. */

@@ -2,72 +2,79 @@ package io.chainsync.copier;
 
 import java.io.IOException;
 import java.nio.channels.FileChannel;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 
 /**
- * The file names of one destination layer: it is written as {@code .NAME.partial} in the
- * destination directory and atomically renamed to {@code NAME} once complete and flushed.
- * Distributed copies keep each chunk's cluster runs in {@code .NAME.partial.chunks/} until the
- * layer is finalized.
+ * The files of one destination layer, all in its destination directory (held open, see
+ * {@link DestDir}): it is written as {@code .NAME.partial} and renamed to {@code NAME} once
+ * complete and flushed. Distributed copies keep each chunk's cluster runs in
+ * {@code .NAME.partial.chunks/} until the layer is finalized; {@code NAME.manifest.json} marks it
+ * finished.
  */
 final class LayerFiles {
 
-    private final Path target;
-    private final Path temporary;
-    private final Path chunks;
-    private final Path manifest;
+    private final DestDir dir;
+    private final String name;
 
-    LayerFiles(Path target) {
-        this.target = target;
-        this.temporary = target.resolveSibling("." + target.getFileName() + ".partial");
-        this.chunks = target.resolveSibling("." + target.getFileName() + ".partial.chunks");
-        this.manifest = target.resolveSibling(target.getFileName() + ".manifest.json");
+    LayerFiles(DestDir dir, String name) {
+        this.dir = dir;
+        this.name = name;
+    }
+
+    DestDir dir() {
+        return dir;
+    }
+
+    /** {@code NAME}. */
+    String name() {
+        return name;
+    }
+
+    /** {@code .NAME.partial}. */
+    String temporary() {
+        return "." + name + ".partial";
+    }
+
+    /** {@code .NAME.partial.chunks}. */
+    String chunks() {
+        return "." + name + ".partial.chunks";
     }
 
     /** {@code NAME.manifest.json}: what the layer is and which job finished it. */
-    Path manifest() {
-        return manifest;
+    String manifest() {
+        return name + ".manifest.json";
     }
 
     Path target() {
-        return target;
+        return dir.resolve(name);
     }
 
-    Path temporary() {
-        return temporary;
+    Path temporaryPath() {
+        return dir.resolve(temporary());
     }
 
-    Path chunks() {
-        return chunks;
+    /**
+     * Opens the temporary file shared by the tasks of a layer: created exclusively by the first,
+     * opened by the others; a link or anything but a regular file there is refused.
+     */
+    FileChannel openTemporary() throws IOException {
+        return dir.createOrOpen(temporary());
+    }
+
+    /** A new, empty temporary file, for a writer that writes the whole layer: any earlier one is removed. */
+    FileChannel createTemporary() throws IOException {
+        dir.delete(temporary());
+        return dir.createNew(temporary());
     }
 
     /** Renames the (already flushed) temporary file to the target and flushes the directory. */
     void commit() throws IOException {
-        try {
-            Files.move(temporary, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(temporary, target, StandardCopyOption.REPLACE_EXISTING);
-        }
-        forceDirectory(target.getParent());
+        dir.rename(temporary(), name);
+        dir.force();
     }
 
-    static void forceDirectory(Path dir) {
-        try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
-            channel.force(true);
-        } catch (IOException ignored) {
-            // not every file system lets a directory be opened for fsync; the rename stands
-        }
-    }
-
+    /** Removes the temporary file (best effort: a stale .partial file is never mistaken for a layer). */
     void discard() {
-        try {
-            Files.deleteIfExists(temporary);
-        } catch (IOException ignored) {
-            // best effort: a stale .partial file is never mistaken for a layer
-        }
+        dir.deleteQuietly(temporary());
     }
 }

@@ -4,12 +4,8 @@ import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.nio.channels.FileChannel;
-import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 
 /**
@@ -32,20 +28,34 @@ public record LayerManifest(String format, String layer, String job, long virtua
 
     public static final String FORMAT = "chainsync-layer-manifest/1";
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** Far more than any manifest needs; a larger file is not read. */
+    private static final int MAX_BYTES = 1 << 20;
 
     static LayerManifest of(ChunkTasks.Layer layer, long dataClusters) {
         return new LayerManifest(FORMAT, layer.target().getFileName().toString(), layer.job(), layer.virtualSize(),
                 1L << layer.clusterBits(), dataClusters, layer.backingName(), Instant.now().toString());
     }
 
-    /** The manifest at {@code file}, or null when there is none. */
+    /**
+     * The manifest at {@code file}, or null when there is none. A symbolic link there is refused,
+     * never followed.
+     */
     public static LayerManifest read(Path file) throws IOException {
-        byte[] bytes;
-        try {
-            bytes = Files.readAllBytes(file);
+        Path dir = file.toAbsolutePath().getParent();
+        try (DestDir opened = DestDir.of(dir, FileModes.DEFAULT)) {
+            return read(opened, file.getFileName().toString());
         } catch (NoSuchFileException e) {
+            return null; // no directory, no manifest
+        }
+    }
+
+    /** The manifest {@code name} in {@code dir}, or null when there is none; a link there is refused. */
+    static LayerManifest read(DestDir dir, String name) throws IOException {
+        byte[] bytes = dir.readSmall(name, MAX_BYTES);
+        if (bytes == null) {
             return null;
         }
+        Path file = dir.resolve(name);
         try {
             LayerManifest m = JSON.readValue(bytes, LayerManifest.class);
             if (!FORMAT.equals(m.format())) {
@@ -57,14 +67,12 @@ public record LayerManifest(String format, String layer, String job, long virtua
         }
     }
 
-    /** Writes the manifest atomically: a temporary file, flushed, renamed, directory flushed. */
-    void write(Path file) throws IOException {
-        Path tmp = file.resolveSibling("." + file.getFileName() + ".tmp");
-        Files.write(tmp, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(this));
-        try (FileChannel channel = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-            channel.force(true);
-        }
-        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        LayerFiles.forceDirectory(file.getParent());
+    /**
+     * Writes the manifest {@code name} in {@code dir} atomically: a new temporary file with the
+     * destination's file mode, flushed, renamed, directory flushed.
+     */
+    void write(DestDir dir, String name) throws IOException {
+        byte[] bytes = JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(this);
+        dir.writeAtomically(name, out -> out.write(bytes));
     }
 }

@@ -15,22 +15,44 @@ public interface LayerSink extends DataTarget, Closeable {
 
     /**
      * Opens the sink of the layer file {@code target}: a sparse raw file or a qcow2 image, as the
-     * file's name says ({@link LayerFormat}), written under a temporary name beside it.
+     * file's name says ({@link LayerFormat}), written under a temporary name beside it, with the
+     * default {@link FileModes}.
      *
      * @param backingName the backing file's name (relative), or null for a bottom layer
      */
     static LayerSink open(Path target, long virtualSize, int clusterBits, String backingName) throws IOException {
-        LayerFiles files = new LayerFiles(target);
-        if (LayerFormat.of(target.getFileName().toString()) == LayerFormat.RAW) {
-            return new RawSink(files, virtualSize, clusterBits);
+        return open(target, virtualSize, clusterBits, backingName, FileModes.DEFAULT);
+    }
+
+    /**
+     * As {@link #open(Path, long, int, String)}, with the file mode of {@code modes}. The directory of
+     * {@code target} is taken as named (docs/design.md §3, "Confinement"); in it, the temporary file
+     * is created exclusively (an earlier one is removed first) and no link is followed.
+     */
+    static LayerSink open(Path target, long virtualSize, int clusterBits, String backingName, FileModes modes)
+            throws IOException {
+        String name = target.getFileName().toString();
+        LayerFiles files = new LayerFiles(DestDir.of(target.toAbsolutePath().getParent(), modes), name);
+        try {
+            if (LayerFormat.of(name) == LayerFormat.RAW) {
+                return new RawSink(files, virtualSize, clusterBits);
+            }
+            return new Qcow2Sink(files, virtualSize, clusterBits, backingName,
+                    backingName == null ? null : LayerFormat.of(backingName).qemuName());
+        } catch (IOException | RuntimeException e) {
+            files.discard();
+            TemporaryFileSink.closeDirectory(files);
+            throw e;
         }
-        return new Qcow2Sink(files, virtualSize, clusterBits, backingName,
-                backingName == null ? null : LayerFormat.of(backingName).qemuName());
     }
 
     /** Removes the temporary file of the layer file {@code target}, if any (best effort). */
     static void discard(Path target) {
-        new LayerFiles(target).discard();
+        try (DestDir dir = DestDir.of(target.toAbsolutePath().getParent(), FileModes.DEFAULT)) {
+            new LayerFiles(dir, target.getFileName().toString()).discard();
+        } catch (IOException | RuntimeException ignored) {
+            // no directory, nothing to remove
+        }
     }
 
     /** Records the cluster runs of (part of) the layer; call before {@link #commit()}. */

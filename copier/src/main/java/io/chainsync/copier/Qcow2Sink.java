@@ -17,7 +17,8 @@ final class Qcow2Sink extends TemporaryFileSink {
             throws IOException {
         super(files);
         this.clusterBits = clusterBits;
-        this.writer = Qcow2Writer.create(files.temporary(), virtualSize, clusterBits, backingFile, backingFormat);
+        this.writer = Qcow2Writer.create(files.createTemporary(), files.temporaryPath(), virtualSize, clusterBits,
+                backingFile, backingFormat);
     }
 
     @Override

@@ -18,7 +18,7 @@ final class RawSink extends TemporaryFileSink {
     RawSink(LayerFiles files, long virtualSize, int clusterBits) throws IOException {
         super(files);
         this.clusterBits = clusterBits;
-        this.writer = RawWriter.create(files.temporary(), virtualSize);
+        this.writer = RawWriter.create(files.createTemporary(), files.temporaryPath(), virtualSize);
     }
 
     @Override

@@ -2,7 +2,10 @@ package io.chainsync.copier;
 
 import java.io.IOException;
 
-/** A sink whose file is written under a temporary name and renamed only once finished and flushed. */
+/**
+ * A sink whose file is written under a temporary name and renamed only once finished and flushed.
+ * It holds the layer's directory open until it is committed or aborted.
+ */
 abstract class TemporaryFileSink implements LayerSink {
 
     private final LayerFiles files;
@@ -23,6 +26,7 @@ abstract class TemporaryFileSink implements LayerSink {
         finishWriter();
         files.commit();
         committed = true;
+        closeDirectory(files);
     }
 
     @Override
@@ -36,5 +40,14 @@ abstract class TemporaryFileSink implements LayerSink {
             // giving up anyway: the temporary file is removed next
         }
         files.discard();
+        closeDirectory(files);
+    }
+
+    static void closeDirectory(LayerFiles files) {
+        try {
+            files.dir().close();
+        } catch (IOException ignored) {
+            // closing a directory stream releases a descriptor; nothing was written through it
+        }
     }
 }

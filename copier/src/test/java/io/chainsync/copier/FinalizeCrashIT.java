@@ -6,14 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.chainsync.core.ClusterKind;
 import io.chainsync.core.ClusterRun;
-import io.chainsync.nbd.NbdClient;
-import io.chainsync.nbd.NbdUri;
 import io.chainsync.testkit.Chain;
-import io.chainsync.testkit.ChainBuilder;
 import io.chainsync.testkit.ChainJudge;
-import io.chainsync.testkit.QemuNbdServer;
 import io.chainsync.testkit.Verdict;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -21,8 +16,6 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
@@ -39,38 +32,31 @@ import org.junit.jupiter.params.provider.EnumSource;
  * after it finished, and followed by a redelivered COPY: the layer stays exact (docs/design.md
  * §4) and nothing but the layers and their manifests is left in the destination.
  *
- * <p>The seed top layer {@code -D0-} over {@code ABC-}: cluster 1 DATA, cluster 2 a zero cluster
- * (the trap), clusters 0 and 3 fall through. Its runs are split over two chunks.
+ * <p>The seed top layer ({@link SeedTop}), its runs split over two chunks.
  */
 @Timeout(120)
 class FinalizeCrashIT {
 
-    private static final int BITS = 16;
-    private static final List<ClusterRun> CHUNK0 = List.of(new ClusterRun(0, 1, ClusterKind.UNALLOCATED, -1),
-            new ClusterRun(1, 1, ClusterKind.DATA, 0));
-    private static final List<ClusterRun> CHUNK1 = List.of(new ClusterRun(2, 1, ClusterKind.ZERO, -1),
-            new ClusterRun(3, 1, ClusterKind.UNALLOCATED, -1));
+    private static final List<ClusterRun> CHUNK0 = SeedTop.CHUNK0;
+    private static final List<ClusterRun> CHUNK1 = SeedTop.CHUNK1;
 
     @TempDir
     static Path shared;
+    private static SeedTop seed;
     private static Chain source;
-    private static QemuNbdServer server;
-    private static ExecutorService writers;
 
     @TempDir
     Path dest;
 
     @BeforeAll
     static void serve() {
-        source = ChainBuilder.seed(shared.resolve("src"), false);
-        server = QemuNbdServer.serveLayer(source.top(), shared);
-        writers = Executors.newFixedThreadPool(2);
+        seed = new SeedTop(shared);
+        source = seed.source;
     }
 
     @AfterAll
     static void stop() {
-        server.close();
-        writers.shutdownNow();
+        seed.close();
     }
 
     @AfterEach
@@ -81,14 +67,11 @@ class FinalizeCrashIT {
     private ChunkTasks.Layer top(String job) throws IOException {
         Files.copy(source.bottom().path(), dest.resolve(source.bottom().name()),
                 java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-        return new ChunkTasks.Layer(job, dest.resolve("top.qcow2"), 4L << BITS, BITS, source.bottom().name(),
-                "qcow2");
+        return seed.layer(job, dest.resolve("top.qcow2"));
     }
 
     private long copy(ChunkTasks.Layer layer, long chunk, List<ClusterRun> runs) throws IOException {
-        try (NbdClient client = NbdClient.connect(NbdUri.parse(server.uri()), NbdClient.Options.defaults())) {
-            return ChunkTasks.copyChunk(client, new DataCopier(1 << 20, 2, writers), layer, chunk, runs, n -> { });
-        }
+        return seed.copy(layer, chunk, runs);
     }
 
     private Set<String> files() throws IOException {

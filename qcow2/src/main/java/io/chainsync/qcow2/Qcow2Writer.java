@@ -8,6 +8,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -144,7 +145,7 @@ public final class Qcow2Writer implements Closeable {
 
     /**
      * Creates (or truncates) {@code path} and starts a layer. The first cluster is zeroed until
-     * {@link #finish()} writes the header.
+     * {@link #finish()} writes the header. A symbolic link at {@code path} is refused, never followed.
      *
      * @param virtualSize   guest size in bytes: positive multiple of 512 (what qemu accepts); need not
      *                      be a multiple of the cluster size
@@ -159,14 +160,29 @@ public final class Qcow2Writer implements Closeable {
                                      String backingFormat) throws IOException {
         validate(path, virtualSize, clusterBits, backingFile, backingFormat);
         FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                StandardOpenOption.READ, StandardOpenOption.WRITE);
+                StandardOpenOption.READ, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
+        return create(ch, path, virtualSize, clusterBits, backingFile, backingFormat);
+    }
+
+    /**
+     * Starts a layer in a file the caller has opened for reading and writing (e.g. created
+     * exclusively, relative to a directory it holds), as {@link #create(Path, long, int, String, String)}:
+     * the file is truncated and its first cluster zeroed. The writer owns the channel from now on,
+     * and closes it also when this method fails.
+     *
+     * @param path the file's name, for messages and {@link #path()}
+     */
+    public static Qcow2Writer create(FileChannel channel, Path path, long virtualSize, int clusterBits,
+                                     String backingFile, String backingFormat) throws IOException {
         try {
-            writeFully(ch, ByteBuffer.allocate(1 << clusterBits), 0);
+            validate(path, virtualSize, clusterBits, backingFile, backingFormat);
+            channel.truncate(0);
+            writeFully(channel, ByteBuffer.allocate(1 << clusterBits), 0);
         } catch (IOException | RuntimeException e) {
-            ch.close();
+            channel.close();
             throw e;
         }
-        return new Qcow2Writer(path, ch, virtualSize, clusterBits, backingFile, backingFormat);
+        return new Qcow2Writer(path, channel, virtualSize, clusterBits, backingFile, backingFormat);
     }
 
     /**
@@ -174,16 +190,36 @@ public final class Qcow2Writer implements Closeable {
      * {@link #dataClusterOffset(int, long)} by other writers or processes, without truncating it.
      * The caller maps guest clusters and calls {@link #finish()}; metadata is appended after the
      * current end of the file (and after the last mapped data cluster), so no written data cluster
-     * is overwritten. The header cluster is rewritten by {@code finish()}.
+     * is overwritten. The header cluster is rewritten by {@code finish()}. A symbolic link at
+     * {@code path} is refused, never followed.
      */
     public static Qcow2Writer reopenForFinish(Path path, long virtualSize, int clusterBits, String backingFile,
                                               String backingFormat) throws IOException {
         validate(path, virtualSize, clusterBits, backingFile, backingFormat);
-        if (!Files.isRegularFile(path)) {
+        if (!Files.isRegularFile(path, LinkOption.NOFOLLOW_LINKS)) {
             throw new NoSuchFileException(path.toString(), null, "no such regular file to finish");
         }
-        FileChannel ch = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        FileChannel ch = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE,
+                LinkOption.NOFOLLOW_LINKS);
         return new Qcow2Writer(path, ch, virtualSize, clusterBits, backingFile, backingFormat);
+    }
+
+    /**
+     * As {@link #reopenForFinish(Path, long, int, String, String)}, on a regular file the caller has
+     * opened for reading and writing. The writer owns the channel from now on, and closes it also
+     * when this method fails.
+     *
+     * @param path the file's name, for messages and {@link #path()}
+     */
+    public static Qcow2Writer reopenForFinish(FileChannel channel, Path path, long virtualSize, int clusterBits,
+                                              String backingFile, String backingFormat) throws IOException {
+        try {
+            validate(path, virtualSize, clusterBits, backingFile, backingFormat);
+        } catch (RuntimeException e) {
+            channel.close();
+            throw e;
+        }
+        return new Qcow2Writer(path, channel, virtualSize, clusterBits, backingFile, backingFormat);
     }
 
     private static void validate(Path path, long virtualSize, int clusterBits, String backingFile,

@@ -21,7 +21,19 @@ public final class DestLock {
     /** A job id is a short string; a larger lock file is not read. */
     private static final int MAX_BYTES = 64 << 10;
 
+    /** How often an empty lock is read again (20 ms apart) before it counts as abandoned. */
+    private static final int EMPTY_READS = 150;
+
     private DestLock() {
+    }
+
+    private static void pause() throws java.io.InterruptedIOException {
+        try {
+            Thread.sleep(20);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while waiting for the destination lock");
+        }
     }
 
     /**
@@ -32,11 +44,24 @@ public final class DestLock {
      */
     public static void acquire(DestDir dir, String job, Predicate<String> ended) throws IOException {
         byte[] content = job.getBytes(StandardCharsets.UTF_8);
-        for (int attempt = 0; attempt < 3; attempt++) {
+        int emptyReads = 0;
+        for (int attempt = 0; attempt < 3; ) {
             String holder = holder(dir);
             if (job.equals(holder)) {
                 return;
             }
+            if (holder != null && holder.isEmpty()) {
+                // created an instant ago and not written yet (the creator writes right after the
+                // exclusive create): wait; one left empty for seconds lost its creator: stale
+                if (++emptyReads < EMPTY_READS) {
+                    pause();
+                    continue;
+                }
+                dir.writeAtomically(NAME, out -> out.write(content));
+                attempt++;
+                continue;
+            }
+            attempt++;
             if (holder == null) {
                 try (FileChannel lock = dir.createNew(NAME)) {
                     ByteBuffer buffer = ByteBuffer.wrap(content);

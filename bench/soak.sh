@@ -13,7 +13,9 @@ cs() { java -Xmx256m -jar "$root/cli/target/chainsync-cli.jar" "$@"; }
 declare -A pid
 pids_extra=()
 cleanup() {
-  for p in "${pid[@]}" "${pids_extra[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  for p in "${pid[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  # SIGTERM: the stack stops its registry child itself (a SIGKILL would orphan it)
+  for p in "${pids_extra[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   rm -rf "$work"
 }

@@ -242,7 +242,11 @@ class ProcessCrashIT {
             ChainJudge.assertExact(chain, destRoot.resolve("stack-crash"));
             assertTrue(pipeline.healthy(), "a service did not ride out the outage");
         } finally {
-            stack.destroyForcibly();
+            // SIGTERM, so that the stack stops its registry child too (a SIGKILL would orphan it)
+            stack.destroy();
+            if (!stack.waitFor(60, TimeUnit.SECONDS)) {
+                stack.destroyForcibly();
+            }
         }
     }
 

@@ -22,7 +22,7 @@ final class JobOptions {
     @Option(names = "--dirty-bitmap", paramLabel = "NAME", description = "incremental: qemu:dirty-bitmap:NAME")
     String dirtyBitmap;
 
-    @Option(names = "--chunk-size", paramLabel = "BYTES", defaultValue = "67108864",
+    @Option(names = "--chunk-size", paramLabel = "BYTES", defaultValue = "" + JobSpec.DEFAULT_CHUNK_SIZE,
             description = "bytes per chunk, a multiple of 2 MiB (default ${DEFAULT-VALUE})")
     long chunkSize;
 

@@ -45,7 +45,4 @@ public record Backoff(Duration initial, Duration max, int attempts) {
         Thread.sleep(delay(attempt).toMillis());
     }
 
-    public Backoff withAttempts(int count) {
-        return new Backoff(initial, max, count);
-    }
 }

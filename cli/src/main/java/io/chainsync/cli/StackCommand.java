@@ -18,9 +18,9 @@ import picocli.CommandLine.Model.CommandSpec;
         description = {"Runs a local single-node Kafka (KRaft) broker and schema registry on 127.0.0.1,",
             "with the pipeline's topics, keeping state in DIR. Prints one line",
             "'bootstrap=HOST:PORT registry=URL' and runs until interrupted.",
-            "With --secure the broker takes SASL_SSL (SCRAM-SHA-512) clients only and the registry HTTPS only;",
-            "the line adds 'kafka-config=FILE registry-config=FILE', the files its clients pass as",
-            "--kafka-config and --registry-config."})
+            "With --secure the broker takes SASL_SSL (SCRAM-SHA-512) clients only and",
+            "the registry HTTPS only; the line adds 'kafka-config=FILE registry-config=FILE':",
+            "the files its clients pass as --kafka-config and --registry-config."})
 final class StackCommand implements Callable<Integer> {
 
     @Spec
@@ -33,8 +33,8 @@ final class StackCommand implements Callable<Integer> {
             description = "partitions of every pipeline topic (default ${DEFAULT-VALUE})")
     int partitions;
 
-    @Option(names = "--secure", description = {"SASL_SSL-only broker and HTTPS-only registry; the CA, server certificate",
-        "and SCRAM users are made in DIR/tls at first start and kept"})
+    @Option(names = "--secure", description = "SASL_SSL-only broker and HTTPS-only registry; the CA, server "
+            + "certificate and SCRAM users are made in DIR/tls at first start and kept")
     boolean secure;
 
     @Override

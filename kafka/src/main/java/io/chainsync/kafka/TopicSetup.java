@@ -50,8 +50,8 @@ public final class TopicSetup {
         } catch (ExecutionException e) {
             if (e.getCause() instanceof AuthenticationException) {
                 // SASL (wrong user or password) or TLS (untrusted certificate): retrying cannot help
-                throw new IllegalStateException("Kafka at " + config.bootstrapServers() + " refused to authenticate"
-                        + " this client (see --kafka-config): " + e.getCause().getMessage(), e.getCause());
+                throw new IllegalStateException("cannot authenticate with Kafka at " + config.bootstrapServers()
+                        + " (see --kafka-config): " + e.getCause().getMessage(), e.getCause());
             }
             throw new IllegalStateException("cannot create the pipeline's topics at " + config.bootstrapServers()
                     + ": " + e.getCause().getMessage(), e.getCause());

@@ -49,6 +49,16 @@ final class CopyCommand implements Callable<Integer> {
             description = "incremental: copy only what qemu:dirty-bitmap:NAME marks dirty")
     String dirtyBitmap;
 
+    @Option(names = "--backing", paramLabel = "NAME",
+            description = "put the first layer on NAME, an existing layer in the destination (e.g. the previous"
+                    + " backup, for an incremental)")
+    String backing;
+
+    @Option(names = "--flatten",
+            description = "one layer holding everything the source's whole chain provides (serve the disk with its"
+                    + " backing chain attached)")
+    boolean flatten;
+
     @Override
     public Integer call() {
         List<LayerSpec> specs = new ArrayList<>();
@@ -60,7 +70,8 @@ final class CopyCommand implements Callable<Integer> {
             JobSpec.validateChain(specs);
             CopyOptions defaults = CopyOptions.defaults();
             options = new CopyOptions(defaults.clusterBits(), connections, defaults.requestSize(), defaults.buffers(),
-                    defaults.writerThreads(), dirtyBitmap, defaults.retry());
+                    defaults.writerThreads(), dirtyBitmap, defaults.retry()).withBacking(backing).withFlatten(flatten);
+            JobSpec.validateBase(specs, backing, flatten, dirtyBitmap);
             if (clusterSize != null) {
                 options = options.withClusterSize(clusterSize);
             }

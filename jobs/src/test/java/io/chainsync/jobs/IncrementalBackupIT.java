@@ -11,6 +11,7 @@ import io.chainsync.core.DecisionTable;
 import io.chainsync.nbd.NbdUri;
 import io.chainsync.scanner.LayerSpec;
 import io.chainsync.testkit.BackupSeries;
+import io.chainsync.testkit.QemuImg;
 import io.chainsync.testkit.QemuNbdServer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -40,6 +41,9 @@ class IncrementalBackupIT {
         Path dest = tmp.resolve("dest");
         backUp(series, dest, Decider.TABLE);
         assertEquals(List.of(), series.judge(dest));
+        // b1 has 128 KiB granularity: 64 KiB clusters; b2 has 16 KiB: the layer needs 16 KiB clusters
+        assertEquals(65536L, QemuImg.info(dest.resolve("inc1.qcow2"), "qcow2").clusterSize());
+        assertEquals(16384L, QemuImg.info(dest.resolve("inc2.qcow2"), "qcow2").clusterSize());
     }
 
     @Test

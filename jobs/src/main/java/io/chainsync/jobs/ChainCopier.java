@@ -141,7 +141,7 @@ public final class ChainCopier {
                 .withConnections(options.connections())
                 .withMaxInFlight(Math.max(4, options.buffers()));
         try (NbdClient client = NbdClient.connect(layer.source(), clientOptions)) {
-            LayerPlan plan = plan(client, first);
+            LayerPlan plan = plan(client, first && backing == null); // a backing layer lies below
             if (first && backing != null) {
                 try (DestDir dir = DestDir.of(destination, FileModes.DEFAULT)) {
                     BackingLayer.check(dir, backing, plan.virtualSize());

@@ -160,7 +160,8 @@ public final class ScannerService extends RecordLoop<JobKey, SyncJob> {
                 .withMetaContexts(DecisionTable.requestedContexts(bitmap))
                 .withConnections(1);
         try (NbdClient client = NbdClient.connect(NbdUri.parse(source.getUri()), options)) {
-            DecisionTable.Mode mode = DecisionTable.selectMode(index == 0, client.metaContexts(), bitmap,
+            DecisionTable.Mode mode = DecisionTable.selectMode(index == 0 && job.getBacking() == null,
+                    client.metaContexts(), bitmap,
                     job.getFlatten());
             List<String> contexts = DecisionTable.contexts(mode, bitmap);
             long size = client.size();

@@ -20,13 +20,14 @@ import picocli.CommandLine.Spec;
         description = {"Checks rebuilt layers against their sources (served as for copy), without qemu:",
             "header and backing, the ranges each layer provides (source block status vs the layer's own",
             "L2 map) and a digest of each layer's content read alone. Prints one line per layer:",
-            "VERIFIED NAME ... or DIFFERS NAME at offset N: reason. Exit 0 only when every layer verifies."})
+            "VERIFIED NAME ... or DIFFERS NAME at offset N: reason. Exit 0 only when every layer verifies.",
+            "A verified layer's digests are recorded in NAME.manifest.json; --manifest checks them later."})
 final class VerifyCommand implements Callable<Integer> {
 
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--layer", required = true, paramLabel = "NAME=NBD_URI",
+    @Option(names = "--layer", paramLabel = "NAME=NBD_URI",
             description = "a layer and its source, as for copy; repeat, bottom first")
     List<String> layers = new ArrayList<>();
 
@@ -46,8 +47,18 @@ final class VerifyCommand implements Callable<Integer> {
     @Option(names = "--flatten", description = "the layer was made with --flatten")
     boolean flatten;
 
+    @Option(names = "--manifest", description = "no sources: check every layer of DIR against its"
+            + " NAME.manifest.json (digests recorded by an earlier verify)")
+    boolean manifest;
+
     @Override
     public Integer call() throws Exception {
+        if (manifest != layers.isEmpty()) {
+            throw new ParameterException(spec.commandLine(), "give either --layer NAME=NBD_URI ... or --manifest");
+        }
+        if (manifest) {
+            return report(new LayerVerifier(dest, CopyOptions.defaults()).verifyManifests());
+        }
         List<LayerSpec> specs = LayerArgs.parse(spec, layers);
         CopyOptions options;
         try {
@@ -58,11 +69,19 @@ final class VerifyCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
+        return report(new LayerVerifier(dest, options).verify(specs));
+    }
+
+    private int report(List<LayerVerifier.Outcome> outcomes) {
         PrintWriter out = spec.commandLine().getOut();
         boolean all = true;
-        for (LayerVerifier.Outcome o : new LayerVerifier(dest, options).verify(specs)) {
+        for (LayerVerifier.Outcome o : outcomes) {
             out.println(o.line());
             all &= o.verified();
+        }
+        if (outcomes.isEmpty()) {
+            out.println("no layer manifest in " + dest);
+            all = false;
         }
         out.flush();
         return all ? 0 : Main.EXIT_FAILED;

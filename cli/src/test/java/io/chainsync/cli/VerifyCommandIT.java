@@ -43,9 +43,26 @@ class VerifyCommandIT {
             CopyCommandIT.Result r = CopyCommandIT.run(verify.toArray(String[]::new));
             assertEquals(0, r.code(), r.out() + r.err());
             assertTrue(r.out().contains("VERIFIED base.raw") && r.out().contains("VERIFIED top.qcow2"), r.out());
+            // the sources gone: the manifests recorded by verify suffice
+            servers.forEach(NbdServer::close);
+            CopyCommandIT.Result m = CopyCommandIT.run("verify", "--manifest", "--dest", dest);
+            assertEquals(0, m.code(), m.out() + m.err());
+            assertTrue(m.out().contains("VERIFIED base.raw") && m.out().contains("VERIFIED top.qcow2"), m.out());
             // the top's data cluster D written over with the base's C: same allocation, other bytes
             QemuImg.io(tmp.resolve("dest").resolve("top.qcow2"), "qcow2", "write -P 0x43 64k 4k");
-            r = CopyCommandIT.run(verify.toArray(String[]::new));
+            m = CopyCommandIT.run("verify", "--manifest", "--dest", dest);
+            assertEquals(Main.EXIT_FAILED, m.code(), m.out());
+            assertTrue(m.out().contains("VERIFIED base.raw")
+                    && m.out().contains("DIFFERS top.qcow2: content digest differs from the manifest"), m.out());
+            for (Layer layer : chain.layers()) { // the same sources again
+                servers.add(QemuNbdServer.serveLayer(layer, tmp.resolve("s")));
+            }
+            List<String> again = new ArrayList<>(List.of("verify", "--dest", dest));
+            for (int i = 0; i < chain.layers().size(); i++) {
+                again.add("--layer");
+                again.add(chain.layers().get(i).name() + "=" + servers.get(servers.size() - 2 + i).uri());
+            }
+            r = CopyCommandIT.run(again.toArray(String[]::new));
             assertEquals(Main.EXIT_FAILED, r.code(), r.out());
             assertTrue(r.out().contains("DIFFERS top.qcow2 at offset 65536: content"), r.out());
         } finally {

@@ -1,6 +1,7 @@
 package io.chainsync.jobs;
 
 import io.chainsync.copier.Destinations;
+import io.chainsync.copier.LayerManifest;
 import io.chainsync.core.Action;
 import io.chainsync.core.BlockDigest;
 import io.chainsync.core.Decision;
@@ -132,9 +133,8 @@ public final class LayerVerifier {
                 return Outcome.differs(name, dest.virtualSize() != size ? Math.min(size, dest.virtualSize()) : -1,
                         header);
             }
-            OwnedRanges owned = null;
-            if (!dest.raw() && mode.exactOwnership()) {
-                owned = dest.ownedRanges();
+            OwnedRanges owned = dest.raw() ? null : dest.ownedRanges();
+            if (owned != null && mode.exactOwnership()) {
                 long at = OwnedRanges.of(decisions).firstDifference(owned);
                 if (at >= 0) {
                     return Outcome.differs(name, at, ownsAt(decisions, at)
@@ -147,10 +147,86 @@ public final class LayerVerifier {
             if (difference[0] >= 0) {
                 return Outcome.differs(name, difference[0], "content of the layer read alone differs");
             }
-            return new Outcome(name, true, -1, null, owned == null ? -1 : owned.count(),
+            Outcome verified = new Outcome(name, true, -1, null, owned == null ? -1 : owned.count(),
                     owned == null ? null : owned.digest(), digest);
+            record(dest, verified, backing, layer.source().toString());
+            return verified;
         } catch (NotReproducibleException e) {
             return Outcome.differs(name, -1, e.getMessage());
+        }
+    }
+
+    /**
+     * Records a verified layer's digests in its manifest (docs/design.md §3, "How a layer becomes
+     * durable"): the pipeline's manifest keeps its job; a layer without one (written by
+     * {@code copy}) gets one.
+     */
+    private void record(Destination dest, Outcome verified, String backing, String source) throws IOException {
+        Path manifestFile = destination.resolve(LayerManifest.fileName(verified.layer()));
+        LayerManifest manifest = LayerManifest.read(manifestFile);
+        if (manifest == null) {
+            manifest = LayerManifest.ofLayer(verified.layer(), dest.virtualSize(), dest.clusterSize(),
+                    dest.dataClusters(), backing);
+        }
+        manifest.verified(verified.ownedRanges() < 0 ? null : verified.ownedRanges(), verified.ownedDigest(),
+                verified.contentDigest(), source).writeIn(destination);
+    }
+
+    /**
+     * Checks every layer of the destination that has a manifest against it, with the sources gone:
+     * header (size, cluster size, backing), the owned ranges' count and digest, and the content
+     * digest, all recomputed from the destination alone.
+     *
+     * @return one outcome per manifest, in name order; none when the directory holds no manifest
+     */
+    public List<Outcome> verifyManifests() throws IOException {
+        List<String> names = new ArrayList<>();
+        try (var entries = Files.list(destination)) {
+            entries.map(p -> p.getFileName().toString())
+                    .filter(n -> n.endsWith(LayerManifest.SUFFIX) && !n.startsWith("."))
+                    .sorted().forEach(names::add);
+        }
+        List<Outcome> out = new ArrayList<>();
+        for (String manifestName : names) {
+            LayerManifest manifest = LayerManifest.read(destination.resolve(manifestName));
+            out.add(checkManifest(manifest));
+        }
+        return out;
+    }
+
+    private Outcome checkManifest(LayerManifest m) throws IOException {
+        String name = m.layer();
+        Path target = Destinations.layerFile(destination, name);
+        if (Files.isSymbolicLink(target)) {
+            return Outcome.differs(name, -1, "the layer is a symbolic link; it is never followed");
+        }
+        if (!Files.isRegularFile(target, LinkOption.NOFOLLOW_LINKS)) {
+            return Outcome.differs(name, 0, "the layer is missing from " + destination);
+        }
+        if (m.contentDigest() == null) {
+            return Outcome.differs(name, -1, "its manifest holds no digests: verify it against its source first");
+        }
+        try (Destination dest = Destination.open(target)) {
+            String header = dest.headerDifference(m.virtualSize(), m.backing());
+            if (header == null && !dest.raw() && dest.clusterSize() != m.clusterSize()) {
+                header = "cluster size " + dest.clusterSize() + ", the manifest says " + m.clusterSize();
+            }
+            if (header != null) {
+                return Outcome.differs(name, -1, header + " (manifest)");
+            }
+            OwnedRanges owned = dest.raw() ? null : dest.ownedRanges();
+            if (owned != null && (m.ownedRanges() == null || owned.count() != m.ownedRanges()
+                    || !owned.digest().equals(m.ownedDigest()))) {
+                return Outcome.differs(name, -1, "owned ranges differ from the manifest (" + owned.count() + " ranges, "
+                        + m.ownedRanges() + " recorded)");
+            }
+            long[] unused = {-1};
+            String content = content(null, null, dest, dest.virtualSize(), unused);
+            if (!m.contentDigest().equals(content)) {
+                return Outcome.differs(name, -1, "content digest differs from the manifest");
+            }
+            return new Outcome(name, true, -1, null, owned == null ? -1 : owned.count(),
+                    owned == null ? null : owned.digest(), content);
         }
     }
 
@@ -186,7 +262,7 @@ public final class LayerVerifier {
                 for (long s = first; s < Math.min(spans, first + window); s++) {
                     long start = s * SPAN;
                     int length = (int) Math.min(SPAN, size - start);
-                    List<Decision> data = dataIn(decisions, start, start + length);
+                    List<Decision> data = client == null ? null : dataIn(decisions, start, start + length);
                     futures.add(pool.submit(() -> Span.digest(client, data, dest, start, length)));
                 }
                 for (Future<Span> f : futures) {
@@ -244,8 +320,18 @@ public final class LayerVerifier {
     /** One span's block hashes; {@code difference} is the first differing byte, or -1. */
     private record Span(List<byte[]> destHashes, long difference) {
 
+        /** Compares with the source's DATA decisions {@code data}; with a null client, digests only. */
         static Span digest(NbdClient client, List<Decision> data, Destination dest, long start, int length)
                 throws IOException {
+            if (client == null) {
+                ByteBuffer mine = dest.read(start, length);
+                List<byte[]> hashes = new ArrayList<>();
+                for (int at = 0; at < length; at += BlockDigest.BLOCK_SIZE) {
+                    int n = Math.min(BlockDigest.BLOCK_SIZE, length - at);
+                    hashes.add(mine == null ? BlockDigest.zeroBlock(n) : BlockDigest.ofBlock(mine.slice(at, n)));
+                }
+                return new Span(hashes, -1);
+            }
             ByteBuffer source = null;
             if (!data.isEmpty()) {
                 source = ByteBuffer.allocate(length);
@@ -305,6 +391,22 @@ public final class LayerVerifier {
 
         boolean raw() {
             return reader == null;
+        }
+
+        long clusterSize() {
+            return raw() ? 0 : reader.clusterSize();
+        }
+
+        /** The clusters holding data (0 for raw: it has no clusters). */
+        long dataClusters() throws IOException {
+            long n = 0;
+            for (long c = 0; !raw() && c < reader.guestClusters(); c++) {
+                Qcow2ClusterType type = reader.typeOf(c);
+                if (type == Qcow2ClusterType.NORMAL || type == Qcow2ClusterType.COMPRESSED) {
+                    n++;
+                }
+            }
+            return n;
         }
 
         long virtualSize() throws IOException {

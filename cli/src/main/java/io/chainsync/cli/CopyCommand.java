@@ -59,6 +59,9 @@ final class CopyCommand implements Callable<Integer> {
                     + " backing chain attached)")
     boolean flatten;
 
+    @Option(names = "--verify", description = "then verify every layer against its source (as chainsync verify)")
+    boolean verify;
+
     @Override
     public Integer call() {
         List<LayerSpec> specs = new ArrayList<>();
@@ -102,6 +105,15 @@ final class CopyCommand implements Callable<Integer> {
                 // the hook is running or has run
             }
         }
-        return 0;
+        return verify ? verifyCopy(options, specs) : 0;
+    }
+
+    private int verifyCopy(CopyOptions options, List<LayerSpec> specs) {
+        try {
+            return VerifyCommand.verify(spec.commandLine().getOut(), dest, options, specs);
+        } catch (Exception e) {
+            spec.commandLine().getErr().println("chainsync: verify: " + (e.getMessage() == null ? e : e.getMessage()));
+            return Main.EXIT_FAILED;
+        }
     }
 }

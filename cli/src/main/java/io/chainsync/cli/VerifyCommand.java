@@ -73,7 +73,15 @@ final class VerifyCommand implements Callable<Integer> {
     }
 
     private int report(List<LayerVerifier.Outcome> outcomes) {
-        PrintWriter out = spec.commandLine().getOut();
+        return report(spec.commandLine().getOut(), dest, outcomes);
+    }
+
+    /** Verifies {@code layers} in {@code dir} (for {@code copy --verify}, {@code sync --verify}). */
+    static int verify(PrintWriter out, Path dir, CopyOptions options, List<LayerSpec> layers) throws Exception {
+        return report(out, dir, new LayerVerifier(dir, options).verify(layers));
+    }
+
+    private static int report(PrintWriter out, Path dest, List<LayerVerifier.Outcome> outcomes) {
         boolean all = true;
         for (LayerVerifier.Outcome o : outcomes) {
             out.println(o.line());

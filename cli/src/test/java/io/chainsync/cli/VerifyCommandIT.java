@@ -23,7 +23,7 @@ class VerifyCommandIT {
     Path tmp;
 
     @Test
-    void copyThenVerifyThenTamper() throws Exception {
+    void copyVerifyThenTamperAndVerifyAgainstSourcesAndManifests() throws Exception {
         Chain chain = Scenarios.SEED_RAW.build(tmp.resolve("src"));
         List<NbdServer> servers = new ArrayList<>();
         try {
@@ -35,9 +35,11 @@ class VerifyCommandIT {
                 layers.add(layer.name() + "=" + server.uri());
             }
             String dest = tmp.resolve("dest").toString();
-            List<String> copy = new ArrayList<>(List.of("copy", "--dest", dest));
+            List<String> copy = new ArrayList<>(List.of("copy", "--verify", "--dest", dest));
             copy.addAll(layers);
-            assertEquals(0, CopyCommandIT.run(copy.toArray(String[]::new)).code());
+            CopyCommandIT.Result c = CopyCommandIT.run(copy.toArray(String[]::new));
+            assertEquals(0, c.code(), c.err());
+            assertTrue(c.out().contains("VERIFIED base.raw") && c.out().contains("VERIFIED top.qcow2"), c.out());
             List<String> verify = new ArrayList<>(List.of("verify", "--dest", dest));
             verify.addAll(layers);
             CopyCommandIT.Result r = CopyCommandIT.run(verify.toArray(String[]::new));

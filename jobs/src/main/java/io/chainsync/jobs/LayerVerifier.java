@@ -109,11 +109,9 @@ public final class LayerVerifier {
     private Outcome verifyLayer(LayerSpec layer, String backing, boolean bottom) throws IOException {
         String name = layer.name();
         Path target = Destinations.layerFile(destination, name);
-        if (Files.isSymbolicLink(target)) {
-            return Outcome.differs(name, -1, "the layer is a symbolic link; it is never followed");
-        }
-        if (!Files.isRegularFile(target, LinkOption.NOFOLLOW_LINKS)) {
-            return Outcome.differs(name, 0, "the layer is missing from " + destination);
+        Outcome absent = absent(name, target);
+        if (absent != null) {
+            return absent;
         }
         NbdClient.Options clientOptions = NbdClient.Options.defaults()
                 .withMetaContexts(DecisionTable.requestedContexts(options.dirtyBitmap()))
@@ -197,11 +195,9 @@ public final class LayerVerifier {
     private Outcome checkManifest(LayerManifest m) throws IOException {
         String name = m.layer();
         Path target = Destinations.layerFile(destination, name);
-        if (Files.isSymbolicLink(target)) {
-            return Outcome.differs(name, -1, "the layer is a symbolic link; it is never followed");
-        }
-        if (!Files.isRegularFile(target, LinkOption.NOFOLLOW_LINKS)) {
-            return Outcome.differs(name, 0, "the layer is missing from " + destination);
+        Outcome absent = absent(name, target);
+        if (absent != null) {
+            return absent;
         }
         if (m.contentDigest() == null) {
             return Outcome.differs(name, -1, "its manifest holds no digests: verify it against its source first");
@@ -228,6 +224,17 @@ public final class LayerVerifier {
             return new Outcome(name, true, -1, null, owned == null ? -1 : owned.count(),
                     owned == null ? null : owned.digest(), content);
         }
+    }
+
+    /** The outcome of a layer that is not a regular file in the destination, or null. */
+    private Outcome absent(String name, Path target) {
+        if (Files.isSymbolicLink(target)) {
+            return Outcome.differs(name, -1, "the layer is a symbolic link; it is never followed");
+        }
+        if (!Files.isRegularFile(target, LinkOption.NOFOLLOW_LINKS)) {
+            return Outcome.differs(name, 0, "the layer is missing from " + destination);
+        }
+        return null;
     }
 
     private static boolean ownsAt(List<Decision> decisions, long offset) {

@@ -94,14 +94,22 @@ public final class LayerVerifier {
         }
     }
 
-    /** Verifies every layer, bottom first; every layer is checked even after one differs. */
-    public List<Outcome> verify(List<LayerSpec> layers) throws IOException {
+    /**
+     * Verifies every layer, bottom first; every layer is checked even after one differs, and a
+     * layer that cannot be checked (its source unreachable, its file unreadable) does not verify.
+     */
+    public List<Outcome> verify(List<LayerSpec> layers) {
         JobSpec.validateChain(layers);
         JobSpec.validateBase(layers, options.backing(), options.flatten(), options.dirtyBitmap());
         List<Outcome> out = new ArrayList<>();
         for (int i = 0; i < layers.size(); i++) {
             String backing = i == 0 ? options.backing() : layers.get(i - 1).name();
-            out.add(verifyLayer(layers.get(i), backing, i == 0 && backing == null));
+            try {
+                out.add(verifyLayer(layers.get(i), backing, i == 0 && backing == null));
+            } catch (IOException | RuntimeException e) {
+                out.add(Outcome.differs(layers.get(i).name(), -1, "cannot be verified: "
+                        + (e.getMessage() == null ? e.toString() : e.getMessage())));
+            }
         }
         return out;
     }

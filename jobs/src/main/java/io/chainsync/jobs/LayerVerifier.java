@@ -358,25 +358,36 @@ public final class LayerVerifier {
             List<byte[]> hashes = new ArrayList<>();
             for (int at = 0; at < length; at += BlockDigest.BLOCK_SIZE) {
                 int n = Math.min(BlockDigest.BLOCK_SIZE, length - at);
-                byte[] theirs = source == null ? BlockDigest.zeroBlock(n) : BlockDigest.ofBlock(source.slice(at, n));
-                byte[] ours = mine == null ? BlockDigest.zeroBlock(n) : BlockDigest.ofBlock(mine.slice(at, n));
-                if (!java.util.Arrays.equals(theirs, ours)) {
-                    return new Span(hashes, start + at + firstByte(source, mine, at, n));
+                // equal bytes have equal hashes: compare the blocks directly, hash the destination's once
+                int differs = firstDifference(source, mine, at, n);
+                if (differs >= 0) {
+                    return new Span(hashes, start + at + differs);
                 }
-                hashes.add(ours);
+                hashes.add(mine == null || source == null ? BlockDigest.zeroBlock(n)
+                        : BlockDigest.ofBlock(mine.slice(at, n)));
             }
             return new Span(hashes, -1);
         }
 
-        private static int firstByte(ByteBuffer a, ByteBuffer b, int at, int n) {
-            for (int i = 0; i < n; i++) {
-                byte x = a == null ? 0 : a.get(at + i);
-                byte y = b == null ? 0 : b.get(at + i);
-                if (x != y) {
+        /** The first differing byte of the two blocks (a null side reads as zeroes), or -1. */
+        private static int firstDifference(ByteBuffer a, ByteBuffer b, int at, int n) {
+            if (a == null && b == null) {
+                return -1;
+            }
+            if (a == null || b == null) {
+                ByteBuffer data = (a == null ? b : a).slice(at, n);
+                return BlockDigest.isZero(data) ? -1 : firstNonZero(data);
+            }
+            return a.slice(at, n).mismatch(b.slice(at, n));
+        }
+
+        private static int firstNonZero(ByteBuffer data) {
+            for (int i = 0; i < data.remaining(); i++) {
+                if (data.get(data.position() + i) != 0) {
                     return i;
                 }
             }
-            return 0;
+            return -1;
         }
     }
 

@@ -1,5 +1,6 @@
 package io.chainsync.cli;
 
+import io.chainsync.jobs.CopyOptions;
 import io.chainsync.jobs.EmbeddedPipeline;
 import io.chainsync.jobs.Jobs;
 import io.chainsync.kafka.ClientConfig;
@@ -56,6 +57,9 @@ final class SyncCommand implements Callable<Integer> {
     @Option(names = "--copiers", paramLabel = "N", defaultValue = "2", description = "copier workers (default ${DEFAULT-VALUE})")
     int copierCount;
 
+    @Option(names = "--verify", description = "then verify every layer against its source (as chainsync verify)")
+    boolean verify;
+
     @Override
     public Integer call() throws Exception {
         if ((bootstrapServers == null) != (registryUrl == null)) {
@@ -83,7 +87,14 @@ final class SyncCommand implements Callable<Integer> {
                 } catch (IllegalArgumentException e) {
                     throw new ParameterException(spec.commandLine(), e.getMessage());
                 }
-                return SubmitCommand.awaitJob(spec, config, topics, job.job(), Duration.ofSeconds(jobOptions.timeoutSeconds));
+                int code = SubmitCommand.awaitJob(spec, config, topics, job.job(),
+                        Duration.ofSeconds(jobOptions.timeoutSeconds));
+                if (code != 0 || !verify) {
+                    return code;
+                }
+                CopyOptions options = CopyOptions.defaults().withDirtyBitmap(job.dirtyBitmap())
+                        .withBacking(job.backing()).withFlatten(job.flatten());
+                return VerifyCommand.verify(spec.commandLine().getOut(), destRoot, options, job.layers());
             }
         } finally {
             if (stack != null) {

@@ -167,6 +167,9 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
                     .add(new Placement(plan.getDest(), plan.getName()));
             ChunkTasks.Layer layer = new ChunkTasks.Layer(plan.getJob(), target, plan.getVirtualSize(),
                     plan.getClusterBits(), plan.getBackingName(), plan.getBackingFormat());
+            if (plan.getLayer() == 0 && plan.getBackingName() != null) {
+                BackingLayer.check(dir, plan.getBackingName(), plan.getVirtualSize()); // --backing
+            }
             if (plan.getKind() == TaskKind.COPY) {
                 return ChunkTasks.copyChunk(dir, source(plan.getUri()), copier, layer, plan.getChunk(), runs(plan),
                         n -> { });

@@ -130,7 +130,7 @@ public final class ChunkDecider {
         }
         List<Extent> baseExtents = extents(base);
         List<Extent> secondExtents = null;
-        if (mode != DecisionMode.BOTTOM_WITHOUT_DEPTH) {
+        if (mode(mode).joinsSecondContext()) {
             ChunkExtents second = null;
             for (String c : required(aggregate)) {
                 if (!c.equals(MetaContexts.BASE_ALLOCATION)) {

@@ -42,7 +42,7 @@ public final class ChunkPlanner {
         List<ClusterRun> runs;
         try {
             runs = ClusterMap.runs(ChunkDecider.decisions(decided), bits, layout.getFirstDataIndex().get(chunk),
-                    layout.getScan().getMode() != io.chainsync.avro.DecisionMode.BOTTOM_WITHOUT_DEPTH);
+                    ChunkDecider.mode(layout.getScan().getMode()).exactOwnership());
         } catch (NotReproducibleException | IllegalArgumentException e) {
             // cannot happen for a layout built from this chunk's own alignment; never approximate
             return null;

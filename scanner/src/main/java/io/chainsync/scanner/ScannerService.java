@@ -160,7 +160,9 @@ public final class ScannerService extends RecordLoop<JobKey, SyncJob> {
                 .withMetaContexts(DecisionTable.requestedContexts(bitmap))
                 .withConnections(1);
         try (NbdClient client = NbdClient.connect(NbdUri.parse(source.getUri()), options)) {
-            DecisionTable.Mode mode = DecisionTable.selectMode(index == 0, client.metaContexts(), bitmap);
+            DecisionTable.Mode mode = DecisionTable.selectMode(index == 0 && job.getBacking() == null,
+                    client.metaContexts(), bitmap,
+                    job.getFlatten());
             List<String> contexts = DecisionTable.contexts(mode, bitmap);
             long size = client.size();
             long chunkSize = job.getChunkSize();
@@ -233,6 +235,7 @@ public final class ScannerService extends RecordLoop<JobKey, SyncJob> {
     private static LayerScanned summary(SyncJob job, int index, NbdClient client, String error) {
         LayerSource source = job.getLayers().get(index);
         LayerSource below = index == 0 ? null : job.getLayers().get(index - 1);
+        String backing = index == 0 ? job.getBacking() : below.getName();
         return LayerScanned.newBuilder()
                 .setJob(job.getJob()).setLayer(index).setLayerCount(job.getLayers().size())
                 .setName(source.getName()).setUri(source.getUri()).setDest(job.getDest())
@@ -240,8 +243,8 @@ public final class ScannerService extends RecordLoop<JobKey, SyncJob> {
                 .setChunkSize(job.getChunkSize()).setChunkCount(0)
                 .setOffered(client == null ? List.of() : new ArrayList<>(client.metaContexts()))
                 .setMode(null).setExtentCount(0)
-                .setBackingName(below == null ? null : below.getName())
-                .setBackingFormat(below == null ? null : LayerFormat.of(below.getName()).qemuName())
+                .setBackingName(backing)
+                .setBackingFormat(backing == null ? null : LayerFormat.of(backing).qemuName())
                 .setClusterSize(job.getClusterSize())
                 .setError(error == null ? null : "layer " + source.getName() + ": " + error)
                 .build();

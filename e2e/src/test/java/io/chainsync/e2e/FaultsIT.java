@@ -155,12 +155,6 @@ class FaultsIT {
                 .arg("--object", "throttle-group,id=tg,x-bps-read=" + (12 << 20)).start(sockDir);
     }
 
-    /** The same server command again, on the same socket. */
-    private static final class Restarted extends NbdServer {
-        Restarted(NbdServer dead) {
-            super(dead.command(), dead.socket(), START_TIMEOUT);
-        }
-    }
 
     private static Chain bigRaw(Path dir) {
         return ChainBuilder.in(dir).size(48L << 20).clusterSize(65536).base("base.raw")
@@ -180,7 +174,7 @@ class FaultsIT {
             Thread.sleep(2_000); // scanned, copying (40 MiB at 12 MiB/s)
             server.close();
             Thread.sleep(2_000);
-            restarted = new Restarted(server);
+            restarted = NbdServer.restart(server);
             JobStatus status = Jobs.await(config, topics, job, Duration.ofSeconds(180), s -> { }).orElseThrow();
             assertEquals(JobState.COMPLETE, status.getState(), String.valueOf(status));
             ChainJudge.assertExact(chain, destRoot.resolve("restart"));
@@ -262,7 +256,7 @@ class FaultsIT {
                 Thread.sleep(1_500);
                 server.close();
                 Thread.sleep(2_000);
-                restarted[0] = new Restarted(server);
+                restarted[0] = NbdServer.restart(server);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }

@@ -95,12 +95,6 @@ class JobControlIT {
                 .arg("--object", "throttle-group,id=tg,x-bps-read=" + bytesPerSecond).start(sockDir);
     }
 
-    /** The same server command again, on the same socket. */
-    private static final class Restarted extends NbdServer {
-        Restarted(NbdServer dead) {
-            super(dead.command(), dead.socket(), START_TIMEOUT);
-        }
-    }
 
     private static JobStatus await(String job, int attempt) {
         return Jobs.await(config, topics, job, attempt, Duration.ofSeconds(180), s -> { })
@@ -164,7 +158,7 @@ class JobControlIT {
             BasicFileAttributes baseBefore = Files.readAttributes(dest.resolve("base.raw"), BasicFileAttributes.class);
             String manifestBefore = Files.readString(dest.resolve("base.raw.manifest.json"));
 
-            restarted = new Restarted(top);
+            restarted = NbdServer.restart(top);
             int attempt = Jobs.retry(config, topics, id);
             assertEquals(1, attempt);
             JobStatus done = await(id, attempt);

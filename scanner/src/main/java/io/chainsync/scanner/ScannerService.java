@@ -125,6 +125,13 @@ public final class ScannerService extends RecordLoop<JobKey, SyncJob> {
         scans.flush();
     }
 
+    /** The service is stopping (SIGTERM): the job in hand is abandoned between two chunks. */
+    private static final class StopRequested extends RuntimeException {
+        StopRequested() {
+            super("the scanner is stopping", null, false, false);
+        }
+    }
+
     /**
      * Whether this attempt of the job was cancelled, or superseded by a retry, as
      * {@code chainsync.status} says: its scan is abandoned (null summaries), nothing more produced.
@@ -151,7 +158,7 @@ public final class ScannerService extends RecordLoop<JobKey, SyncJob> {
     /**
      * Scans one layer, again after a transient failure (the source restarted, a connection
      * dropped) up to {@link Backoff#TASKS}' attempts; a permanent failure, or the last attempt's,
-     * becomes the layer's error.
+     * becomes the layer's error. Null when the job's attempt was cancelled or superseded.
      */
     private LayerScanned scanLayer(SyncJob job, int index) throws InterruptedException {
         if (cancelled(job)) {
@@ -161,7 +168,7 @@ public final class ScannerService extends RecordLoop<JobKey, SyncJob> {
         for (int attempt = 1; ; attempt++) {
             try {
                 return scanLayerOnce(job, index);
-            } catch (InterruptedException e) {
+            } catch (InterruptedException | StopRequested e) {
                 throw e;
             } catch (Exception e) {
                 String reason = Failures.reason(e);
@@ -170,6 +177,9 @@ public final class ScannerService extends RecordLoop<JobKey, SyncJob> {
                 LOGGER.atWarn().setMessage(retry ? "layer scan failed, retrying" : "layer cannot be scanned")
                         .addKeyValue("job", job.getJob()).addKeyValue("layer", source.getName())
                         .addKeyValue("attempt", attempt).addKeyValue("reason", reason).log();
+                if (retry && stopping()) {
+                    throw new StopRequested(); // abandoned, uncommitted: the job is scanned again
+                }
                 if (!retry) {
                     return summary(job, index, null, transientFailure
                             ? reason + " (source " + source.getUri() + ", gave up after " + attempt + " attempts)"
@@ -196,6 +206,9 @@ public final class ScannerService extends RecordLoop<JobKey, SyncJob> {
             long extentCount = 0;
             List<Future<RecordMetadata>> sent = new ArrayList<>();
             for (long c = 0; c < chunkCount; c++) {
+                if (stopping()) {
+                    throw new StopRequested(); // abandoned, uncommitted: the job is scanned again
+                }
                 if (c % 64 == 63 && cancelled(job)) {
                     return null;
                 }

@@ -121,13 +121,6 @@ class ProcessCrashIT {
                 .setSubmittedAt(Instant.now()).build();
     }
 
-    /** A raw base served throttled, so the copy takes seconds. */
-    private static QemuNbdServer throttled(Path raw, Path sockDir, int bytesPerSecond) {
-        String spec = "json:{\"driver\":\"throttle\",\"throttle-group\":\"tg\",\"file\":{\"driver\":\"raw\","
-                + "\"file\":{\"driver\":\"file\",\"filename\":\"" + raw + "\"}}}";
-        return QemuNbdServer.builder(spec, null).allocationDepth(false)
-                .arg("--object", "throttle-group,id=tg,x-bps-read=" + bytesPerSecond).start(sockDir);
-    }
 
     private static Chain bigRaw(Path dir) {
         return ChainBuilder.in(dir).size(48L << 20).clusterSize(65536).base("base.raw")
@@ -183,7 +176,7 @@ class ProcessCrashIT {
         Chain chain = bigRaw(tmp.resolve("src"));
         Path destRoot = Files.createDirectories(tmp.resolve("dest-root"));
         try (LocalStack stack = LocalStack.start(tmp.resolve("stack"));
-             QemuNbdServer source = throttled(chain.bottom().path(), Files.createDirectories(tmp.resolve("s")),
+             QemuNbdServer source = QemuNbdServer.serveThrottled(chain.bottom(), Files.createDirectories(tmp.resolve("s")),
                      8 << 20)) {
             ClientConfig config = new ClientConfig(stack.bootstrapServers(), stack.registryUrl());
             TopicSetup.ensure(config, 4, (short) 1);
@@ -222,7 +215,7 @@ class ProcessCrashIT {
         Process stack = cli("stack", "--dir", stackDir.toString());
         String[] addresses = addresses(stack);
         ClientConfig config = new ClientConfig(addresses[0], addresses[1]);
-        try (QemuNbdServer source = throttled(chain.bottom().path(), Files.createDirectories(tmp.resolve("s")),
+        try (QemuNbdServer source = QemuNbdServer.serveThrottled(chain.bottom(), Files.createDirectories(tmp.resolve("s")),
                 6 << 20);
              EmbeddedPipeline pipeline = EmbeddedPipeline.start(config, tmp.resolve("planner"), destRoot, 2, 4)) {
             long resultsBefore = records(config, PipelineTopics.RESULTS);
@@ -256,7 +249,7 @@ class ProcessCrashIT {
     void copyInterruptedRemovesItsTemporaryFilesAndExits130() throws Exception {
         Chain chain = bigRaw(tmp.resolve("src"));
         Path dest = tmp.resolve("dest");
-        try (QemuNbdServer source = throttled(chain.bottom().path(), Files.createDirectories(tmp.resolve("s")),
+        try (QemuNbdServer source = QemuNbdServer.serveThrottled(chain.bottom(), Files.createDirectories(tmp.resolve("s")),
                 4 << 20)) {
             Process copy = cli("copy", "--layer", "base.raw=" + source.uri(), "--dest", dest.toString());
             long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
@@ -281,7 +274,7 @@ class ProcessCrashIT {
         Chain chain = bigRaw(tmp.resolve("src"));
         Path destRoot = Files.createDirectories(tmp.resolve("dest-root"));
         try (LocalStack stack = LocalStack.start(tmp.resolve("stack"));
-             QemuNbdServer source = throttled(chain.bottom().path(), Files.createDirectories(tmp.resolve("s")),
+             QemuNbdServer source = QemuNbdServer.serveThrottled(chain.bottom(), Files.createDirectories(tmp.resolve("s")),
                      2 << 20)) {
             ClientConfig config = new ClientConfig(stack.bootstrapServers(), stack.registryUrl());
             try (EmbeddedPipeline pipeline = EmbeddedPipeline.start(config, tmp.resolve("planner"), destRoot, 0, 4,
@@ -320,7 +313,7 @@ class ProcessCrashIT {
         try (LocalStack stack = LocalStack.start(tmp.resolve("stack"));
              QemuNbdServer baseSource = QemuNbdServer.serveLayer(seed.bottom(), sockets);
              QemuNbdServer topSource = QemuNbdServer.serveLayer(seed.top(), sockets);
-             QemuNbdServer bigSource = throttled(big.bottom().path(), sockets, 8 << 20)) {
+             QemuNbdServer bigSource = QemuNbdServer.serveThrottled(big.bottom(), sockets, 8 << 20)) {
             topSource.close(); // away until the scanner is stopped
             ClientConfig config = new ClientConfig(stack.bootstrapServers(), stack.registryUrl());
             TopicSetup.ensure(config, 4, (short) 1);

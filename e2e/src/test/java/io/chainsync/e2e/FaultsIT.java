@@ -449,8 +449,6 @@ class FaultsIT {
         return names;
     }
 
-    }
-
     private static LayerStatus layer(JobStatus status, String name) {
         return status.getLayers().stream().filter(l -> l.getName().equals(name)).findFirst().orElseThrow();
     }

@@ -551,6 +551,13 @@ class FaultsIT {
             assertEquals(JobState.FAILED, shown.getState());
             assertEquals("cancelled", shown.getError());
             assertEquals(List.of(), names(dest));
+            // `status` shows it, with the work the cancel left undone
+            Cli shownByCli = cli("status", "--bootstrap-servers", stack.bootstrapServers(), "--registry-url",
+                    stack.registryUrl(), id);
+            assertEquals(0, shownByCli.code, shownByCli.err);
+            long undone = chunks - layer(shown, "base.raw").getChunksDone();
+            assertTrue(undone > 0 && shownByCli.out.contains("job " + id + ": FAILED (cancelled), pending " + undone
+                    + "/" + chunks + " chunks, "), shownByCli.out);
         }
     }
 
@@ -587,17 +594,21 @@ class FaultsIT {
         ChainJudge.assertExact(chain, destRoot.resolve("complete"));
     }
 
-    private record Cli(int code, String err) {
+    private record Cli(int code, String out, String err) {
     }
 
     private static Cli cli(String... args) {
+        PrintStream oldOut = System.out;
         PrintStream oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
             System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
             int code = Main.run(args);
-            return new Cli(code, err.toString(StandardCharsets.UTF_8));
+            return new Cli(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
         } finally {
+            System.setOut(oldOut);
             System.setErr(oldErr);
         }
     }

@@ -24,11 +24,8 @@ final class JobControlCommands {
     private JobControlCommands() {
     }
 
-    /** {@code chainsync retry}: runs a failed or cancelled job again as its next attempt. */
-    @Command(name = "retry", mixinStandardHelpOptions = true,
-            description = "Runs a failed or cancelled job again (its next attempt); layers the job already "
-                    + "finished are kept, not copied again.")
-    static final class Retry implements Callable<Integer> {
+    /** What both commands take: the pipeline's addresses and one job id. */
+    abstract static class OneJob implements Callable<Integer> {
 
         @Spec
         CommandSpec spec;
@@ -38,6 +35,22 @@ final class JobControlCommands {
 
         @Parameters(index = "0", paramLabel = "JOB", description = "the job id")
         String job;
+
+        /** Runs a job-control action; a refusal is a usage error (one line, exit 2). */
+        <T> T refusalIsUsageError(Callable<T> action) throws Exception {
+            try {
+                return action.call();
+            } catch (Jobs.JobRefusedException e) {
+                throw new ParameterException(spec.commandLine(), e.getMessage());
+            }
+        }
+    }
+
+    /** {@code chainsync retry}: runs a failed or cancelled job again as its next attempt. */
+    @Command(name = "retry", mixinStandardHelpOptions = true,
+            description = "Runs a failed or cancelled job again (its next attempt); layers the job already "
+                    + "finished are kept, not copied again.")
+    static final class Retry extends OneJob {
 
         @Option(names = "--wait", description = "wait until the job is complete or failed")
         boolean await;
@@ -50,12 +63,7 @@ final class JobControlCommands {
         public Integer call() throws Exception {
             ClientConfig config = kafka.config();
             PipelineTopics topics = config.topics();
-            int attempt;
-            try {
-                attempt = Jobs.retry(config, topics, job);
-            } catch (Jobs.JobRefusedException e) {
-                throw new ParameterException(spec.commandLine(), e.getMessage());
-            }
+            int attempt = refusalIsUsageError(() -> Jobs.retry(config, topics, job));
             spec.commandLine().getOut().println(job + " attempt " + attempt);
             spec.commandLine().getOut().flush();
             if (!await) {
@@ -69,25 +77,12 @@ final class JobControlCommands {
     @Command(name = "cancel", mixinStandardHelpOptions = true,
             description = "Cancels a job that has not ended: it becomes FAILED (cancelled), its remaining tasks "
                     + "are skipped and its temporary files removed; 'retry' can run it again.")
-    static final class Cancel implements Callable<Integer> {
-
-        @Spec
-        CommandSpec spec;
-
-        @Mixin
-        KafkaOptions kafka;
-
-        @Parameters(index = "0", paramLabel = "JOB", description = "the job id")
-        String job;
+    static final class Cancel extends OneJob {
 
         @Override
         public Integer call() throws Exception {
             ClientConfig config = kafka.config();
-            try {
-                Jobs.cancel(config, config.topics(), job);
-            } catch (Jobs.JobRefusedException e) {
-                throw new ParameterException(spec.commandLine(), e.getMessage());
-            }
+            refusalIsUsageError(() -> Jobs.cancel(config, config.topics(), job));
             spec.commandLine().getOut().println(job + " cancelled");
             spec.commandLine().getOut().flush();
             return 0;

@@ -9,6 +9,7 @@ import picocli.CommandLine.Command;
         subcommands = {CopyCommand.class, SyncCommand.class, StackCommand.class, ServiceCommands.Scanner.class,
             ServiceCommands.Planner.class, ServiceCommands.Copier.class, SubmitCommand.class, StatusCommand.class,
             VerifyCommand.class,
+            JobControlCommands.Retry.class, JobControlCommands.Cancel.class,
             CommandLine.HelpCommand.class})
 public final class Main {
 

@@ -21,19 +21,22 @@ import java.time.Instant;
  * @param dataClusters how many clusters hold data
  * @param backing the backing file's name, or null
  * @param finishedAt when the layer was finished
+ * @param file the identity (device and inode) of the finished file, recorded before its rename: a
+ *             finish interrupted between manifest and rename is told by it from a later temporary
+ *             file, also when the layer replaces a file of the same name; null in older manifests
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record LayerManifest(String format, String layer, String job, long virtualSize, long clusterSize,
-                            long dataClusters, String backing, String finishedAt) {
+                            long dataClusters, String backing, String finishedAt, String file) {
 
     public static final String FORMAT = "chainsync-layer-manifest/1";
     private static final ObjectMapper JSON = new ObjectMapper();
     /** Far more than any manifest needs; a larger file is not read. */
     private static final int MAX_BYTES = 1 << 20;
 
-    static LayerManifest of(ChunkTasks.Layer layer, long dataClusters) {
+    static LayerManifest of(ChunkTasks.Layer layer, long dataClusters, String file) {
         return new LayerManifest(FORMAT, layer.target().getFileName().toString(), layer.job(), layer.virtualSize(),
-                1L << layer.clusterBits(), dataClusters, layer.backingName(), Instant.now().toString());
+                1L << layer.clusterBits(), dataClusters, layer.backingName(), Instant.now().toString(), file);
     }
 
     /**

@@ -88,6 +88,7 @@ public final class ChunkPlanner {
                 .setChunkCount(scan.getChunkCount())
                 .setBackingName(scan.getBackingName()).setBackingFormat(scan.getBackingFormat())
                 .setRuns(runs).setDataBytes(dataBytes)
+                .setJobLayers(scan.getJobLayers()).setReplace(scan.getReplace())
                 .build();
     }
 }

@@ -67,7 +67,7 @@ class StatusAndResultsTest {
     @Test
     void jobStateIsTheLeastAdvancedLayerOrFailedOrComplete() {
         SyncJob job = new SyncJob(TestLayers.JOB, List.of(new LayerSource("a", "u"), new LayerSource("b", "u"),
-                new LayerSource("c", "u")), "out", null, null, 2L << 20, Instant.EPOCH);
+                new LayerSource("c", "u")), "out", null, null, 2L << 20, Instant.EPOCH, false);
         JobStatus s = StatusFold.withJob(TestLayers.JOB, job, StatusFold.empty());
         assertEquals(JobState.SUBMITTED, s.getState());
         assertEquals(3, s.getLayers().size());

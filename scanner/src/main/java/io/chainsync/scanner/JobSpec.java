@@ -22,9 +22,11 @@ import java.util.UUID;
  * @param clusterBits a forced destination cluster size (log2), or empty to choose per layer
  * @param dirtyBitmap incremental mode: the bitmap naming changed ranges, or null
  * @param chunkSize bytes per chunk of the scanner's grid, a positive multiple of 2 MiB
+ * @param replace whether layers that already exist in the destination are replaced (never one that
+ *                another chain there uses as its backing file); otherwise the job is refused
  */
 public record JobSpec(String job, List<LayerSpec> layers, String dest, OptionalInt clusterBits, String dirtyBitmap,
-                      long chunkSize) {
+                      long chunkSize, boolean replace) {
 
     /** The grid's unit: chunks are whole multiples of the largest cluster. */
     public static final long CHUNK_UNIT = 1L << ClusterSizes.MAX_BITS;
@@ -58,7 +60,12 @@ public record JobSpec(String job, List<LayerSpec> layers, String dest, OptionalI
                              long chunkSize) {
         return new JobSpec(job == null ? UUID.randomUUID().toString() : job, layers, dest,
                 clusterSize == null ? OptionalInt.empty() : OptionalInt.of(ClusterSizes.bitsOf(clusterSize)),
-                dirtyBitmap, chunkSize);
+                dirtyBitmap, chunkSize, false);
+    }
+
+    /** This job, replacing existing layers or not. */
+    public JobSpec withReplace(boolean replaceExisting) {
+        return new JobSpec(job, layers, dest, clusterBits, dirtyBitmap, chunkSize, replaceExisting);
     }
 
     /**
@@ -72,7 +79,7 @@ public record JobSpec(String job, List<LayerSpec> layers, String dest, OptionalI
             layers.add(LayerSpec.of(source.getName(), source.getUri()));
         }
         return of(record.getJob(), layers, record.getDest(), record.getClusterSize(), record.getDirtyBitmap(),
-                record.getChunkSize());
+                record.getChunkSize()).withReplace(record.getReplace());
     }
 
     /** The record to produce to {@code chainsync.jobs}. */
@@ -83,7 +90,7 @@ public record JobSpec(String job, List<LayerSpec> layers, String dest, OptionalI
         }
         return SyncJob.newBuilder().setJob(job).setLayers(sources).setDest(dest)
                 .setClusterSize(clusterBits.isPresent() ? 1 << clusterBits.getAsInt() : null)
-                .setDirtyBitmap(dirtyBitmap).setChunkSize(chunkSize).setSubmittedAt(submittedAt)
+                .setDirtyBitmap(dirtyBitmap).setChunkSize(chunkSize).setSubmittedAt(submittedAt).setReplace(replace)
                 .build();
     }
 

@@ -244,6 +244,8 @@ public final class ScannerService extends RecordLoop<JobKey, SyncJob> {
                 .setBackingFormat(below == null ? null : LayerFormat.of(below.getName()).qemuName())
                 .setClusterSize(job.getClusterSize())
                 .setError(error == null ? null : "layer " + source.getName() + ": " + error)
+                .setJobLayers(job.getLayers().stream().map(LayerSource::getName).toList())
+                .setReplace(job.getReplace())
                 .build();
     }
 

@@ -49,6 +49,10 @@ final class CopyCommand implements Callable<Integer> {
             description = "incremental: copy only what qemu:dirty-bitmap:NAME marks dirty")
     String dirtyBitmap;
 
+    @Option(names = "--replace", description = "replace layers that exist in the destination (atomically, once"
+            + " complete); never a file another chain there uses as its backing file")
+    boolean replace;
+
     @Override
     public Integer call() {
         List<LayerSpec> specs = new ArrayList<>();
@@ -60,7 +64,7 @@ final class CopyCommand implements Callable<Integer> {
             JobSpec.validateChain(specs);
             CopyOptions defaults = CopyOptions.defaults();
             options = new CopyOptions(defaults.clusterBits(), connections, defaults.requestSize(), defaults.buffers(),
-                    defaults.writerThreads(), dirtyBitmap, defaults.retry());
+                    defaults.writerThreads(), dirtyBitmap, defaults.retry(), replace);
             if (clusterSize != null) {
                 options = options.withClusterSize(clusterSize);
             }

@@ -54,6 +54,16 @@ public final class ExistingLayers {
     }
 
     /**
+     * Checks {@code layer} again just before it is put in place, in the destination directory
+     * {@code dir} taken as named: see {@link #check}.
+     */
+    public static void checkLayer(Path dir, String layer, List<String> layers, boolean replace) throws IOException {
+        try (DestDir opened = DestDir.of(dir, FileModes.DEFAULT)) {
+            checkLayer(opened, null, layer, layers, replace);
+        }
+    }
+
+    /**
      * Checks one layer of a job: see {@link #check}.
      *
      * @param jobLayers every layer of the job: these may name the layer as their backing file

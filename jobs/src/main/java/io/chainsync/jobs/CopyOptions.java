@@ -14,9 +14,11 @@ import java.util.OptionalInt;
  * @param writerThreads threads writing destination files
  * @param dirtyBitmap incremental mode: the bitmap naming changed ranges, or null
  * @param retry how often, and how far apart, a layer is copied again after a transient failure
+ * @param replace whether layers that exist in the destination are replaced (never one that another
+ *                chain there uses as its backing file); otherwise the copy is refused
  */
 public record CopyOptions(OptionalInt clusterBits, int connections, int requestSize, int buffers, int writerThreads,
-                          String dirtyBitmap, Backoff retry) {
+                          String dirtyBitmap, Backoff retry, boolean replace) {
 
     public CopyOptions {
         if (clusterBits == null) {
@@ -37,20 +39,26 @@ public record CopyOptions(OptionalInt clusterBits, int connections, int requestS
     }
 
     public static CopyOptions defaults() {
-        return new CopyOptions(OptionalInt.empty(), 4, 2 << 20, 32, 2, null, Backoff.TASKS);
+        return new CopyOptions(OptionalInt.empty(), 4, 2 << 20, 32, 2, null, Backoff.TASKS, false);
     }
 
     /** With a cluster size in bytes: a power of two from 512 B to 2 MiB. */
     public CopyOptions withClusterSize(long bytes) {
         return new CopyOptions(OptionalInt.of(ClusterSizes.bitsOf(bytes)), connections, requestSize, buffers,
-                writerThreads, dirtyBitmap, retry);
+                writerThreads, dirtyBitmap, retry, replace);
     }
 
     public CopyOptions withRetry(Backoff backoff) {
-        return new CopyOptions(clusterBits, connections, requestSize, buffers, writerThreads, dirtyBitmap, backoff);
+        return new CopyOptions(clusterBits, connections, requestSize, buffers, writerThreads, dirtyBitmap, backoff,
+                replace);
     }
 
     public CopyOptions withDirtyBitmap(String bitmap) {
-        return new CopyOptions(clusterBits, connections, requestSize, buffers, writerThreads, bitmap, retry);
+        return new CopyOptions(clusterBits, connections, requestSize, buffers, writerThreads, bitmap, retry, replace);
+    }
+
+    public CopyOptions withReplace(boolean replaceExisting) {
+        return new CopyOptions(clusterBits, connections, requestSize, buffers, writerThreads, dirtyBitmap, retry,
+                replaceExisting);
     }
 }

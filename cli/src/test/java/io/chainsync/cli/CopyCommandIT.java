@@ -3,6 +3,7 @@ package io.chainsync.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.chainsync.testkit.Captured;
 import io.chainsync.testkit.Chain;
 import io.chainsync.testkit.ChainBuilder;
 import io.chainsync.testkit.DirContents;
@@ -12,9 +13,6 @@ import io.chainsync.testkit.Layer;
 import io.chainsync.testkit.NbdServer;
 import io.chainsync.testkit.QemuNbdServer;
 import io.chainsync.testkit.Scenarios;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -148,18 +146,7 @@ class CopyCommandIT {
     }
 
     static Result run(String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int code = Main.run(args);
-            return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
+        Captured c = Captured.run(() -> Main.run(args));
+        return new Result(c.code(), c.out(), c.err());
     }
 }

@@ -58,21 +58,13 @@ class CopyTlsIT {
         return CopyCommandIT.run(args.toArray(String[]::new));
     }
 
+    /** The base over {@code nbds://localhost:PORT/} with X.509, the top over {@code nbds+unix://} with PSK. */
     @Test
-    void x509OverTcpIsExact() {
+    void x509OverTcpAndPskOverAUnixSocketAreExact() {
         Path dest = tmp.resolve("dest");
-        List<String> layers = tls.x509Tcp(chain, tls.clientCertificates());
-        assertTrue(layers.get(1).contains("=nbds://"), layers.toString());
-        CopyCommandIT.Result r = copy(dest, layers);
-        assertEquals(0, r.code(), r.err());
-        ChainJudge.assertExact(chain, dest);
-    }
-
-    @Test
-    void pskOverUnixSocketIsExact() {
-        Path dest = tmp.resolve("dest");
-        List<String> layers = tls.pskUnix(chain, tls.pskFile());
-        assertTrue(layers.get(1).contains("=nbds+unix://"), layers.toString());
+        List<String> layers = new ArrayList<>(tls.x509Tcp(chain.bottom(), tls.clientCertificates()));
+        layers.addAll(tls.pskUnix(chain.top(), tls.pskFile()));
+        assertTrue(layers.get(1).contains("=nbds://") && layers.get(3).contains("=nbds+unix://"), layers.toString());
         CopyCommandIT.Result r = copy(dest, layers);
         assertEquals(0, r.code(), r.err());
         ChainJudge.assertExact(chain, dest);

@@ -30,6 +30,6 @@ public record Captured(int code, String out, String err) {
     /** Whether the error output is exactly one line and shows no stack trace. */
     public boolean oneErrorLine() {
         String e = err.strip();
-        return !e.isEmpty() && e.lines().count() == 1 && !e.contains("\tat ") && !e.contains("Exception:");
+        return !e.isEmpty() && e.lines().count() == 1 && !e.contains("\tat ");
     }
 }

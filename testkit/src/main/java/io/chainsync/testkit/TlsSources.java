@@ -74,46 +74,59 @@ public final class TlsSources implements AutoCloseable {
     }
 
     /**
-     * Serves each layer over TCP with X.509 credentials; the URIs are
+     * Serves the layer over TCP with X.509 credentials: {@code --layer NAME=URI} with the URI
      * {@code nbds://localhost:PORT/?tls-certificates=DIR} (or {@value #HOST} where {@code localhost}
      * does not resolve to it).
      */
-    public List<String> x509Tcp(Chain chain, Path certificates) {
+    public List<String> x509Tcp(Layer layer, Path certificates) {
         String host = localhostIsHost() ? "localhost" : HOST;
-        return layerArgs(chain, layer -> {
-            NbdServer server = serve(QemuNbdServer.layerBuilder(layer).arg(TestPki.qemuX509(serverDir, true))
-                    .startTcp(HOST));
-            return "nbds://" + host + ":" + server.tcpAddress().getPort() + "/?tls-certificates=" + certificates;
-        });
+        NbdServer server = serve(QemuNbdServer.layerBuilder(layer).arg(TestPki.qemuX509(serverDir, true))
+                .startTcp(HOST));
+        return layerArg(layer, "nbds://" + host + ":" + server.tcpAddress().getPort() + "/?tls-certificates="
+                + certificates);
     }
 
     /**
-     * Serves each layer on a Unix socket with PSK credentials; the URIs are
+     * Serves the layer on a Unix socket with PSK credentials: {@code --layer NAME=URI} with the URI
      * {@code nbds+unix://USER@/?socket=PATH&tls-psk-file=FILE} (libnbd takes the PSK user name from
      * the URI's user info; there is no {@code tls-username=} parameter).
      */
+    public List<String> pskUnix(Layer layer, Path psk) {
+        NbdServer server = serve(QemuNbdServer.layerBuilder(layer).arg(TestPki.qemuPsk(pskDir)).start(sockets()));
+        return layerArg(layer, "nbds+unix://" + PSK_USER + "@/?socket=" + server.socket() + "&tls-psk-file=" + psk);
+    }
+
+    /** Serves the layer in plaintext only, yet names it with an {@code nbds+unix://} URI (X.509). */
+    public List<String> plaintextServer(Layer layer) {
+        NbdServer server = serve(QemuNbdServer.layerBuilder(layer).start(sockets()));
+        return layerArg(layer, "nbds+unix:///?socket=" + server.socket() + "&tls-certificates=" + clientDir);
+    }
+
+    /** {@link #x509Tcp(Layer, Path)} for every layer of the chain. */
+    public List<String> x509Tcp(Chain chain, Path certificates) {
+        return eachLayer(chain, layer -> x509Tcp(layer, certificates));
+    }
+
+    /** {@link #pskUnix(Layer, Path)} for every layer of the chain. */
     public List<String> pskUnix(Chain chain, Path psk) {
-        return layerArgs(chain, layer -> {
-            NbdServer server = serve(QemuNbdServer.layerBuilder(layer).arg(TestPki.qemuPsk(pskDir)).start(sockets()));
-            return "nbds+unix://" + PSK_USER + "@/?socket=" + server.socket() + "&tls-psk-file=" + psk;
-        });
+        return eachLayer(chain, layer -> pskUnix(layer, psk));
     }
 
-    /** Serves each layer in plaintext only, yet names it with an {@code nbds+unix://} URI (X.509). */
+    /** {@link #plaintextServer(Layer)} for every layer of the chain. */
     public List<String> plaintextServers(Chain chain) {
-        return layerArgs(chain, layer -> {
-            NbdServer server = serve(QemuNbdServer.layerBuilder(layer).start(sockets()));
-            return "nbds+unix:///?socket=" + server.socket() + "&tls-certificates=" + clientDir;
-        });
+        return eachLayer(chain, this::plaintextServer);
     }
 
-    private List<String> layerArgs(Chain chain, Function<Layer, String> uri) {
-        List<String> args = new ArrayList<>();
+    private static List<String> layerArg(Layer layer, String uri) {
+        return List.of("--layer", layer.name() + "=" + uri);
+    }
+
+    private static List<String> eachLayer(Chain chain, Function<Layer, List<String>> args) {
+        List<String> all = new ArrayList<>();
         for (Layer layer : chain.layers()) {
-            args.add("--layer");
-            args.add(layer.name() + "=" + uri.apply(layer));
+            all.addAll(args.apply(layer));
         }
-        return args;
+        return all;
     }
 
     private NbdServer serve(NbdServer server) {

@@ -133,13 +133,15 @@ class SecurePipelineIT {
     }
 
     /**
-     * An older chain base ← top in the destination: the job is refused by the copiers before they
-     * write anything, and with {@code --replace} the whole older chain is replaced exactly.
+     * The top layer of an older chain in the destination (its base is gone): the job is refused by
+     * the copiers before they write anything, not even the base layer, whose name is free (the
+     * first task checks every layer of the job); with {@code --replace} the chain is copied exactly.
      */
     @Test
     void existingLayersAreRefusedThenReplacedWithReplace() throws Exception {
         Path dest = destRoot.resolve("older");
         ChainBuilder.in(dest).base("base.qcow2").pattern("WXYZ").layer("top.qcow2").pattern("Q-0-").build();
+        Files.delete(dest.resolve("base.qcow2"));
         Map<String, String> before = DirContents.of(dest);
         Captured refused = submitPlain("older");
         assertEquals(1, refused.code(), refused.err());

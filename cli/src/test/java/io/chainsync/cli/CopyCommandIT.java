@@ -7,10 +7,10 @@ import io.chainsync.testkit.Captured;
 import io.chainsync.testkit.Chain;
 import io.chainsync.testkit.ChainBuilder;
 import io.chainsync.testkit.DirContents;
-import io.chainsync.testkit.QemuImg;
 import io.chainsync.testkit.ChainJudge;
 import io.chainsync.testkit.Layer;
 import io.chainsync.testkit.NbdServer;
+import io.chainsync.testkit.PlantedChain;
 import io.chainsync.testkit.QemuNbdServer;
 import io.chainsync.testkit.Scenarios;
 import java.nio.file.Files;
@@ -88,7 +88,7 @@ class CopyCommandIT {
     void replaceReplacesAnOlderChainExactly() throws Exception {
         Chain chain = Scenarios.SEED_QCOW2.build(tmp.resolve("src"));
         Path dest = tmp.resolve("dest");
-        ChainBuilder.in(dest).base("base.qcow2").pattern("WXYZ").layer("top.qcow2").pattern("Q-0-").build();
+        PlantedChain.plant(dest, tmp.resolve("twin"), "base.qcow2", "top.qcow2");
         Map<String, String> before = DirContents.of(dest);
         Result refused = copy(chain, dest);
         assertEquals(Main.EXIT_FAILED, refused.code, refused.err);
@@ -106,10 +106,7 @@ class CopyCommandIT {
     void aBackingFileOfAnotherChainIsNeverReplaced() throws Exception {
         Chain chain = Scenarios.SEED_QCOW2.build(tmp.resolve("src"));
         Path dest = tmp.resolve("dest");
-        Chain other = ChainBuilder.in(dest).base("base.qcow2").pattern("WXYZ").layer("other.qcow2").pattern("Q-0-")
-                .build();
-        Path pristine = tmp.resolve("pristine");
-        ChainBuilder.in(pristine).base("base.qcow2").pattern("WXYZ").layer("other.qcow2").pattern("Q-0-").build();
+        PlantedChain other = PlantedChain.plant(dest, tmp.resolve("twin"), "base.qcow2", "other.qcow2");
         Map<String, String> before = DirContents.of(dest);
         Result r = copy(chain, dest, "--replace");
         assertEquals(Main.EXIT_FAILED, r.code, r.err);
@@ -117,9 +114,7 @@ class CopyCommandIT {
                 r.err);
         assertEquals(1, r.err.strip().lines().count(), r.err);
         assertEquals(before, DirContents.of(dest));
-        assertTrue(QemuImg.check(other.top().path(), "qcow2").isClean());
-        assertTrue(QemuImg.compare(other.top().path(), "qcow2", pristine.resolve("other.qcow2"), "qcow2").identical(),
-                "the other chain reads as it did");
+        other.assertIntact();
     }
 
     /** {@code chainsync copy} of {@code chain}, each layer served alone by qemu-nbd. */

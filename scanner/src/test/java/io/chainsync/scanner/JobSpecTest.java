@@ -3,6 +3,7 @@ package io.chainsync.scanner;
 import io.chainsync.core.LayerFormat;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.chainsync.avro.SyncJob;
@@ -66,5 +67,18 @@ class JobSpecTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> JobSpec.of(record));
         assertEquals("layer second.raw: only the bottom layer can be raw (a raw file cannot have a backing file)",
                 e.getMessage());
+    }
+
+    @Test
+    void replaceTravelsInTheRecordAndIsPartOfTheFingerprint() {
+        JobSpec plain = JobSpec.of("job-1", List.of(RAW, TOP), "vm1", null, null, 64L << 20);
+        JobSpec replacing = plain.withReplace(true);
+        SyncJob plainRecord = plain.toRecord(Instant.ofEpochMilli(1000));
+        SyncJob replacingRecord = replacing.toRecord(Instant.ofEpochMilli(1000));
+        assertEquals(false, plainRecord.getReplace());
+        assertEquals(true, replacingRecord.getReplace());
+        assertEquals(replacing, JobSpec.of(replacingRecord));
+        assertNotEquals(io.chainsync.kafka.JobFingerprint.of(plainRecord),
+                io.chainsync.kafka.JobFingerprint.of(replacingRecord));
     }
 }

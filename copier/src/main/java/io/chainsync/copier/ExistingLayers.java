@@ -44,18 +44,12 @@ public final class ExistingLayers {
         }
     }
 
-    /** As {@link #check}, for the destination directory {@code dir} taken as named. */
-    public static void check(Path dir, List<String> layers, boolean replace) throws IOException {
-        try (DestDir opened = DestDir.of(dir, FileModes.DEFAULT)) {
-            check(opened, null, layers, replace);
-        } catch (NoSuchFileException e) {
-            // no destination yet: nothing in the way
-        }
-    }
-
     /**
-     * Checks {@code layer} again just before it is put in place, in the destination directory
-     * {@code dir} taken as named: see {@link #check}.
+     * Checks {@code layer} of a copy that writes {@code layers} (see {@link #check}), in the
+     * destination directory {@code dir} taken as named: before anything is copied, and again just
+     * before the layer is put in place.
+     *
+     * @throws NoSuchFileException when {@code dir} does not exist (nothing is in the way)
      */
     public static void checkLayer(Path dir, String layer, List<String> layers, boolean replace) throws IOException {
         try (DestDir opened = DestDir.of(dir, FileModes.DEFAULT)) {

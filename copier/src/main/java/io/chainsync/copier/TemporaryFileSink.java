@@ -27,7 +27,7 @@ abstract class TemporaryFileSink implements LayerSink {
         files.commit();
         committed = true;
         // a manifest left beside a layer this sink replaced describes the file that is gone
-        files.dir().delete(files.manifest());
+        files.dir().deleteQuietly(files.manifest());
         closeDirectory(files);
     }
 

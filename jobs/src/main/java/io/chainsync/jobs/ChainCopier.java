@@ -66,12 +66,16 @@ public final class ChainCopier {
     public void copy(List<LayerSpec> layers) throws LayerCopyException {
         JobSpec.validateChain(layers);
         List<String> names = layers.stream().map(LayerSpec::name).toList();
-        try {
-            ExistingLayers.check(destination, names, options.replace());
-        } catch (LayerExistsException e) {
-            throw new LayerCopyException(e.layer(), e.reason(), e);
-        } catch (IOException e) {
-            throw new LayerCopyException(layers.get(0).name(), describe(e), e);
+        for (String name : names) {
+            try {
+                ExistingLayers.checkLayer(destination, name, names, options.replace());
+            } catch (LayerExistsException e) {
+                throw new LayerCopyException(e.layer(), e.reason(), e);
+            } catch (java.nio.file.NoSuchFileException e) {
+                break; // no destination yet: nothing in the way
+            } catch (IOException e) {
+                throw new LayerCopyException(name, describe(e), e);
+            }
         }
         try {
             Files.createDirectories(destination);

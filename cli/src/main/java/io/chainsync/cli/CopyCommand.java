@@ -62,6 +62,10 @@ final class CopyCommand implements Callable<Integer> {
     @Option(names = "--verify", description = "then verify every layer against its source (as chainsync verify)")
     boolean verify;
 
+    @Option(names = "--replace", description = "replace layers that exist in the destination (atomically, once"
+            + " complete); never a file another chain there uses as its backing file")
+    boolean replace;
+
     @Override
     public Integer call() {
         List<LayerSpec> specs = new ArrayList<>();
@@ -73,7 +77,8 @@ final class CopyCommand implements Callable<Integer> {
             JobSpec.validateChain(specs);
             CopyOptions defaults = CopyOptions.defaults();
             options = new CopyOptions(defaults.clusterBits(), connections, defaults.requestSize(), defaults.buffers(),
-                    defaults.writerThreads(), dirtyBitmap, defaults.retry()).withBacking(backing).withFlatten(flatten);
+                    defaults.writerThreads(), dirtyBitmap, defaults.retry()).withBacking(backing).withFlatten(flatten)
+                    .withReplace(replace);
             JobSpec.validateBase(specs, backing, flatten, dirtyBitmap);
             if (clusterSize != null) {
                 options = options.withClusterSize(clusterSize);

@@ -33,6 +33,10 @@ final class JobOptions {
             description = "bytes per chunk, a multiple of 2 MiB (default ${DEFAULT-VALUE})")
     long chunkSize;
 
+    @Option(names = "--replace", description = "replace layers that exist in the destination (atomically, once"
+            + " complete); never a file another chain there uses as its backing file")
+    boolean replace;
+
     @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "86400",
             description = "how long to wait for the job (default ${DEFAULT-VALUE})")
     long timeoutSeconds;
@@ -41,7 +45,8 @@ final class JobOptions {
     JobSpec job(CommandSpec spec, String jobId, String dest) {
         List<LayerSpec> chain = LayerArgs.parse(spec, layers);
         try {
-            return JobSpec.of(jobId, chain, dest, clusterSize, dirtyBitmap, chunkSize, backing, flatten);
+            return JobSpec.of(jobId, chain, dest, clusterSize, dirtyBitmap, chunkSize, backing, flatten)
+                    .withReplace(replace);
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }

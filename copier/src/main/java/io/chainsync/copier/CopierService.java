@@ -175,12 +175,17 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
     private long run(ChunkPlan plan) throws Exception {
         Path target = Destinations.resolve(destRoot, plan.getDest(), plan.getName());
         try (DestDir dir = Destinations.open(destRoot, plan.getDest(), modes)) {
-            DestLock.acquire(dir, plan.getJob(), job -> JobStatusView.ended(jobStates.state(job)));
+            List<String> jobLayers = plan.getJobLayers().isEmpty() ? List.of(plan.getName()) : plan.getJobLayers();
+            // the job's first task checks all of its layers against the destination before the
+            // lock names the job, so nothing of a refused job is ever written
+            DestLock.acquire(dir, plan.getJob(), job -> JobStatusView.ended(jobStates.state(job)),
+                    () -> ExistingLayers.check(dir, plan.getJob(), jobLayers, plan.getReplace()));
             touched.computeIfAbsent(plan.getJob(), j -> new HashSet<>())
                     .add(new Placement(plan.getDest(), plan.getName()));
             touchedAttempt.merge(plan.getJob(), plan.getAttempt(), Math::max);
             ChunkTasks.Layer layer = new ChunkTasks.Layer(plan.getJob(), target, plan.getVirtualSize(),
-                    plan.getClusterBits(), plan.getBackingName(), plan.getBackingFormat());
+                    plan.getClusterBits(), plan.getBackingName(), plan.getBackingFormat(), plan.getReplace(),
+                    jobLayers);
             if (plan.getLayer() == 0 && plan.getBackingName() != null) {
                 BackingLayer.check(dir, plan.getBackingName(), plan.getVirtualSize()); // --backing
             }

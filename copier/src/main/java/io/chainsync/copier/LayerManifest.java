@@ -21,6 +21,9 @@ import java.time.Instant;
  * @param dataClusters how many clusters hold data
  * @param backing the backing file's name, or null
  * @param finishedAt when the layer was finished
+ * @param file the identity (device and inode) of the finished file, recorded before its rename: a
+ *             finish interrupted between manifest and rename is told by it from a later temporary
+ *             file, also when the layer replaces a file of the same name; null in older manifests
  * @param ownedRanges how many ranges the layer provides itself (its zero and allocated clusters),
  *                    or null: recorded once the layer has been verified against its source
  * @param ownedDigest {@code OwnedRanges.digest()} of those ranges, or null
@@ -30,14 +33,14 @@ import java.time.Instant;
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record LayerManifest(String format, String layer, String job, long virtualSize, long clusterSize,
-                            long dataClusters, String backing, String finishedAt, Integer ownedRanges,
+                            long dataClusters, String backing, String finishedAt, String file, Integer ownedRanges,
                             String ownedDigest, String contentDigest, String source, String verifiedAt) {
 
     /** A manifest without verification. */
     public LayerManifest(String format, String layer, String job, long virtualSize, long clusterSize,
-                         long dataClusters, String backing, String finishedAt) {
-        this(format, layer, job, virtualSize, clusterSize, dataClusters, backing, finishedAt, null, null, null, null,
-                null);
+                         long dataClusters, String backing, String finishedAt, String file) {
+        this(format, layer, job, virtualSize, clusterSize, dataClusters, backing, finishedAt, file, null, null, null,
+                null, null);
     }
 
     /**
@@ -46,13 +49,13 @@ public record LayerManifest(String format, String layer, String job, long virtua
     public static LayerManifest ofLayer(String layer, long virtualSize, long clusterSize, long dataClusters,
                                         String backing) {
         return new LayerManifest(FORMAT, layer, null, virtualSize, clusterSize, dataClusters, backing,
-                Instant.now().toString());
+                Instant.now().toString(), null);
     }
 
     /** This manifest with the digests of a verification against {@code source}. */
     public LayerManifest verified(Integer ranges, String rangesDigest, String content, String verifiedSource) {
         return new LayerManifest(format, layer, job, virtualSize, clusterSize, dataClusters, backing, finishedAt,
-                ranges, rangesDigest, content, verifiedSource, Instant.now().toString());
+                file, ranges, rangesDigest, content, verifiedSource, Instant.now().toString());
     }
 
     /** The manifest's file name for layer {@code name}. */
@@ -68,9 +71,9 @@ public record LayerManifest(String format, String layer, String job, long virtua
     /** Far more than any manifest needs; a larger file is not read. */
     private static final int MAX_BYTES = 1 << 20;
 
-    static LayerManifest of(ChunkTasks.Layer layer, long dataClusters) {
+    static LayerManifest of(ChunkTasks.Layer layer, long dataClusters, String file) {
         return new LayerManifest(FORMAT, layer.target().getFileName().toString(), layer.job(), layer.virtualSize(),
-                1L << layer.clusterBits(), dataClusters, layer.backingName(), Instant.now().toString());
+                1L << layer.clusterBits(), dataClusters, layer.backingName(), Instant.now().toString(), file);
     }
 
     /**

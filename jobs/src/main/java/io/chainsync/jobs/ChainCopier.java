@@ -5,6 +5,8 @@ import io.chainsync.copier.DataCopier;
 import io.chainsync.copier.DestDir;
 import io.chainsync.copier.FileModes;
 import io.chainsync.copier.Destinations;
+import io.chainsync.copier.ExistingLayers;
+import io.chainsync.copier.LayerExistsException;
 import io.chainsync.kafka.Backoff;
 import io.chainsync.kafka.Failures;
 import io.chainsync.copier.LayerSink;
@@ -44,6 +46,8 @@ public final class ChainCopier {
     private final CopyProgress progress;
     private final Decider decider;
     private int retries;
+    /** The names of the layers being copied. */
+    private List<String> names = List.of();
 
     public ChainCopier(Path destination, CopyOptions options, CopyProgress progress) {
         this(destination, options, progress, Decider.TABLE);
@@ -57,15 +61,33 @@ public final class ChainCopier {
         this.decider = decider;
     }
 
-    /** Copies every layer, bottom first; stops at the first layer that cannot be reproduced exactly. */
+    /**
+     * Copies every layer, bottom first; stops at the first layer that cannot be reproduced exactly.
+     * Before anything is copied, every layer name is checked against the destination
+     * ({@link ExistingLayers}): one that exists is refused unless the options replace, and one that
+     * another chain there uses as its backing file is refused even then.
+     */
     public void copy(List<LayerSpec> layers) throws LayerCopyException {
         JobSpec.validateChain(layers);
         JobSpec.validateBase(layers, options.backing(), options.flatten(), options.dirtyBitmap());
+        List<String> names = layers.stream().map(LayerSpec::name).toList();
+        for (String name : names) {
+            try {
+                ExistingLayers.checkLayer(destination, name, names, options.replace());
+            } catch (LayerExistsException e) {
+                throw new LayerCopyException(e.layer(), e.reason(), e);
+            } catch (java.nio.file.NoSuchFileException e) {
+                break; // no destination yet: nothing in the way
+            } catch (IOException e) {
+                throw new LayerCopyException(name, describe(e), e);
+            }
+        }
         try {
             Files.createDirectories(destination);
         } catch (IOException e) {
             throw new LayerCopyException(layers.get(0).name(), "cannot create destination " + destination + ": " + e, e);
         }
+        this.names = names;
         ExecutorService writers = Executors.newFixedThreadPool(options.writerThreads(), r -> {
             Thread t = new Thread(r, "chainsync-writer");
             t.setDaemon(true);
@@ -155,11 +177,15 @@ public final class ChainCopier {
                 copier.copy(client, plan.runs(), plan.clusterBits(), plan.virtualSize(), sink,
                         n -> progress.bytesCopied(layer.name(), n));
                 sink.map(plan.runs());
+                // just before the rename: nothing may have taken the name, or come to use it as a backing file
+                ExistingLayers.checkLayer(destination, layer.name(), names, options.replace());
                 sink.commit();
             }
             progress.layerCompleted(layer.name());
         } catch (NotReproducibleException e) {
             throw new LayerCopyException(layer.name(), e.getMessage(), e);
+        } catch (LayerExistsException e) {
+            throw new LayerCopyException(e.layer(), e.reason(), e);
         } catch (IOException | RuntimeException e) {
             throw new LayerCopyException(layer.name(), describe(e), e);
         }

@@ -92,6 +92,7 @@ public final class ChunkPlanner {
                 .setBackingName(scan.getBackingName()).setBackingFormat(scan.getBackingFormat())
                 .setRuns(runs).setDataBytes(dataBytes)
                 .setAttempt(scan.getAttempt())
+                .setJobLayers(scan.getJobLayers()).setReplace(scan.getReplace())
                 .build();
     }
 }

@@ -105,7 +105,7 @@ class PlannerTopologyTest {
             sources.add(new LayerSource("layer" + i + ".qcow2", "nbd+unix:///?socket=/s" + i));
         }
         jobs.pipeInput(new JobKey(JOB), new SyncJob(JOB, sources, "out", null, null, 2 * MIB,
-                Instant.ofEpochMilli(1_000_000), null, false, 0, JobCommand.RUN));
+                Instant.ofEpochMilli(1_000_000), null, false, 0, JobCommand.RUN, false));
     }
 
     private void pipe(ChunkExtents e) {

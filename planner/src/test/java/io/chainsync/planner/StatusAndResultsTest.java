@@ -68,7 +68,7 @@ class StatusAndResultsTest {
     void jobStateIsTheLeastAdvancedLayerOrFailedOrComplete() {
         SyncJob job = new SyncJob(TestLayers.JOB, List.of(new LayerSource("a", "u"), new LayerSource("b", "u"),
                 new LayerSource("c", "u")), "out", null, null, 2L << 20, Instant.EPOCH, null, false, 0,
-                io.chainsync.avro.JobCommand.RUN);
+                io.chainsync.avro.JobCommand.RUN, false);
         JobStatus s = StatusFold.withJob(TestLayers.JOB, job, StatusFold.empty());
         assertEquals(JobState.SUBMITTED, s.getState());
         assertEquals(3, s.getLayers().size());

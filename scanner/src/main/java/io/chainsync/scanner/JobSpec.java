@@ -26,9 +26,11 @@ import java.util.UUID;
  * @param backing an existing layer in the destination that the first layer gets as its backing
  *                file (an incremental on top of an earlier backup), or null
  * @param flatten one layer holding everything its source's whole chain provides (FLATTEN mode)
+ * @param replace whether layers that already exist in the destination are replaced (never one that
+ *                another chain there uses as its backing file); otherwise the job is refused
  */
 public record JobSpec(String job, List<LayerSpec> layers, String dest, OptionalInt clusterBits, String dirtyBitmap,
-                      long chunkSize, String backing, boolean flatten) {
+                      long chunkSize, String backing, boolean flatten, boolean replace) {
 
     /** The grid's unit: chunks are whole multiples of the largest cluster. */
     public static final long CHUNK_UNIT = 1L << ClusterSizes.MAX_BITS;
@@ -75,7 +77,12 @@ public record JobSpec(String job, List<LayerSpec> layers, String dest, OptionalI
                              long chunkSize, String backing, boolean flatten) {
         return new JobSpec(job == null ? UUID.randomUUID().toString() : job, layers, dest,
                 clusterSize == null ? OptionalInt.empty() : OptionalInt.of(ClusterSizes.bitsOf(clusterSize)),
-                dirtyBitmap, chunkSize, backing, flatten);
+                dirtyBitmap, chunkSize, backing, flatten, false);
+    }
+
+    /** This job, replacing existing layers or not. */
+    public JobSpec withReplace(boolean replaceExisting) {
+        return new JobSpec(job, layers, dest, clusterBits, dirtyBitmap, chunkSize, backing, flatten, replaceExisting);
     }
 
     /**
@@ -89,7 +96,7 @@ public record JobSpec(String job, List<LayerSpec> layers, String dest, OptionalI
             layers.add(LayerSpec.of(source.getName(), source.getUri()));
         }
         return of(record.getJob(), layers, record.getDest(), record.getClusterSize(), record.getDirtyBitmap(),
-                record.getChunkSize(), record.getBacking(), record.getFlatten());
+                record.getChunkSize(), record.getBacking(), record.getFlatten()).withReplace(record.getReplace());
     }
 
     /** The record to produce to {@code chainsync.jobs}. */
@@ -101,7 +108,7 @@ public record JobSpec(String job, List<LayerSpec> layers, String dest, OptionalI
         return SyncJob.newBuilder().setJob(job).setLayers(sources).setDest(dest)
                 .setClusterSize(clusterBits.isPresent() ? 1 << clusterBits.getAsInt() : null)
                 .setDirtyBitmap(dirtyBitmap).setChunkSize(chunkSize).setSubmittedAt(submittedAt)
-                .setBacking(backing).setFlatten(flatten)
+                .setBacking(backing).setFlatten(flatten).setReplace(replace)
                 .build();
     }
 

@@ -291,6 +291,8 @@ public final class ScannerService extends RecordLoop<JobKey, SyncJob> {
                 .setClusterSize(job.getClusterSize())
                 .setError(error == null ? null : "layer " + source.getName() + ": " + error)
                 .setAttempt(job.getAttempt())
+                .setJobLayers(job.getLayers().stream().map(LayerSource::getName).toList())
+                .setReplace(job.getReplace())
                 .build();
     }
 

@@ -100,4 +100,17 @@ class JobSpecTest {
         assertThrows(IllegalArgumentException.class, () -> JobSpec.validateBase(List.of(TOP), "b.qcow2", true, null));
         assertThrows(IllegalArgumentException.class, () -> JobSpec.validateBase(List.of(TOP), null, true, "b1"));
     }
+
+    @Test
+    void replaceTravelsInTheRecordAndIsPartOfTheFingerprint() {
+        JobSpec plain = JobSpec.of("job-1", List.of(RAW, TOP), "vm1", null, null, 64L << 20);
+        JobSpec replacing = plain.withReplace(true);
+        SyncJob plainRecord = plain.toRecord(Instant.ofEpochMilli(1000));
+        SyncJob replacingRecord = replacing.toRecord(Instant.ofEpochMilli(1000));
+        assertEquals(false, plainRecord.getReplace());
+        assertEquals(true, replacingRecord.getReplace());
+        assertEquals(replacing, JobSpec.of(replacingRecord));
+        assertNotEquals(io.chainsync.kafka.JobFingerprint.of(plainRecord),
+                io.chainsync.kafka.JobFingerprint.of(replacingRecord));
+    }
 }

@@ -35,17 +35,30 @@ public final class QemuNbdServer extends NbdServer {
      * the qcow2 layer alone; depth 0 = absent, 1 = local.
      */
     public static QemuNbdServer serveLayerAlone(Path qcow2, Path sockDir) {
-        return builder(QemuImg.aloneSpec(qcow2, "qcow2"), "qcow2").start(sockDir);
+        return aloneBuilder(qcow2).start(sockDir);
+    }
+
+    private static Builder aloneBuilder(Path qcow2) {
+        return builder(QemuImg.aloneSpec(qcow2, "qcow2"), "qcow2");
     }
 
     /** {@code qemu-nbd -r -t -e 8 -k SOCK -f raw PATH} (no {@code -A}: see docs/design.md §2). */
     public static QemuNbdServer serveRaw(Path raw, Path sockDir) {
-        return builder(raw.toAbsolutePath().toString(), "raw").allocationDepth(false).start(sockDir);
+        return rawBuilder(raw).start(sockDir);
+    }
+
+    private static Builder rawBuilder(Path raw) {
+        return builder(raw.toAbsolutePath().toString(), "raw").allocationDepth(false);
     }
 
     /** Serves a layer the way a scanner sees it: raw via {@link #serveRaw}, else {@link #serveLayerAlone}. */
     public static QemuNbdServer serveLayer(Layer layer, Path sockDir) {
-        return layer.isRaw() ? serveRaw(layer.path(), sockDir) : serveLayerAlone(layer.path(), sockDir);
+        return layerBuilder(layer).start(sockDir);
+    }
+
+    /** A builder serving a layer as {@link #serveLayer} does, for more options (e.g. TLS). */
+    public static Builder layerBuilder(Layer layer) {
+        return layer.isRaw() ? rawBuilder(layer.path()) : aloneBuilder(layer.path());
     }
 
     /**

@@ -47,7 +47,7 @@ public record CopyOptions(OptionalInt clusterBits, int connections, int requestS
     }
 
     public static CopyOptions defaults() {
-        return new CopyOptions(OptionalInt.empty(), 4, 2 << 20, 32, 2, null, Backoff.TASKS, false);
+        return new CopyOptions(OptionalInt.empty(), 4, 2 << 20, 32, 2, null, Backoff.TASKS);
     }
 
     /** With a cluster size in bytes: a power of two from 512 B to 2 MiB. */

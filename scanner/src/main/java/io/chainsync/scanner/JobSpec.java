@@ -60,10 +60,10 @@ public record JobSpec(String job, List<LayerSpec> layers, String dest, OptionalI
         validateBase(layers, backing, flatten, dirtyBitmap);
     }
 
-    /** A job without {@code backing} or {@code flatten}. */
+    /** A job without {@code backing}, {@code flatten} or {@code replace}. */
     public JobSpec(String job, List<LayerSpec> layers, String dest, OptionalInt clusterBits, String dirtyBitmap,
                    long chunkSize) {
-        this(job, layers, dest, clusterBits, dirtyBitmap, chunkSize, null, false);
+        this(job, layers, dest, clusterBits, dirtyBitmap, chunkSize, null, false, false);
     }
 
     /** A new job with a fresh id when {@code job} is null. */

@@ -32,18 +32,26 @@ final class Qcow2Sink extends TemporaryFileSink {
     }
 
     @Override
-    public void map(List<ClusterRun> runs) {
-        map(writer, runs);
+    public void reserveDataClusters(long count) {
+        writer.reserveDataClusters(count);
     }
 
-    /** Records DATA and ZERO runs in the writer's L2 tables; unallocated runs need no entry. */
-    static void map(Qcow2Writer writer, List<ClusterRun> runs) {
+    @Override
+    public void map(List<ClusterRun> runs) throws IOException {
         for (ClusterRun run : runs) {
-            if (run.kind() == ClusterKind.DATA) {
-                writer.mapData(run.firstCluster(), run.count(), run.firstDataIndex());
-            } else if (run.kind() == ClusterKind.ZERO) {
-                writer.mapZero(run.firstCluster(), run.count());
-            }
+            map(writer, run);
+        }
+    }
+
+    /**
+     * Records a DATA or ZERO run in the writer's L2 tables (unallocated runs need no entry); runs
+     * come in guest order.
+     */
+    static void map(Qcow2Writer writer, ClusterRun run) throws IOException {
+        if (run.kind() == ClusterKind.DATA) {
+            writer.mapData(run.firstCluster(), run.count(), run.firstDataIndex());
+        } else if (run.kind() == ClusterKind.ZERO) {
+            writer.mapZero(run.firstCluster(), run.count());
         }
     }
 

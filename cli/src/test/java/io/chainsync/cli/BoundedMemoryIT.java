@@ -58,14 +58,14 @@ class BoundedMemoryIT {
     }
 
     /**
-     * A layer of 4 KiB clusters alternating data and zero clusters (65,536 extents per context, over
+     * A layer of 4 KiB clusters alternating data and zero clusters (16,384 data and 16,384 zero clusters, over
      * many block-status replies) above a base full of data: every zero cluster must hide the base.
      */
     @Test
     @Timeout(600)
     void manyExtentLayer() throws Exception {
         Path src = Files.createDirectories(tmp.resolve("src"));
-        long size = 256L << 20;
+        long size = 128L << 20;
         Path base = src.resolve("base.qcow2");
         QemuImg.create(base, "qcow2", size);
         QemuImg.io(base, "qcow2", "write -P 0x55 0 " + size);

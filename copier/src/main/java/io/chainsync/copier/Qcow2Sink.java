@@ -12,6 +12,7 @@ final class Qcow2Sink extends TemporaryFileSink {
 
     private final int clusterBits;
     private final Qcow2Writer writer;
+    private final WriteBehind writeBehind;
 
     Qcow2Sink(LayerFiles files, long virtualSize, int clusterBits, String backingFile, String backingFormat)
             throws IOException {
@@ -19,6 +20,7 @@ final class Qcow2Sink extends TemporaryFileSink {
         this.clusterBits = clusterBits;
         this.writer = Qcow2Writer.create(files.createTemporary(), files.temporaryPath(), virtualSize, clusterBits,
                 backingFile, backingFormat);
+        this.writeBehind = new WriteBehind(writer.channel(), WriteBehind.DEFAULT_INTERVAL);
     }
 
     @Override
@@ -28,7 +30,9 @@ final class Qcow2Sink extends TemporaryFileSink {
 
     @Override
     public void write(long hostOffset, ByteBuffer src) throws IOException {
+        int n = src.remaining();
         writer.writeData(hostOffset, src);
+        writeBehind.written(n);
     }
 
     @Override
@@ -57,12 +61,18 @@ final class Qcow2Sink extends TemporaryFileSink {
 
     @Override
     protected void finishWriter() throws IOException {
+        writeBehind.await();
         writer.finish();
         writer.close();
     }
 
     @Override
     protected void abortWriter() throws IOException {
+        try {
+            writeBehind.await();
+        } catch (IOException ignored) {
+            // giving up anyway
+        }
         writer.abort();
     }
 }

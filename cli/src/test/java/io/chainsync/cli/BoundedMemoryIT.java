@@ -58,8 +58,9 @@ class BoundedMemoryIT {
     }
 
     /**
-     * A layer of 4 KiB clusters alternating data and zero clusters (16,384 data and 16,384 zero clusters, over
-     * many block-status replies) above a base full of data: every zero cluster must hide the base.
+     * A layer of 4 KiB clusters alternating data and zero clusters (16,384 of each: 32,768 extents
+     * per context; bench/memory.sh runs 1 Mi) above a base full of data: every zero cluster must
+     * hide the base, so a copier that skips holes fails here.
      */
     @Test
     @Timeout(600)

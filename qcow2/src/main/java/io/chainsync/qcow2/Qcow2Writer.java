@@ -25,11 +25,12 @@ import java.util.function.UnaryOperator;
  * <pre>
  *   cluster 0                 header, backing-format extension, backing file name (written last)
  *   clusters 1 .. 1+D-1       data clusters: data index k lives at dataClusterOffset(k) = (1 + k) * cluster_size
- *   then, written by finish() after the last data cluster:
- *                             L2 tables (only those with a non-zero entry), in L1 index order
+ *   then, after the last data cluster (the reserved ones, see {@link #reserveDataClusters}):
  *                             L1 table (l1_size = size_to_l1(size) entries, whole clusters)
- *                             refcount blocks covering every cluster of the file
- *                             refcount table
+ *                             L2 tables (only those with a non-zero entry), in L1 index order,
+ *                             each written as soon as the mapping has moved past it
+ *                             refcount blocks covering every cluster of the file  } written by
+ *                             refcount table                                      } finish()
  * </pre>
  * The position of every data cluster is fixed by its data index alone, so any thread, process or
  * machine can write data clusters without coordination ({@link #dataClusterOffset(int, long)}); one
@@ -37,10 +38,15 @@ import java.util.function.UnaryOperator;
  * {@link #reopenForFinish}). Until {@code finish()} completes, cluster 0 is all zeros, so an
  * incomplete file is never mistaken for a valid image.
  *
+ * <h2>Bounded memory</h2>
+ * Guest clusters are mapped in guest order ({@link #mapData}, {@link #mapZero}), so the writer
+ * holds one L2 table and one cluster of the L1 table, plus the used data clusters as ranges: its
+ * memory does not grow with the image (an 8 TiB image needs what a 1 GiB one does).
+ *
  * <h2>Threads</h2>
- * {@link #writeData} may be called concurrently from any number of threads. The mapping calls
- * ({@link #mapData}, {@link #mapZero}) are synchronized. {@link #finish()} must be called once all
- * writes have returned.
+ * {@link #writeData} may be called concurrently from any number of threads, also while guest
+ * clusters are being mapped once the data clusters are reserved. The mapping calls are
+ * synchronized. {@link #finish()} must be called once all writes have returned.
  *
  * <h2>Lifecycle</h2>
  * {@link STATE}: {@code OPEN -> DATA -> FINISHING -> FINISHED}, or {@code -> ABORTED} from OPEN/DATA

@@ -13,4 +13,6 @@ WORKDIR /opt/chainsync
 COPY --from=build /src/cli/target/chainsync-cli.jar ./chainsync-cli.jar
 COPY --from=build /src/cli/target/lib ./lib
 COPY deploy/demo-source.sh /usr/local/bin/chainsync-demo-source
-ENTRYPOINT ["java", "-jar", "/opt/chainsync/chainsync-cli.jar"]
+# bounded heap by default (copy and the services stream; see docs/design.md); JAVA_OPTS adds to or overrides it
+ENV JAVA_OPTS=""
+ENTRYPOINT ["sh", "-c", "exec java -Xmx256m $JAVA_OPTS -jar /opt/chainsync/chainsync-cli.jar \"$@\"", "chainsync"]

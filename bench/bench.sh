@@ -2,6 +2,8 @@
 # Benchmark: chainsync copy and sync against qemu-img convert and nbdcopy, same NBD source, same run;
 # and chainsync verify of the copied layer against the same source.
 # Usage: bench/bench.sh [SIZE_GIB] [DATA_GIB] [RUNS]   (default 4 2 3)
+# Environment: BENCH_SYNC=0 leaves out the pipeline row; TMPFS=DIR (default /dev/shm) holds the
+# fast-destination rows.
 # Source: one qcow2 layer of SIZE GiB holding DATA GiB of random-ish data in 1 MiB extents spread
 # over the disk, served alone with qemu-nbd -A. Prints median seconds, MiB/s and ratios.
 # chainsync flushes every layer to disk before renaming it into place; qemu-img convert and
@@ -55,7 +57,15 @@ results+=("$(measure "qemu-img-convert+sync" sh -c "qemu-img convert -O qcow2 -W
 results+=("$(measure "nbdcopy-to-raw" nbdcopy --destination-is-zero "$uri" "$work/out/x.raw")")
 results+=("$(measure "nbdcopy-to-raw+sync" sh -c "nbdcopy --destination-is-zero '$uri' '$work/out/x.raw' && sync '$work/out/x.raw'")")
 results+=("$(measure "chainsync-copy" "$root/bin/chainsync" copy --layer "x.qcow2=$uri" --dest "$work/out")")
-results+=("$(measure "chainsync-sync" "$root/bin/chainsync" sync --layer "x.qcow2=$uri" --dest "$work/out")")
+if [ "${BENCH_SYNC:-1}" != 0 ]; then
+  results+=("$(measure "chainsync-sync" "$root/bin/chainsync" sync --layer "x.qcow2=$uri" --dest "$work/out")")
+fi
+# fast destination: the NBD read limit (nbdcopy to null:) against copy into tmpfs
+fast="$(mktemp -d "${TMPFS:-/dev/shm}/chainsync-bench.XXXXXX")"
+trap 'cleanup; rm -rf "$fast"' EXIT
+results+=("$(measure "nbdcopy-to-null" nbdcopy "$uri" null:)")
+results+=("$(measure "chainsync-copy-tmpfs" sh -c "rm -rf '$fast/out' && '$root/bin/chainsync' copy --layer 'x.qcow2=$uri' --dest '$fast/out'")")
+rm -rf "$fast/out"
 # verify reads the same source and the copied layer, digests it: it should run at >= 0.8x copy's speed
 "$root/bin/chainsync" copy --layer "x.qcow2=$uri" --dest "$work/copied" >/dev/null 2>&1
 results+=("$(measure "chainsync-verify" "$root/bin/chainsync" verify --layer "x.qcow2=$uri" --dest "$work/copied")")
@@ -67,3 +77,9 @@ for line in "${results[@]}"; do
   set -- $line
   printf '%-24s %10.2f %10.0f %6.2fx\n' "$1" "$2" "$(echo "$data_mib / $2" | bc -l)" "$(echo "$base / $2" | bc -l)"
 done
+t() { printf '%s\n' "${results[@]}" | awk -v n="$1" '$1==n{print $2}'; }
+echo "goals (issue 9), same run:"
+printf '  %-52s %6.2fx (goal >= 1.20x)\n' "chainsync copy vs qemu-img convert -W -m 8, both synced" \
+  "$(echo "$(t qemu-img-convert+sync) / $(t chainsync-copy)" | bc -l)"
+printf '  %-52s %6.2fx (goal >= 0.80x)\n' "chainsync copy to tmpfs vs nbdcopy SRC null:" \
+  "$(echo "$(t nbdcopy-to-null) / $(t chainsync-copy-tmpfs)" | bc -l)"

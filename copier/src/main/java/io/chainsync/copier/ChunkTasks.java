@@ -4,7 +4,6 @@ import io.chainsync.core.LayerFormat;
 
 import io.chainsync.nbd.NbdClient;
 import io.chainsync.core.ClusterKind;
-import io.chainsync.core.ClusterMap;
 import io.chainsync.core.ClusterRun;
 import io.chainsync.qcow2.Qcow2Writer;
 import io.chainsync.qcow2.RawWriter;
@@ -187,20 +186,15 @@ public final class ChunkTasks {
             // the moment of replacing: nothing may have come to use the layer as its backing file
             ExistingLayers.checkLayer(dir, layer.job(), layer.name(), layer.jobLayers(), true);
         }
-        List<ClusterRun> all = new ArrayList<>();
-        try (DestDir chunks = dir.directory(files.chunks(), false, files.chunks() + " in " + dir)) {
-            for (long c = 0; c < chunkCount; c++) {
-                try {
-                    all.addAll(readRuns(chunks, chunkFileName(c)));
-                } catch (NoSuchFileException e) {
-                    throw notCopied(c, chunkCount, e);
-                }
+        // two passes over the recorded runs, one chunk file at a time, never all runs at once:
+        // the first finds where the data ends (the metadata follows it), the second maps
+        long[] data = new long[2]; // data clusters, one past the highest data index
+        forEachRecordedRun(dir, files, chunkCount, run -> {
+            if (run.kind() == ClusterKind.DATA) {
+                data[0] += run.count();
+                data[1] = Math.max(data[1], run.firstDataIndex() + run.count());
             }
-        } catch (NoSuchFileException e) {
-            if (chunkCount > 0) {
-                throw notCopied(0, chunkCount, e); // no chunk has been recorded at all
-            }
-        }
+        });
         crashPoint.accept(FinalizeStep.METADATA);
         if (layer.raw()) {
             try (FileChannel channel = files.openTemporary()) {
@@ -210,17 +204,41 @@ public final class ChunkTasks {
         } else {
             try (Qcow2Writer writer = Qcow2Writer.reopenForFinish(files.openTemporary(), files.temporaryPath(),
                     layer.virtualSize(), layer.clusterBits(), layer.backingName(), layer.backingFormat())) {
-                Qcow2Sink.map(writer, all);
+                writer.reserveDataClusters(data[1]);
+                forEachRecordedRun(dir, files, chunkCount, run -> Qcow2Sink.map(writer, run));
                 writer.finish();
             }
         }
         crashPoint.accept(FinalizeStep.MANIFEST);
-        LayerManifest.of(layer, ClusterMap.dataClusters(all), fileKey(dir, files.temporary()))
-                .write(dir, files.manifest());
+        LayerManifest.of(layer, data[0], fileKey(dir, files.temporary())).write(dir, files.manifest());
         crashPoint.accept(FinalizeStep.RENAME);
         files.commit();
         crashPoint.accept(FinalizeStep.CLEANUP);
         cleanup(files);
+    }
+
+    /** Receives one recorded run. */
+    @FunctionalInterface
+    interface RunConsumer {
+        void accept(ClusterRun run) throws IOException;
+    }
+
+    /** Hands on the recorded runs of chunks {@code 0 .. chunkCount-1}, in chunk order, one file at a time. */
+    private static void forEachRecordedRun(DestDir dir, LayerFiles files, long chunkCount, RunConsumer consumer)
+            throws IOException {
+        try (DestDir chunks = dir.directory(files.chunks(), false, files.chunks() + " in " + dir)) {
+            for (long c = 0; c < chunkCount; c++) {
+                try {
+                    forEachRun(chunks, chunkFileName(c), consumer);
+                } catch (NoSuchFileException e) {
+                    throw notCopied(c, chunkCount, e);
+                }
+            }
+        } catch (NoSuchFileException e) {
+            if (chunkCount > 0) {
+                throw notCopied(0, chunkCount, e); // no chunk has been recorded at all
+            }
+        }
     }
 
     private static IOException notCopied(long chunk, long chunkCount, IOException cause) {
@@ -350,6 +368,13 @@ public final class ChunkTasks {
 
     /** Reads the runs of {@code name} in {@code dir}; a link there is refused. */
     static List<ClusterRun> readRuns(DestDir dir, String name) throws IOException {
+        List<ClusterRun> runs = new ArrayList<>();
+        forEachRun(dir, name, runs::add);
+        return runs;
+    }
+
+    /** Hands on the runs of {@code name} in {@code dir} as they are read; a link there is refused. */
+    static void forEachRun(DestDir dir, String name, RunConsumer consumer) throws IOException {
         Path file = dir.resolve(name);
         InputStream is = dir.read(name);
         if (is == null) {
@@ -363,19 +388,19 @@ public final class ChunkTasks {
             if (n < 0) {
                 throw new IOException("corrupt chunk runs file: " + file);
             }
-            List<ClusterRun> runs = new ArrayList<>(Math.min(n, 1 << 16));
             for (int i = 0; i < n; i++) {
                 long first = in.readLong();
                 long count = in.readLong();
                 int kind = in.readByte();
                 long dataIndex = in.readLong();
+                ClusterRun run;
                 try {
-                    runs.add(new ClusterRun(first, count, ClusterKind.ofCode(kind), dataIndex));
+                    run = new ClusterRun(first, count, ClusterKind.ofCode(kind), dataIndex);
                 } catch (IllegalArgumentException e) {
                     throw new IOException("corrupt chunk runs file: " + file + ": " + e.getMessage(), e);
                 }
+                consumer.accept(run);
             }
-            return runs;
         }
     }
 }

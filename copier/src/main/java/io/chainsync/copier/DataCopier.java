@@ -8,7 +8,6 @@ import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
-import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
@@ -73,7 +72,9 @@ public final class DataCopier {
 
     /**
      * Copies every DATA run: guest bytes {@code [firstCluster << clusterBits, ...)}, clipped to
-     * {@code virtualSize}, go to {@link DataTarget#hostOffset(ClusterRun)} onwards.
+     * {@code virtualSize}, go to {@link DataTarget#hostOffset(ClusterRun)} onwards. The runs are
+     * taken one at a time as reads are submitted, so they may be produced while the copy runs
+     * (a streamed scan); an unchecked exception from the iteration stops the copy like any failure.
      *
      * @param progress receives the number of bytes of each piece once written
      * @throws IOException the first failure (an NBD failure such as
@@ -83,7 +84,7 @@ public final class DataCopier {
      *     unchecked failures (e.g. the {@link IllegalStateException} of a closed client) are rethrown as
      *     they are
      */
-    public void copy(NbdClient client, List<ClusterRun> runs, int clusterBits, long virtualSize, DataTarget sink,
+    public void copy(NbdClient client, Iterable<ClusterRun> runs, int clusterBits, long virtualSize, DataTarget sink,
                      LongConsumer progress) throws IOException {
         Copy copy = new Copy(sink, progress);
         boolean interrupted = false;

@@ -55,7 +55,18 @@ public interface LayerSink extends DataTarget, Closeable {
         }
     }
 
-    /** Records the cluster runs of (part of) the layer; call before {@link #commit()}. */
+    /**
+     * Declares the layer's number of DATA clusters before its runs are mapped, so that its
+     * metadata can be written while its data is still being copied. Optional; raw files ignore it.
+     */
+    default void reserveDataClusters(long count) throws IOException {
+        // nothing to place
+    }
+
+    /**
+     * Records the cluster runs of (part of) the layer, in guest order across calls; call before
+     * {@link #commit()}.
+     */
     void map(List<ClusterRun> runs) throws IOException;
 
     /** Writes the metadata, flushes to disk and renames the temporary file to the layer's name. */

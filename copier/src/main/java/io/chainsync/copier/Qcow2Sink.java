@@ -12,6 +12,7 @@ final class Qcow2Sink extends TemporaryFileSink {
 
     private final int clusterBits;
     private final Qcow2Writer writer;
+    private final WriteBehind writeBehind;
 
     Qcow2Sink(LayerFiles files, long virtualSize, int clusterBits, String backingFile, String backingFormat)
             throws IOException {
@@ -19,6 +20,7 @@ final class Qcow2Sink extends TemporaryFileSink {
         this.clusterBits = clusterBits;
         this.writer = Qcow2Writer.create(files.createTemporary(), files.temporaryPath(), virtualSize, clusterBits,
                 backingFile, backingFormat);
+        this.writeBehind = new WriteBehind(writer.channel(), WriteBehind.DEFAULT_INTERVAL);
     }
 
     @Override
@@ -28,33 +30,49 @@ final class Qcow2Sink extends TemporaryFileSink {
 
     @Override
     public void write(long hostOffset, ByteBuffer src) throws IOException {
+        int n = src.remaining();
         writer.writeData(hostOffset, src);
+        writeBehind.written(n);
     }
 
     @Override
-    public void map(List<ClusterRun> runs) {
-        map(writer, runs);
+    public void reserveDataClusters(long count) {
+        writer.reserveDataClusters(count);
     }
 
-    /** Records DATA and ZERO runs in the writer's L2 tables; unallocated runs need no entry. */
-    static void map(Qcow2Writer writer, List<ClusterRun> runs) {
+    @Override
+    public void map(List<ClusterRun> runs) throws IOException {
         for (ClusterRun run : runs) {
-            if (run.kind() == ClusterKind.DATA) {
-                writer.mapData(run.firstCluster(), run.count(), run.firstDataIndex());
-            } else if (run.kind() == ClusterKind.ZERO) {
-                writer.mapZero(run.firstCluster(), run.count());
-            }
+            map(writer, run);
+        }
+    }
+
+    /**
+     * Records a DATA or ZERO run in the writer's L2 tables (unallocated runs need no entry); runs
+     * come in guest order.
+     */
+    static void map(Qcow2Writer writer, ClusterRun run) throws IOException {
+        if (run.kind() == ClusterKind.DATA) {
+            writer.mapData(run.firstCluster(), run.count(), run.firstDataIndex());
+        } else if (run.kind() == ClusterKind.ZERO) {
+            writer.mapZero(run.firstCluster(), run.count());
         }
     }
 
     @Override
     protected void finishWriter() throws IOException {
+        writeBehind.await();
         writer.finish();
         writer.close();
     }
 
     @Override
     protected void abortWriter() throws IOException {
+        try {
+            writeBehind.await();
+        } catch (IOException ignored) {
+            // giving up anyway
+        }
         writer.abort();
     }
 }

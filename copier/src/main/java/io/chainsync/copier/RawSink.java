@@ -14,11 +14,13 @@ final class RawSink extends TemporaryFileSink {
 
     private final int clusterBits;
     private final RawWriter writer;
+    private final WriteBehind writeBehind;
 
     RawSink(LayerFiles files, long virtualSize, int clusterBits) throws IOException {
         super(files);
         this.clusterBits = clusterBits;
         this.writer = RawWriter.create(files.createTemporary(), files.temporaryPath(), virtualSize);
+        this.writeBehind = new WriteBehind(writer.channel(), WriteBehind.DEFAULT_INTERVAL);
     }
 
     @Override
@@ -28,7 +30,9 @@ final class RawSink extends TemporaryFileSink {
 
     @Override
     public void write(long hostOffset, ByteBuffer src) throws IOException {
+        int n = src.remaining();
         writer.writeData(hostOffset, src);
+        writeBehind.written(n);
     }
 
     @Override
@@ -38,12 +42,18 @@ final class RawSink extends TemporaryFileSink {
 
     @Override
     protected void finishWriter() throws IOException {
+        writeBehind.await();
         writer.finish();
         writer.close();
     }
 
     @Override
     protected void abortWriter() throws IOException {
+        try {
+            writeBehind.await();
+        } catch (IOException ignored) {
+            // giving up anyway
+        }
         writer.abort();
     }
 }

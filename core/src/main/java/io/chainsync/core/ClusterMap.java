@@ -111,83 +111,11 @@ public final class ClusterMap {
         if (decisions.isEmpty()) {
             return out;
         }
-        long clusterSize = 1L << clusterBits;
-        long start = decisions.get(0).offset();
-        long end = decisions.get(decisions.size() - 1).end();
-        if ((start & (clusterSize - 1)) != 0) {
-            throw new IllegalArgumentException("decisions start at " + start + ", not on a cluster boundary");
-        }
-        RunBuilder builder = new RunBuilder(out, firstDataIndex);
-        int i = 0;
-        long pos = start;
-        while (pos < end) {
-            while (decisions.get(i).end() <= pos) {
-                i++;
-            }
-            Decision d = decisions.get(i);
-            long cluster = pos >>> clusterBits;
-            long clusterEnd = Math.min(pos + clusterSize, end);
-            if (d.end() >= clusterEnd) {
-                // whole clusters inside one decision: take them all at once
-                long wholeEnd = d.end() >= end ? end : (d.end() >>> clusterBits) << clusterBits;
-                long count = (wholeEnd - pos + clusterSize - 1) >>> clusterBits;
-                builder.add(cluster, count, ClusterKind.of(d.action()));
-                pos = Math.min(pos + (count << clusterBits), end);
-            } else {
-                builder.add(cluster, 1, mixedKind(decisions, i, pos, clusterEnd, exactOwnership));
-                pos = clusterEnd;
-            }
-        }
+        ClusterRunStream stream = new ClusterRunStream(clusterBits, decisions.get(0).offset(),
+                decisions.get(decisions.size() - 1).end(), firstDataIndex, exactOwnership, out::add);
+        decisions.forEach(stream::accept);
+        stream.finish();
         return out;
-    }
-
-    /** The kind of one cluster [pos, clusterEnd) spanning several decisions from index i. */
-    private static ClusterKind mixedKind(List<Decision> decisions, int i, long pos, long clusterEnd,
-                                         boolean exactOwnership) {
-        boolean skip = false;
-        boolean local = false;
-        boolean data = false;
-        for (int j = i; j < decisions.size() && decisions.get(j).offset() < clusterEnd; j++) {
-            Action a = decisions.get(j).action();
-            skip |= a == Action.SKIP;
-            local |= a != Action.SKIP;
-            data |= a == Action.DATA;
-        }
-        if (skip && local && !exactOwnership) {
-            return data ? ClusterKind.DATA : ClusterKind.UNALLOCATED;
-        }
-        if (skip && local) {
-            throw new NotReproducibleException("the cluster at offset " + pos + " mixes ranges the layer provides"
-                    + " with ranges it does not (cluster size " + (clusterEnd - pos) + " is too large)");
-        }
-        return skip ? ClusterKind.UNALLOCATED : data ? ClusterKind.DATA : ClusterKind.ZERO;
-    }
-
-    /** Appends runs, merging a run into its predecessor when kind (and data numbering) continue. */
-    private static final class RunBuilder {
-        private final List<ClusterRun> out;
-        private long nextDataIndex;
-
-        RunBuilder(List<ClusterRun> out, long firstDataIndex) {
-            this.out = out;
-            this.nextDataIndex = firstDataIndex;
-        }
-
-        void add(long cluster, long count, ClusterKind kind) {
-            long dataIndex = kind == ClusterKind.DATA ? nextDataIndex : -1;
-            if (kind == ClusterKind.DATA) {
-                nextDataIndex += count;
-            }
-            if (!out.isEmpty()) {
-                ClusterRun last = out.get(out.size() - 1);
-                if (last.kind() == kind && last.endCluster() == cluster) {
-                    out.set(out.size() - 1, new ClusterRun(last.firstCluster(), last.count() + count, kind,
-                            last.firstDataIndex()));
-                    return;
-                }
-            }
-            out.add(new ClusterRun(cluster, count, kind, dataIndex));
-        }
     }
 
     /**

@@ -11,18 +11,24 @@ import io.chainsync.kafka.Backoff;
 import io.chainsync.kafka.Failures;
 import io.chainsync.copier.LayerSink;
 import io.chainsync.scanner.JobSpec;
-import io.chainsync.scanner.LayerScan;
 import io.chainsync.scanner.LayerScanner;
 import io.chainsync.scanner.LayerSpec;
 
 import io.chainsync.nbd.NbdClient;
 import io.chainsync.nbd.NbdErrors;
+import io.chainsync.core.ClusterMap;
+import io.chainsync.core.ClusterRun;
+import io.chainsync.core.ClusterRunStream;
 import io.chainsync.core.Decider;
+import io.chainsync.core.DecisionStream;
 import io.chainsync.core.DecisionTable;
-import io.chainsync.core.LayerPlan;
-import io.chainsync.core.MetaContexts;
+import io.chainsync.core.LayerShape;
 import io.chainsync.core.NotReproducibleException;
 import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayDeque;
+import java.util.Iterator;
+import java.util.NoSuchElementException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -152,6 +158,12 @@ public final class ChainCopier {
     }
 
     /**
+     * Copies one layer in two streamed passes over its block status, so that memory stays bounded
+     * whatever the layer's size or number of extents (docs/design.md, "The destination format"):
+     * the first pass decides every range and keeps only the layer's {@link LayerShape} (which
+     * cluster sizes are exact, how many DATA clusters each gives); the second decides again and
+     * feeds each cluster run, as it is produced, to the sink's mapping and to the data copier.
+     *
      * @param backing the backing file's name (the layer below, or for the first layer the
      *                existing layer of {@code --backing}), or null
      */
@@ -163,20 +175,31 @@ public final class ChainCopier {
                 .withConnections(options.connections())
                 .withMaxInFlight(Math.max(4, options.buffers()));
         try (NbdClient client = NbdClient.connect(layer.source(), clientOptions)) {
-            LayerPlan plan = plan(client, first && backing == null); // a backing layer lies below
+            DecisionTable.Mode mode = DecisionTable.selectMode(first && backing == null, client.metaContexts(),
+                    options.dirtyBitmap(), options.flatten()); // a backing layer lies below
+            LayerScanner scanner = new LayerScanner(client, DecisionTable.contexts(mode, options.dirtyBitmap()),
+                    LayerScanner.MAX_REQUEST, 1);
+            long size = client.size();
             if (first && backing != null) {
                 try (DestDir dir = DestDir.of(destination, FileModes.DEFAULT)) {
-                    BackingLayer.check(dir, backing, plan.virtualSize());
+                    BackingLayer.check(dir, backing, size);
                 }
             }
+            LayerShape shape = new LayerShape(0, size, mode.exactOwnership());
+            DecisionStream firstPass = new DecisionStream(decider, mode, 0, size, shape::accept);
+            scanner.stream(0, size).run(firstPass::offer);
+            firstPass.finish();
+            int bits = ClusterMap.chooseClusterBits(shape.alignment(), options.clusterBits());
+            long dataClusters = shape.dataClusters(bits);
             LOGGER.atInfo().setMessage("layer planned").addKeyValue("layer", layer.name())
-                    .addKeyValue("size", plan.virtualSize()).addKeyValue("clusterSize", plan.clusterSize())
-                    .addKeyValue("dataClusters", plan.dataClusters()).log();
-            progress.layerPlanned(layer.name(), plan.dataBytes());
-            try (LayerSink sink = LayerSink.open(target, plan.virtualSize(), plan.clusterBits(), backing)) {
-                copier.copy(client, plan.runs(), plan.clusterBits(), plan.virtualSize(), sink,
-                        n -> progress.bytesCopied(layer.name(), n));
-                sink.map(plan.runs());
+                    .addKeyValue("size", size).addKeyValue("clusterSize", 1L << bits)
+                    .addKeyValue("dataClusters", dataClusters).log();
+            progress.layerPlanned(layer.name(), shape.dataBytes(bits));
+            try (LayerSink sink = LayerSink.open(target, size, bits, backing)) {
+                sink.reserveDataClusters(dataClusters);
+                StreamedRuns runs = new StreamedRuns(scanner.stream(0, size), mode, size, bits, sink);
+                copier.copy(client, runs, bits, size, sink, n -> progress.bytesCopied(layer.name(), n));
+                runs.finish(dataClusters);
                 // just before the rename: nothing may have taken the name, or come to use it as a backing file
                 ExistingLayers.checkLayer(destination, layer.name(), names, options.replace());
                 sink.commit();
@@ -191,13 +214,70 @@ public final class ChainCopier {
         }
     }
 
-    private LayerPlan plan(NbdClient client, boolean bottom) throws IOException {
-        DecisionTable.Mode mode = DecisionTable.selectMode(bottom, client.metaContexts(), options.dirtyBitmap(),
-                options.flatten());
-        List<String> contexts = DecisionTable.contexts(mode, options.dirtyBitmap());
-        LayerScan scan = new LayerScanner(client, contexts).scan();
-        return LayerPlan.of(decider, mode, client.size(), scan.of(MetaContexts.BASE_ALLOCATION),
-                contexts.size() > 1 ? scan.of(contexts.get(1)) : null, options.clusterBits());
+    /**
+     * The second pass: the layer's cluster runs, produced one block-status reply at a time as the
+     * copier asks for more, each mapped into the sink before it is handed to the copier.
+     */
+    private final class StreamedRuns implements Iterable<ClusterRun>, Iterator<ClusterRun> {
+        private final LayerScanner.Stream scan;
+        private final DecisionStream decisions;
+        private final ClusterRunStream runs;
+        private final LayerSink sink;
+        private final ArrayDeque<ClusterRun> ready = new ArrayDeque<>();
+        private boolean scanned;
+
+        StreamedRuns(LayerScanner.Stream scan, DecisionTable.Mode mode, long size, int bits, LayerSink sink) {
+            this.scan = scan;
+            this.sink = sink;
+            this.runs = new ClusterRunStream(bits, 0, size, 0, mode.exactOwnership(), ready::add);
+            this.decisions = new DecisionStream(decider, mode, 0, size, runs::accept);
+        }
+
+        @Override
+        public Iterator<ClusterRun> iterator() {
+            return this;
+        }
+
+        @Override
+        public boolean hasNext() {
+            try {
+                while (ready.isEmpty() && !scanned) {
+                    if (!scan.step(decisions::offer)) {
+                        decisions.finish();
+                        runs.finish();
+                        scanned = true;
+                    }
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            return !ready.isEmpty();
+        }
+
+        @Override
+        public ClusterRun next() {
+            if (!hasNext()) {
+                throw new NoSuchElementException();
+            }
+            ClusterRun run = ready.poll();
+            try {
+                sink.map(List.of(run));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            return run;
+        }
+
+        /** After the copy: every run was mapped, and the second pass found what the first did. */
+        void finish(long expectedDataClusters) throws IOException {
+            while (hasNext()) {
+                next(); // a copy that returned normally took every run already
+            }
+            if (runs.nextDataIndex() != expectedDataClusters) {
+                throw new IOException("the source changed while it was copied: " + expectedDataClusters
+                        + " data clusters planned, " + runs.nextDataIndex() + " found");
+            }
+        }
     }
 
     private static String describe(Throwable e) {

@@ -13,9 +13,6 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
-import java.util.BitSet;
-import java.util.HashMap;
-import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.UnaryOperator;
@@ -28,11 +25,12 @@ import java.util.function.UnaryOperator;
  * <pre>
  *   cluster 0                 header, backing-format extension, backing file name (written last)
  *   clusters 1 .. 1+D-1       data clusters: data index k lives at dataClusterOffset(k) = (1 + k) * cluster_size
- *   then, written by finish() after the last data cluster:
- *                             L2 tables (only those with a non-zero entry), in L1 index order
+ *   then, after the last data cluster (the reserved ones, see {@link #reserveDataClusters}):
  *                             L1 table (l1_size = size_to_l1(size) entries, whole clusters)
- *                             refcount blocks covering every cluster of the file
- *                             refcount table
+ *                             L2 tables (only those with a non-zero entry), in L1 index order,
+ *                             each written as soon as the mapping has moved past it
+ *                             refcount blocks covering every cluster of the file  } written by
+ *                             refcount table                                      } finish()
  * </pre>
  * The position of every data cluster is fixed by its data index alone, so any thread, process or
  * machine can write data clusters without coordination ({@link #dataClusterOffset(int, long)}); one
@@ -40,10 +38,15 @@ import java.util.function.UnaryOperator;
  * {@link #reopenForFinish}). Until {@code finish()} completes, cluster 0 is all zeros, so an
  * incomplete file is never mistaken for a valid image.
  *
+ * <h2>Bounded memory</h2>
+ * Guest clusters are mapped in guest order ({@link #mapData}, {@link #mapZero}), so the writer
+ * holds one L2 table and one cluster of the L1 table, plus the used data clusters as ranges: its
+ * memory does not grow with the image (an 8 TiB image needs what a 1 GiB one does).
+ *
  * <h2>Threads</h2>
- * {@link #writeData} may be called concurrently from any number of threads. The mapping calls
- * ({@link #mapData}, {@link #mapZero}) are synchronized. {@link #finish()} must be called once all
- * writes have returned.
+ * {@link #writeData} may be called concurrently from any number of threads, also while guest
+ * clusters are being mapped once the data clusters are reserved. The mapping calls are
+ * synchronized. {@link #finish()} must be called once all writes have returned.
  *
  * <h2>Lifecycle</h2>
  * {@link STATE}: {@code OPEN -> DATA -> FINISHING -> FINISHED}, or {@code -> ABORTED} from OPEN/DATA
@@ -124,10 +127,28 @@ public final class Qcow2Writer implements Closeable {
     private final String backingFormat;
     private final AtomicReference<STATE> state = new AtomicReference<>(STATE.OPEN);
 
-    /** Sparse L2 tables by L1 index; entries hold the final values (with QCOW_OFLAG_COPIED). */
-    private final Map<Integer, long[]> l2Tables = new HashMap<>();
+    private final long l1Clusters;
+
+    /** Data clusters declared by {@link #reserveDataClusters}, or -1. */
+    private long reservedData = -1;
+    /** First host cluster of the metadata (L1 table, then L2 tables, then refcounts), or -1 before mapping. */
+    private volatile long metaStart = -1;
+    /** Guest clusters before this one are mapped. */
+    private long mapFront;
+    /** One past the highest data index mapped. */
+    private long dataEnd;
     /** Data indices referenced by an L2 entry (each at most once, so refcount 1). */
-    private final BitSet usedData = new BitSet();
+    private final Ranges usedData = new Ranges();
+    /** The L2 table being filled and its L1 index. */
+    private final ByteBuffer l2;
+    private long currentL1 = -1;
+    private boolean l2Dirty;
+    /** L2 tables written so far. */
+    private long l2Count;
+    /** The cluster of the L1 table being filled. */
+    private final ByteBuffer l1;
+    private long l1Cluster;
+    private boolean l1Dirty;
 
     private Qcow2Writer(Path path, FileChannel channel, long virtualSize, int clusterBits,
                         String backingFile, String backingFormat) {
@@ -141,6 +162,9 @@ public final class Qcow2Writer implements Closeable {
         this.l2Bits = Qcow2Layout.l2Bits(clusterBits);
         this.backingFile = backingFile;
         this.backingFormat = backingFormat;
+        this.l1Clusters = Qcow2Layout.sizeToClusters((long) l1Size * L1E_SIZE, clusterBits);
+        this.l2 = ByteBuffer.allocate((int) clusterSize).order(ByteOrder.BIG_ENDIAN);
+        this.l1 = ByteBuffer.allocate((int) clusterSize).order(ByteOrder.BIG_ENDIAN);
     }
 
     /**
@@ -265,91 +289,165 @@ public final class Qcow2Writer implements Closeable {
         if (hostOffset + src.remaining() > QCOW_MAX_HOST_OFFSET) {
             throw new IllegalArgumentException("write beyond qcow2's 64 PiB host offset limit");
         }
+        long meta = metaStart;
+        if (meta >= 0 && hostOffset + src.remaining() > meta << clusterBits) {
+            throw new IllegalArgumentException("data write at host offset " + hostOffset + " reaches the metadata at "
+                    + (meta << clusterBits) + " (beyond the reserved data clusters)");
+        }
         writeFully(channel, src, hostOffset);
     }
 
     /**
-     * Maps guest clusters {@code [guestCluster, guestCluster + count)} to data clusters
-     * {@code firstDataIndex, firstDataIndex + 1, ...} (NORMAL clusters). Mapping a guest cluster again
-     * replaces its previous mapping; mapping the same again is a no-op (idempotent redelivery).
+     * Declares that the layer has {@code count} data clusters (data indices {@code 0 .. count-1}):
+     * the metadata is placed after them, so data may still be written while guest clusters are
+     * mapped. Without it, the metadata starts after the end of the file as it is when the first
+     * guest cluster is mapped (all data must be written by then). Call at most once, before mapping.
      *
-     * @throws IllegalArgumentException if a range is out of bounds or a data index is already used by
-     *                                  another guest cluster (each data cluster has refcount 1);
-     *                                  nothing is changed then
+     * @throws IllegalStateException when mapping has already started
      */
-    public synchronized void mapData(long guestCluster, long count, long firstDataIndex) {
+    public synchronized void reserveDataClusters(long count) {
+        enterData();
+        if (count < 0) {
+            throw new IllegalArgumentException("data cluster count must be >= 0, got " + count);
+        }
+        if (metaStart >= 0) {
+            throw new IllegalStateException("data clusters must be reserved before the first guest cluster is mapped");
+        }
+        if (count > 0) {
+            dataClusterOffset(clusterBits, count - 1); // host offset limit
+        }
+        reservedData = count;
+        startMetadata();
+    }
+
+    /**
+     * Maps guest clusters {@code [guestCluster, guestCluster + count)} to data clusters
+     * {@code firstDataIndex, firstDataIndex + 1, ...} (NORMAL clusters).
+     *
+     * <p>Guest clusters are mapped in guest order: each call starts at or after the end of the
+     * previous one, and data indices grow with guest clusters (each data cluster has refcount 1).
+     * An L2 table is written out as soon as mapping moves past it, so memory stays at one L2 table
+     * and one L1 cluster whatever the image's size.
+     *
+     * @throws IllegalArgumentException if a range is out of bounds, before the mapping front, or
+     *                                  its data indices are not above every data index mapped so far
+     *                                  (or beyond {@link #reserveDataClusters}); nothing is changed then
+     */
+    public synchronized void mapData(long guestCluster, long count, long firstDataIndex) throws IOException {
         enterData();
         checkGuestRange(guestCluster, count);
-        if (firstDataIndex < 0 || firstDataIndex > Integer.MAX_VALUE - 1 - count) {
-            throw new IllegalArgumentException("data indices [" + firstDataIndex + ", +" + count
-                    + ") out of the supported range [0, " + (Integer.MAX_VALUE - 1) + ")");
+        checkOrder(guestCluster);
+        if (firstDataIndex < 0) {
+            throw new IllegalArgumentException("data index must be >= 0, got " + firstDataIndex);
         }
         if (count == 0) {
             return;
         }
+        if (firstDataIndex < dataEnd) {
+            throw new IllegalArgumentException("data index " + firstDataIndex + " is already mapped, or not in guest"
+                    + " order (data indices up to " + (dataEnd - 1) + " are mapped)");
+        }
+        if (reservedData >= 0 && firstDataIndex + count > reservedData) {
+            throw new IllegalArgumentException("data indices [" + firstDataIndex + ", +" + count
+                    + ") beyond the " + reservedData + " reserved data clusters");
+        }
         dataClusterOffset(clusterBits, firstDataIndex + count - 1); // host offset limit
-        for (long i = 0; i < count; i++) {
-            int k = (int) (firstDataIndex + i);
-            if (usedData.get(k) && entry(guestCluster + i) != normalEntry(k)) {
-                throw new IllegalArgumentException("data index " + k + " is already mapped by another guest cluster");
-            }
+        startMetadata();
+        if (Qcow2Layout.HEADER_CLUSTERS + firstDataIndex + count > metaStart) {
+            throw new IllegalArgumentException("data indices [" + firstDataIndex + ", +" + count + ") reach the"
+                    + " metadata at host cluster " + metaStart + "; reserve the data clusters first");
         }
+        usedData.add(firstDataIndex, firstDataIndex + count);
+        dataEnd = firstDataIndex + count;
+        long host = dataClusterOffset(clusterBits, firstDataIndex) | QCOW_OFLAG_COPIED;
         for (long i = 0; i < count; i++) {
-            setEntry(guestCluster + i, normalEntry((int) (firstDataIndex + i)));
+            setEntry(guestCluster + i, host + (i << clusterBits));
         }
+        mapFront = guestCluster + count;
     }
 
     /**
      * Makes guest clusters {@code [guestCluster, guestCluster + count)} zero clusters without host
      * storage (L2 entry {@code QCOW_OFLAG_ZERO}): they read as zeros and hide the backing file.
+     * In guest order, as {@link #mapData}.
      */
-    public synchronized void mapZero(long guestCluster, long count) {
+    public synchronized void mapZero(long guestCluster, long count) throws IOException {
         enterData();
         checkGuestRange(guestCluster, count);
+        checkOrder(guestCluster);
+        if (count == 0) {
+            return;
+        }
+        startMetadata();
         for (long i = 0; i < count; i++) {
             setEntry(guestCluster + i, QCOW_OFLAG_ZERO);
         }
+        mapFront = guestCluster + count;
     }
 
-    /** L2 entry currently mapped for a guest cluster (0 = unallocated). */
-    public synchronized long entry(long guestCluster) {
-        checkGuestRange(guestCluster, 1);
-        long[] t = l2Tables.get((int) (guestCluster >>> l2Bits));
-        return t == null ? 0 : t[(int) (guestCluster & ((1L << l2Bits) - 1))];
-    }
-
-    private long normalEntry(int dataIndex) {
-        return dataClusterOffset(clusterBits, dataIndex) | QCOW_OFLAG_COPIED;
-    }
-
-    private int dataIndexOf(long entry) {
-        if ((entry & QCOW_OFLAG_ZERO) != 0 || (entry & L2E_OFFSET_MASK) == 0) {
-            return -1;
+    private void checkOrder(long guestCluster) {
+        if (guestCluster < mapFront) {
+            throw new IllegalArgumentException("guest cluster " + guestCluster + " is mapped out of guest order"
+                    + " (clusters before " + mapFront + " are already mapped)");
         }
-        return (int) (((entry & L2E_OFFSET_MASK) >>> clusterBits) - Qcow2Layout.HEADER_CLUSTERS);
     }
 
-    private void setEntry(long guestCluster, long entry) {
-        int l1Index = (int) (guestCluster >>> l2Bits);
-        int l2Index = (int) (guestCluster & ((1L << l2Bits) - 1));
-        long[] t = l2Tables.get(l1Index);
-        long old = t == null ? 0 : t[l2Index];
-        if (old == entry) {
+    /** Fixes where the metadata starts: after the reserved data clusters and the file's current end. */
+    private void startMetadata() {
+        if (metaStart >= 0) {
             return;
         }
-        int oldIndex = dataIndexOf(old);
-        if (oldIndex >= 0) {
-            usedData.clear(oldIndex);
+        long fileClusters;
+        try {
+            fileClusters = Qcow2Layout.sizeToClusters(channel.size(), clusterBits);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
         }
-        int newIndex = dataIndexOf(entry);
-        if (newIndex >= 0) {
-            usedData.set(newIndex);
+        long reserved = Qcow2Layout.HEADER_CLUSTERS + Math.max(0, reservedData);
+        metaStart = Math.max(Math.max(reserved, fileClusters), Qcow2Layout.HEADER_CLUSTERS);
+    }
+
+    /** Sets one entry of the current L2 table, writing the previous table out when the entry is in another. */
+    private void setEntry(long guestCluster, long entry) throws IOException {
+        long l1Index = guestCluster >>> l2Bits;
+        if (l1Index != currentL1) {
+            writeL2();
+            currentL1 = l1Index;
         }
-        if (t == null) {
-            t = new long[1 << l2Bits];
-            l2Tables.put(l1Index, t);
+        l2.putLong((int) (guestCluster & ((1L << l2Bits) - 1)) * L2E_SIZE_NORMAL, entry);
+        l2Dirty = true;
+    }
+
+    /** Writes the current L2 table, if it holds an entry, after the L1 table and the tables before it. */
+    private void writeL2() throws IOException {
+        if (!l2Dirty) {
+            return;
         }
-        t[l2Index] = entry;
+        long off = (metaStart + l1Clusters + l2Count) << clusterBits;
+        writeFully(channel, l2.clear(), off);
+        l2Count++;
+        setL1(currentL1, off | QCOW_OFLAG_COPIED);
+        Arrays.fill(l2.array(), (byte) 0);
+        l2Dirty = false;
+    }
+
+    /** Sets an L1 entry; L1 entries arrive in order, so only one cluster of the L1 table is held. */
+    private void setL1(long l1Index, long entry) throws IOException {
+        long cluster = (l1Index * L1E_SIZE) >>> clusterBits;
+        if (cluster != l1Cluster) {
+            writeL1Cluster();
+            l1Cluster = cluster;
+        }
+        l1.putLong((int) ((l1Index * L1E_SIZE) & (clusterSize - 1)), entry);
+        l1Dirty = true;
+    }
+
+    private void writeL1Cluster() throws IOException {
+        if (l1Dirty) {
+            writeFully(channel, l1.clear(), (metaStart + l1Cluster) << clusterBits);
+            Arrays.fill(l1.array(), (byte) 0);
+            l1Dirty = false;
+        }
     }
 
     private void checkGuestRange(long guestCluster, long count) {
@@ -387,14 +485,12 @@ public final class Qcow2Writer implements Closeable {
     }
 
     private void writeMetadata() throws IOException {
-        int[] l1Indices = l2Tables.keySet().stream().mapToInt(Integer::intValue).sorted().toArray();
-        long dataEnd = Qcow2Layout.HEADER_CLUSTERS + (long) usedData.length();
-        long fileClusters = Qcow2Layout.sizeToClusters(channel.size(), clusterBits);
-        long metaStart = Math.max(Math.max(dataEnd, fileClusters), Qcow2Layout.HEADER_CLUSTERS);
-        long l1Clusters = Qcow2Layout.sizeToClusters((long) l1Size * L1E_SIZE, clusterBits);
-        long l1Cluster = metaStart + l1Indices.length;
-        Qcow2Layout.RefcountSizing rs = Qcow2Layout.refcountSizing(l1Cluster + l1Clusters, clusterBits);
-        long refBlockCluster = l1Cluster + l1Clusters;
+        startMetadata();
+        writeL2();
+        writeL1Cluster();
+        long otherClusters = metaStart + l1Clusters + l2Count;
+        Qcow2Layout.RefcountSizing rs = Qcow2Layout.refcountSizing(otherClusters, clusterBits);
+        long refBlockCluster = otherClusters;
         long refTableCluster = refBlockCluster + rs.refcountBlocks();
         if (rs.refcountTableClusters() << clusterBits > QCOW_MAX_REFTABLE_SIZE) {
             throw new IOException("refcount table of " + (rs.refcountTableClusters() << clusterBits)
@@ -403,66 +499,51 @@ public final class Qcow2Writer implements Closeable {
         if (rs.totalClusters() > (QCOW_MAX_HOST_OFFSET >>> clusterBits)) {
             throw new IOException("image would exceed qcow2's 64 PiB host offset limit");
         }
-
-        // L2 tables and L1 table
-        long[] l1 = new long[l1Size];
-        ByteBuffer buf = ByteBuffer.allocate((int) clusterSize).order(ByteOrder.BIG_ENDIAN);
-        for (int i = 0; i < l1Indices.length; i++) {
-            long off = (metaStart + i) << clusterBits;
-            long[] t = l2Tables.get(l1Indices[i]);
-            buf.clear();
-            buf.asLongBuffer().put(t);
-            writeFully(channel, buf, off);
-            l1[l1Indices[i]] = off | QCOW_OFLAG_COPIED;
+        if (l1Clusters > 0 && l2Count == 0) {
+            // no L2 table: the L1 table is all zeros; write its last cluster so that the file holds it
+            writeFully(channel, ByteBuffer.allocate((int) clusterSize), (metaStart + l1Clusters - 1) << clusterBits);
         }
-        writeLongs(l1, l1Cluster << clusterBits, l1Clusters);
 
-        // refcount blocks: 1 for the header, each used data cluster and all metadata clusters
+        // refcount blocks, one cluster at a time: 1 for the header, each used data cluster and every
+        // metadata cluster; the refcount table is written as its clusters fill
+        Ranges used = new Ranges();
+        used.add(0, Qcow2Layout.HEADER_CLUSTERS);
+        usedData.forEach((from, to) -> used.add(from + Qcow2Layout.HEADER_CLUSTERS, to + Qcow2Layout.HEADER_CLUSTERS));
+        used.add(metaStart, rs.totalClusters());
         long entries = Qcow2Layout.refcountBlockEntries(clusterBits, DEFAULT_REFCOUNT_ORDER);
-        long total = rs.totalClusters();
-        long[] refTable = new long[(int) (rs.refcountTableClusters() << clusterBits) / REFTABLE_ENTRY_SIZE];
+        ByteBuffer block = ByteBuffer.allocate((int) clusterSize).order(ByteOrder.BIG_ENDIAN);
+        ByteBuffer table = ByteBuffer.allocate((int) clusterSize).order(ByteOrder.BIG_ENDIAN);
+        long tableEntriesPerCluster = clusterSize / REFTABLE_ENTRY_SIZE;
+        Ranges.Cursor cursor = used.cursor();
         for (long b = 0; b < rs.refcountBlocks(); b++) {
-            buf.clear();
-            Arrays.fill(buf.array(), (byte) 0);
+            Arrays.fill(block.array(), (byte) 0);
             long first = b * entries;
-            for (long i = 0; i < entries; i++) {
-                long c = first + i;
-                if (c >= total) {
-                    break;
+            cursor.forEachIn(first, first + entries, (from, to) -> {
+                for (long c = from; c < to; c++) {
+                    block.putShort((int) ((c - first) * 2), (short) 1);
                 }
-                if (isUsed(c, dataEnd, metaStart)) {
-                    buf.putShort((int) (i * 2), (short) 1);
-                }
-            }
+            });
             long off = (refBlockCluster + b) << clusterBits;
-            writeFully(channel, buf, off);
-            refTable[(int) b] = off;
+            writeFully(channel, block.clear(), off);
+            table.putLong((int) ((b % tableEntriesPerCluster) * REFTABLE_ENTRY_SIZE), off);
+            if ((b + 1) % tableEntriesPerCluster == 0) {
+                writeFully(channel, table.clear(), (refTableCluster + b / tableEntriesPerCluster) << clusterBits);
+                Arrays.fill(table.array(), (byte) 0);
+            }
         }
-        writeLongs(refTable, refTableCluster << clusterBits, rs.refcountTableClusters());
+        long tableClustersWritten = rs.refcountBlocks() / tableEntriesPerCluster;
+        for (long t = tableClustersWritten; t < rs.refcountTableClusters(); t++) {
+            writeFully(channel, table.clear(), (refTableCluster + t) << clusterBits);
+            Arrays.fill(table.array(), (byte) 0);
+        }
         channel.force(true);
 
         // header last
         ByteBuffer header = Qcow2Header.encodeFirstCluster(clusterBits, virtualSize, l1Size,
-                l1Cluster << clusterBits, refTableCluster << clusterBits,
+                metaStart << clusterBits, refTableCluster << clusterBits,
                 Math.toIntExact(rs.refcountTableClusters()), backingFile, backingFormat);
         writeFully(channel, header, 0);
         channel.force(true);
-    }
-
-    private boolean isUsed(long cluster, long dataEnd, long metaStart) {
-        if (cluster < Qcow2Layout.HEADER_CLUSTERS) {
-            return true;
-        }
-        if (cluster < dataEnd) {
-            return usedData.get((int) (cluster - Qcow2Layout.HEADER_CLUSTERS));
-        }
-        return cluster >= metaStart;
-    }
-
-    private void writeLongs(long[] values, long offset, long clusters) throws IOException {
-        ByteBuffer buf = ByteBuffer.allocate(Math.toIntExact(clusters << clusterBits)).order(ByteOrder.BIG_ENDIAN);
-        buf.asLongBuffer().put(values);
-        writeFully(channel, buf, offset);
     }
 
     /**
@@ -554,13 +635,13 @@ public final class Qcow2Writer implements Closeable {
         return backingFormat;
     }
 
-    /** Number of L2 tables holding a non-zero entry (the ones finish() writes). */
-    public synchronized int l2TableCount() {
-        return l2Tables.size();
+    /** Number of L2 tables holding a non-zero entry so far (written, or being filled). */
+    public synchronized long l2TableCount() {
+        return l2Count + (l2Dirty ? 1 : 0);
     }
 
     /** One more than the highest mapped data index (0 when none is mapped). */
     public synchronized long dataClusterCount() {
-        return usedData.length();
+        return dataEnd;
     }
 }

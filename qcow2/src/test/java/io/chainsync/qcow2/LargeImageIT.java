@@ -45,16 +45,19 @@ class LargeImageIT {
         Path layer = dir.resolve("layer.qcow2");
         long[] dataAt = {0, clusters / 2, clusters - 1};
         try (Qcow2Writer w = Qcow2Writer.create(layer, size, bits, "base.qcow2", "qcow2")) {
+            w.reserveDataClusters(dataAt.length);
             for (int k = 0; k < dataAt.length; k++) {
                 w.writeData(w.dataClusterOffset(k), ByteBuffer.wrap(pattern((int) cs, 0xa0 + k)));
+                if (k == dataAt.length - 1) {
+                    w.mapZero(clusters - 2, 1); // hides the backing's 0x55 (mapping follows guest order)
+                }
                 w.mapData(dataAt[k], 1, k);
             }
-            w.mapZero(clusters - 2, 1); // hides the backing's 0x55
             assertEquals(3, w.l2TableCount());
             w.finish();
         }
         Qcow2WriterIT.assertCheckClean(layer);
-        // header + 3 data + 3 L2 + 1 L1 (8192 entries) + 1 refcount block + 1 refcount table
+        // header + 3 data + 1 L1 (8192 entries) + 3 L2 + 1 refcount block + 1 refcount table
         assertEquals(10 * cs, Files.size(layer));
         ImageInfo info = QemuImg.info(layer);
         assertEquals(size, info.virtualSize());
@@ -93,6 +96,7 @@ class LargeImageIT {
         long zeros = 0;
         int k = 0;
         try (Qcow2Writer w = Qcow2Writer.create(layer, size, bits, null, null)) {
+            w.reserveDataClusters(n - n / 5);
             for (int g = 0; g < n; ) {
                 if (g % 5 == 4) {
                     w.mapZero(g, 1);
@@ -190,7 +194,7 @@ class LargeImageIT {
             w.finish();
         }
         Qcow2WriterIT.assertCheckClean(layer);
-        // header(0), data(1), L2(2), L1(3), refcount block(4): drop the data cluster's refcount
+        // header(0), data(1), L1(2), L2(3), refcount block(4): drop the data cluster's refcount
         try (FileChannel ch = FileChannel.open(layer, StandardOpenOption.WRITE)) {
             ch.write(ByteBuffer.wrap(new byte[2]), 4 * 4096 + 2);
         }

@@ -38,15 +38,82 @@ class Qcow2WriterTest {
 
     @Test
     void l2EntriesEncodeAsQemuExpects() throws Exception {
-        try (Qcow2Writer w = Qcow2Writer.create(dir.resolve("a.qcow2"), 1 << 20, 16, null, null)) {
+        Path p = dir.resolve("a.qcow2");
+        try (Qcow2Writer w = Qcow2Writer.create(p, 1 << 20, 16, null, null)) {
+            w.reserveDataClusters(9);
             w.mapData(3, 2, 7);
             w.mapZero(5, 1);
-            assertEquals(0x80000000_00080000L, w.entry(3)); // (1 + 7) * 64 KiB | COPIED
-            assertEquals((9L << 16) | QCOW_OFLAG_COPIED, w.entry(4));
-            assertEquals(QCOW_OFLAG_ZERO, w.entry(5));
-            assertEquals(0, w.entry(6));
             assertEquals(9, w.dataClusterCount());
             assertEquals(1, w.l2TableCount());
+            w.finish();
+        }
+        try (Qcow2Reader r = Qcow2Reader.open(p)) {
+            assertEquals(0x80000000_00080000L, r.l2Entry(3)); // (1 + 7) * 64 KiB | COPIED
+            assertEquals((9L << 16) | QCOW_OFLAG_COPIED, r.l2Entry(4));
+            assertEquals(QCOW_OFLAG_ZERO, r.l2Entry(5));
+            assertEquals(0, r.l2Entry(6));
+            assertEquals(10L << 16, r.header().l1TableOffset(), "the L1 table follows the 9 reserved data clusters");
+        }
+    }
+
+    /**
+     * A sparse layer whose mapping spans many L2 tables, several L1 clusters and several refcount
+     * blocks, written with one L2 table in memory: every entry, refcount and the check agree with
+     * the reader.
+     */
+    @Test
+    void streamedMetadataReadsBackExactly() throws Exception {
+        Path p = dir.resolve("s.qcow2");
+        int bits = 9; // 512 B clusters: 64 entries per L2 table and L1 cluster, 256 refcounts per block
+        long size = 1L << 32; // 8 Mi guest clusters, an L1 table of 128 Ki entries (2048 clusters)
+        long guestClusters = size >>> bits;
+        java.util.Random random = new java.util.Random(7);
+        java.util.TreeMap<Long, Long> expected = new java.util.TreeMap<>();
+        long dataIndex = 0;
+        long g = 0;
+        try (Qcow2Writer w = Qcow2Writer.create(p, size, bits, "base.qcow2", "qcow2")) {
+            w.reserveDataClusters(3000);
+            while (g < guestClusters && dataIndex < 2990) {
+                g += 1 + (long) (random.nextDouble() * random.nextDouble() * 40000); // clustered and sparse
+                if (g + 8 > guestClusters) {
+                    break;
+                }
+                int n = 1 + random.nextInt(8);
+                if (random.nextBoolean()) {
+                    w.mapData(g, n, dataIndex);
+                    for (int i = 0; i < n; i++) {
+                        expected.put(g + i, Qcow2Writer.dataClusterOffset(bits, dataIndex + i) | QCOW_OFLAG_COPIED);
+                    }
+                    dataIndex += n;
+                } else {
+                    w.mapZero(g, n);
+                    for (int i = 0; i < n; i++) {
+                        expected.put(g + i, QCOW_OFLAG_ZERO);
+                    }
+                }
+                g += n;
+            }
+            assertThrows(IllegalArgumentException.class, () -> w.mapZero(0, 1), "out of guest order");
+            w.finish();
+        }
+        try (Qcow2Reader r = Qcow2Reader.open(p)) {
+            Qcow2Reader.CheckResult cr = r.check();
+            assertTrue(cr.isClean(), cr.errors().toString());
+            for (var e : expected.entrySet()) {
+                assertEquals(e.getValue(), r.l2Entry(e.getKey()), "guest cluster " + e.getKey());
+            }
+            for (int i = 0; i < 2000; i++) {
+                long c = (long) (random.nextDouble() * guestClusters);
+                assertEquals(expected.getOrDefault(c, 0L), r.l2Entry(c), "guest cluster " + c);
+            }
+            for (long k = 0; k < 3000; k++) {
+                assertEquals(k < dataIndex ? 1 : 0, r.refcount(Qcow2Layout.HEADER_CLUSTERS + k), "data cluster " + k);
+            }
+            long fileClusters = Files.size(p) >>> bits;
+            assertTrue(fileClusters > 3000 + 2048 + 256, "several L1 clusters and refcount blocks: " + fileClusters);
+            for (long c = 1 + 3000; c < fileClusters; c++) {
+                assertEquals(1, r.refcount(c), "metadata cluster " + c);
+            }
         }
     }
 
@@ -120,20 +187,21 @@ class Qcow2WriterTest {
         // 37.5 clusters of 512 B -> 38 guest clusters (the last one partial)
         try (Qcow2Writer w = Qcow2Writer.create(dir.resolve("m.qcow2"), 512 * 37 + 512, 10, null, null)) {
             assertEquals(19, w.guestClusters());
+            w.reserveDataClusters(4);
             assertThrows(IllegalArgumentException.class, () -> w.mapZero(19, 1));
             assertThrows(IllegalArgumentException.class, () -> w.mapZero(18, 2));
             assertThrows(IllegalArgumentException.class, () -> w.mapZero(-1, 1));
             assertThrows(IllegalArgumentException.class, () -> w.mapData(0, 1, -1));
             assertThrows(IllegalArgumentException.class, () -> w.writeData(100, ByteBuffer.allocate(1)));
-            w.mapData(0, 3, 0);
-            w.mapData(0, 3, 0); // idempotent
+            w.mapData(0, 1, 0);
+            w.mapZero(1, 1);
+            w.mapData(2, 1, 1);
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> w.mapData(5, 2, 1));
             assertTrue(e.getMessage().contains("already mapped"), e.getMessage());
-            assertEquals(0, w.entry(5), "a rejected mapping changes nothing");
-            w.mapZero(1, 1); // replaces data index 1 -> index 1 free again
-            w.mapData(5, 1, 1);
-            assertEquals(QCOW_OFLAG_ZERO, w.entry(1));
-            assertEquals(Qcow2Writer.dataClusterOffset(10, 1) | QCOW_OFLAG_COPIED, w.entry(5));
+            e = assertThrows(IllegalArgumentException.class, () -> w.mapZero(2, 1));
+            assertTrue(e.getMessage().contains("guest order"), e.getMessage());
+            w.mapData(5, 1, 2);
+            assertEquals(1, w.l2TableCount());
             w.mapData(18, 1, 3); // partial last cluster
             w.writeData(w.dataClusterOffset(3), ByteBuffer.wrap(new byte[512])); // only its guest bytes
             w.finish();
@@ -144,6 +212,7 @@ class Qcow2WriterTest {
             assertEquals(Qcow2ClusterType.NORMAL, r.typeOf(0));
             assertEquals(Qcow2ClusterType.ZERO_PLAIN, r.typeOf(1));
             assertEquals(Qcow2ClusterType.NORMAL, r.typeOf(5));
+            assertEquals(Qcow2Writer.dataClusterOffset(10, 2) | QCOW_OFLAG_COPIED, r.l2Entry(5));
             assertEquals(Qcow2ClusterType.UNALLOCATED, r.typeOf(6));
             assertEquals(Qcow2ClusterType.NORMAL, r.typeOf(18));
             assertEquals(Files.size(dir.resolve("m.qcow2")) % 1024, 0, "file covers whole clusters");
@@ -156,6 +225,7 @@ class Qcow2WriterTest {
         int n = 200;
         int cs = 4096;
         try (Qcow2Writer w = Qcow2Writer.create(p, (long) cs * n * 2, 12, "base.raw", "raw")) {
+            w.reserveDataClusters(n);
             ExecutorService pool = Executors.newFixedThreadPool(4);
             try {
                 List<Future<?>> fs = new ArrayList<>();
@@ -165,17 +235,23 @@ class Qcow2WriterTest {
                         byte[] b = new byte[cs];
                         Arrays.fill(b, (byte) (kk + 1));
                         w.writeData(w.dataClusterOffset(kk), ByteBuffer.wrap(b));
-                        w.mapData(2L * kk, 1, kk); // every other guest cluster, mapped concurrently
                         return null;
                     }));
+                }
+                    for (int k = 0; k < n; k++) {
+                    w.mapData(2L * k, 1, k); // every other guest cluster, mapped while data is written
+                    if (k == 0) {
+                        w.mapZero(1, 1);
+                    }
                 }
                 for (Future<?> f : fs) {
                     f.get();
                 }
+                assertThrows(IllegalArgumentException.class,
+                        () -> w.writeData(w.dataClusterOffset(n), ByteBuffer.allocate(1)), "beyond the reserved data");
             } finally {
                 pool.shutdown();
             }
-            w.mapZero(1, 1);
             w.finish();
         }
         try (Qcow2Reader r = Qcow2Reader.open(p)) {
@@ -217,10 +293,11 @@ class Qcow2WriterTest {
     void readerCheckDetectsDamage() throws Exception {
         Path p = dir.resolve("d.qcow2");
         try (Qcow2Writer w = Qcow2Writer.create(p, 1 << 20, 12, null, null)) {
+            w.reserveDataClusters(2);
             w.mapData(0, 2, 0);
             w.finish();
         }
-        // header(0), data(1,2), L2(3), L1(4), refblock(5), reftable(6)
+        // header(0), data(1,2), L1(3), L2(4), refblock(5), reftable(6)
         try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(p,
                 java.nio.file.StandardOpenOption.WRITE)) {
             ch.write(ByteBuffer.wrap(new byte[]{0, 0}), 5L * 4096 + 2 * 2); // refcount of cluster 2 -> 0

@@ -76,6 +76,13 @@ final class ExtentAccumulator {
         return extents;
     }
 
+    /** Returns the extents collected so far and forgets them (a streamed scan hands them on). */
+    List<Extent> drain() {
+        List<Extent> taken = new ArrayList<>(extents);
+        extents.clear();
+        return taken;
+    }
+
     /** Appends another accumulator's extents that continue this one, merging at the seam. */
     void appendAll(List<Extent> following) {
         for (Extent e : following) {

@@ -2,6 +2,7 @@ package io.chainsync.scanner;
 
 import io.chainsync.nbd.NbdClient;
 import io.chainsync.nbd.protocol.NbdProtocolException;
+import io.chainsync.nbd.BlockStatus;
 import io.chainsync.nbd.protocol.BlockStatusExtent;
 import io.chainsync.core.Extent;
 import java.io.IOException;
@@ -30,8 +31,8 @@ public final class LayerScanner {
 
     /** Default bytes per slice and per BLOCK_STATUS request: 1 GiB. */
     public static final long DEFAULT_STEP = 1L << 30;
-    /** The protocol's request length is 32 bits. */
-    private static final long MAX_REQUEST = 0xFFFF_F000L;
+    /** The protocol's request length is 32 bits: the largest step. */
+    public static final long MAX_REQUEST = 0xFFFF_F000L;
 
     private final NbdClient client;
     private final List<String> contexts;
@@ -124,30 +125,103 @@ public final class LayerScanner {
         long offset = from;
         long length = Math.min(sliceEnd - offset, step);
         return client.blockStatus(offset, length, false).thenCompose(reply -> {
-            long progress = 0;
-            for (int c = 0; c < acc.length; c++) {
-                List<BlockStatusExtent> list = reply.extents(contexts.get(c));
-                if (list == null || list.isEmpty()) {
-                    if (acc[c].position() == offset) {
-                        return CompletableFuture.failedFuture(new NbdProtocolException(
-                                "block status reply at offset " + offset + " has no extents for " + contexts.get(c)));
-                    }
-                    continue;
-                }
-                long[] lengths = new long[list.size()];
-                int[] flags = new int[list.size()];
-                for (int i = 0; i < lengths.length; i++) {
-                    lengths[i] = list.get(i).length();
-                    flags[i] = list.get(i).flags();
-                }
-                progress += acc[c].add(offset, lengths, flags, lengths.length);
-            }
-            if (progress == 0) {
-                return CompletableFuture.failedFuture(new NbdProtocolException(
-                        "block status reply at offset " + offset + " made no progress"));
+            try {
+                take(acc, offset, reply);
+            } catch (NbdProtocolException e) {
+                return CompletableFuture.failedFuture(e);
             }
             return next(acc, sliceEnd);
         });
+    }
+
+    /** Adds one reply's extents to the contexts' accumulators; a reply that adds nothing is an error. */
+    private void take(ExtentAccumulator[] acc, long offset, BlockStatus reply) throws NbdProtocolException {
+        long progress = 0;
+        for (int c = 0; c < acc.length; c++) {
+            List<BlockStatusExtent> list = reply.extents(contexts.get(c));
+            if (list == null || list.isEmpty()) {
+                if (acc[c].position() == offset) {
+                    throw new NbdProtocolException("block status reply at offset " + offset + " has no extents for "
+                            + contexts.get(c));
+                }
+                continue;
+            }
+            long[] lengths = new long[list.size()];
+            int[] flags = new int[list.size()];
+            for (int i = 0; i < lengths.length; i++) {
+                lengths[i] = list.get(i).length();
+                flags[i] = list.get(i).flags();
+            }
+            progress += acc[c].add(offset, lengths, flags, lengths.length);
+        }
+        if (progress == 0) {
+            throw new NbdProtocolException("block status reply at offset " + offset + " made no progress");
+        }
+    }
+
+    /** Receives the extents of a streamed scan: context index (in the scanner's order) and extent. */
+    @FunctionalInterface
+    public interface ExtentSink {
+        void accept(int context, Extent extent);
+    }
+
+    /**
+     * A scan of {@code [start, end)} that hands each context's extents on as the replies arrive, in
+     * guest order, instead of collecting them: one request at a time, each starting where the
+     * least-advanced context stopped. Memory is bounded by one reply, whatever the export's size.
+     */
+    public Stream stream(long start, long end) {
+        if (start < 0 || end < start || end > client.size()) {
+            throw new IllegalArgumentException("range [" + start + ", " + end + ") is outside the export of "
+                    + client.size() + " bytes");
+        }
+        return new Stream(start, end);
+    }
+
+    /** See {@link #stream(long, long)}. */
+    public final class Stream {
+        private final ExtentAccumulator[] acc;
+        private final long end;
+
+        private Stream(long start, long end) {
+            this.end = end;
+            this.acc = new ExtentAccumulator[contexts.size()];
+            for (int c = 0; c < acc.length; c++) {
+                acc[c] = new ExtentAccumulator(start, end);
+            }
+        }
+
+        /**
+         * Sends one request and hands on the new extents of every context.
+         *
+         * @return false when every context already covered the range (nothing was sent)
+         */
+        public boolean step(ExtentSink sink) throws IOException {
+            long from = Long.MAX_VALUE;
+            for (ExtentAccumulator a : acc) {
+                if (!a.complete()) {
+                    from = Math.min(from, a.position());
+                }
+            }
+            if (from == Long.MAX_VALUE) {
+                return false;
+            }
+            BlockStatus reply = join(client.blockStatus(from, Math.min(end - from, step), false));
+            take(acc, from, reply);
+            for (int c = 0; c < acc.length; c++) {
+                for (Extent e : acc[c].drain()) {
+                    sink.accept(c, e);
+                }
+            }
+            return true;
+        }
+
+        /** Runs the whole scan. */
+        public void run(ExtentSink sink) throws IOException {
+            while (step(sink)) {
+                // every step hands its extents on
+            }
+        }
     }
 
     private static <T> T join(CompletableFuture<T> future) throws IOException {

@@ -15,6 +15,8 @@ public final class Main {
     static final int EXIT_FAILED = 1;
     /** Exit code for a malformed command line. */
     static final int EXIT_USAGE = 2;
+    /** Exit code when the broker or registry cannot be reached, or a job did not end in time. */
+    static final int EXIT_UNREACHABLE = 3;
 
     public static void main(String[] args) {
         System.exit(run(args));
@@ -24,6 +26,14 @@ public final class Main {
     public static int run(String... args) {
         CommandLine cli = new CommandLine(new Main());
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
+            if (e instanceof Unreachable) {
+                commandLine.getErr().println("chainsync: " + e.getMessage());
+                return EXIT_UNREACHABLE;
+            }
+            if (unreachable(e)) {
+                commandLine.getErr().println("chainsync: unreachable: " + Reachability.reason(e));
+                return EXIT_UNREACHABLE;
+            }
             commandLine.getErr().println("chainsync: " + (e.getMessage() == null ? e : e.getMessage()));
             return EXIT_FAILED;
         });
@@ -35,6 +45,17 @@ public final class Main {
             return EXIT_USAGE;
         });
         return cli.execute(args);
+    }
+
+    /** A connection refused or a Kafka client's timeout anywhere in the chain of causes. */
+    private static boolean unreachable(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof java.net.ConnectException || t instanceof org.apache.kafka.common.errors.TimeoutException
+                    || t instanceof java.net.http.HttpConnectTimeoutException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     static final class Version implements CommandLine.IVersionProvider {

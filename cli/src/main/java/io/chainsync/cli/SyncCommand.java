@@ -54,8 +54,15 @@ final class SyncCommand implements Callable<Integer> {
     @Option(names = "--copiers", paramLabel = "N", defaultValue = "2", description = "copier workers (default ${DEFAULT-VALUE})")
     int copierCount;
 
+    @Mixin
+    ProgressOptions progressOptions;
+
+    @Mixin
+    OutputOptions outputOptions;
+
     @Override
     public Integer call() throws Exception {
+        SubmitCommand.checkOutputOptions(spec, progressOptions, outputOptions);
         if ((bootstrapServers == null) != (registryUrl == null)) {
             throw new ParameterException(spec.commandLine(),
                     "give both --bootstrap-servers and --registry-url, or neither for the embedded stack");
@@ -73,6 +80,7 @@ final class SyncCommand implements Callable<Integer> {
             } else {
                 Map<String, String> extra = kafkaConfig == null ? Map.of() : ClientConfig.readProperties(kafkaConfig);
                 config = new ClientConfig(bootstrapServers, registryUrl, extra);
+                Reachability.check(config, Duration.ofSeconds(30));
             }
             PipelineTopics topics = config.topics();
             try (EmbeddedPipeline pipeline = EmbeddedPipeline.start(config, work.resolve("planner"), destRoot,
@@ -82,7 +90,8 @@ final class SyncCommand implements Callable<Integer> {
                 } catch (IllegalArgumentException e) {
                     throw new ParameterException(spec.commandLine(), e.getMessage());
                 }
-                return SubmitCommand.awaitJob(spec, config, topics, job.job(), Duration.ofSeconds(jobOptions.timeoutSeconds));
+                return SubmitCommand.awaitJob(spec, config, topics, job.job(), Duration.ofSeconds(jobOptions.timeoutSeconds),
+                        progressOptions, outputOptions);
             }
         } finally {
             if (stack != null) {

@@ -31,7 +31,7 @@ final class Reachability {
     }
 
     static void checkKafka(ClientConfig config, Duration timeout) {
-        Properties p = config.properties();
+        Properties p = config.adminProperties();
         int ms = (int) Math.max(1000, timeout.toMillis());
         p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, ms);
         p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, ms);

@@ -5,6 +5,7 @@ import io.chainsync.kafka.ClientConfig;
 import io.chainsync.kafka.DeadLetters;
 import io.chainsync.kafka.Failures;
 import io.chainsync.kafka.JobStatusView;
+import io.chainsync.kafka.ServiceMetrics;
 import java.util.concurrent.atomic.AtomicLong;
 import io.chainsync.avro.JobState;
 import java.io.IOException;
@@ -52,6 +53,11 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
 
     private static final Logger LOGGER = LoggerFactory.getLogger(CopierService.class);
     public static final String GROUP = "chainsync-copier";
+    /** The operator's log: one line per finished layer (docs/operations.md). */
+    private static final Logger OPS = LoggerFactory.getLogger("io.chainsync.ops.copier");
+    private final io.micrometer.core.instrument.Counter chunksDone = ServiceMetrics.chunks("done");
+    private final io.micrometer.core.instrument.Counter chunksFailed = ServiceMetrics.chunks("failed");
+    private final io.micrometer.core.instrument.Counter chunksRetried = ServiceMetrics.chunks("retried");
     private static final int CACHED_SOURCES = 4;
 
     private final PipelineTopics topics;
@@ -88,6 +94,11 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
         this.retry = retry;
         this.modes = java.util.Objects.requireNonNull(modes, "modes");
         this.jobStates = new JobStatusView(config, topics, worker);
+        for (JobState s : JobState.values()) {
+            io.micrometer.core.instrument.Gauge.builder(ServiceMetrics.JOBS, jobStates, v -> v.count(s))
+                    .tag("state", s.name()).description("jobs by state, as this copier sees chainsync.status")
+                    .strongReference(false).register(ServiceMetrics.registry());
+        }
         this.destRoot = destRoot.toAbsolutePath().normalize();
         this.worker = worker;
         this.results = KafkaClients.producer(config, topics.results(), worker + "-results");
@@ -119,10 +130,14 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
             }
             return;
         }
+        long started = System.nanoTime();
         for (int attempt = 1; ; attempt++) {
             try {
                 result.setBytes(run(plan));
                 result.setState(ResultState.DONE);
+                chunksDone.increment();
+                ServiceMetrics.chunkTimer(plan.getKind() == TaskKind.COPY ? "copy" : "finalize")
+                        .record(System.nanoTime() - started, java.util.concurrent.TimeUnit.NANOSECONDS);
                 break;
             } catch (InterruptedException e) {
                 throw e;
@@ -135,6 +150,7 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
                 }
                 if (transientFailure && attempt < retry.attempts()) {
                     retried.incrementAndGet();
+                    chunksRetried.increment();
                     LOGGER.atWarn().setMessage("task failed, retrying").addKeyValue("job", plan.getJob())
                             .addKeyValue("layer", plan.getName()).addKeyValue("task", what)
                             .addKeyValue("attempt", attempt).addKeyValue("reason", reason).log();
@@ -148,6 +164,7 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
                         ? reason + " (source " + plan.getUri() + ", gave up after " + attempt + " attempts)"
                         : reason;
                 result.setState(ResultState.FAILED).setError("layer " + plan.getName() + ": " + what + ": " + detail);
+                chunksFailed.increment();
                 break;
             }
         }
@@ -173,8 +190,9 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
             }
             ChunkTasks.finalizeLayer(dir, layer, plan.getChunkCount());
         }
-        LOGGER.atInfo().setMessage("layer complete").addKeyValue("job", plan.getJob())
-                .addKeyValue("layer", plan.getName()).addKeyValue("path", target).log();
+        OPS.atInfo().setMessage("layer complete").addKeyValue("job", plan.getJob())
+                .addKeyValue("layer", plan.getName()).addKeyValue("path", target)
+                .addKeyValue("virtualSize", plan.getVirtualSize()).addKeyValue("chunks", plan.getChunkCount()).log();
         return 0;
     }
 

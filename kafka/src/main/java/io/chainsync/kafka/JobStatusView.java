@@ -56,6 +56,11 @@ public final class JobStatusView implements AutoCloseable {
     }
 
     /** The job's last published status, or null when none was seen. */
+    /** How many jobs this view knows in a state (for the jobs gauge). */
+    public long count(io.chainsync.avro.JobState state) {
+        return statuses.values().stream().filter(s -> s.getState() == state).count();
+    }
+
     public JobStatus status(String job) {
         return statuses.get(job);
     }

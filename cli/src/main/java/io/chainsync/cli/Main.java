@@ -24,7 +24,18 @@ public final class Main {
 
     /** Runs a command line and returns its exit code (for tests). */
     public static int run(String... args) {
+        return run(System.getenv(), args);
+    }
+
+    /** Runs a command line with these environment variables for the options' defaults (for tests). */
+    static int run(java.util.Map<String, String> env, String... args) {
         CommandLine cli = new CommandLine(new Main());
+        try {
+            cli.setDefaultValueProvider(new ConfigDefaults(env));
+        } catch (IllegalArgumentException e) {
+            cli.getErr().println("chainsync: " + e.getMessage());
+            return EXIT_USAGE;
+        }
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
             if (e instanceof Unreachable) {
                 commandLine.getErr().println("chainsync: " + e.getMessage());

@@ -58,7 +58,7 @@ class CliConventionsIT {
         double seconds = (System.nanoTime() - t0) / 1e9;
         assertEquals(Main.EXIT_UNREACHABLE, r.code(), r.err());
         assertEquals("chainsync: cannot reach Kafka at 127.0.0.1:" + port + ": no answer within 3s", r.err().strip());
-        assertTrue(seconds < 10, "took " + seconds + " s");
+        assertTrue(seconds < 30, "took " + seconds + " s"); // was 71 s before; generous on a loaded machine
     }
 
     @Test
@@ -115,6 +115,37 @@ class CliConventionsIT {
         assertEquals(65536, summary.get("layers").get(1).get("dataBytes").asLong(), r.out()); // one D cluster
         assertEquals(0, quiet.code(), quiet.err());
         assertEquals("", quiet.err());
+    }
+
+    /** Options from CHAINSYNC_* variables and from the file CHAINSYNC_CONFIG names; the command line wins. */
+    @Test
+    void optionsComeFromTheEnvironmentAndAConfigFile() throws Exception {
+        int port = freePort();
+        Path file = Files.writeString(tmp.resolve("chainsync.properties"),
+                "registry-url=http://127.0.0.1:1/apis/registry/v2\ntimeout=2\n");
+        java.util.Map<String, String> env = java.util.Map.of("CHAINSYNC_BOOTSTRAP_SERVERS", "127.0.0.1:" + port,
+                "CHAINSYNC_CONFIG", file.toString());
+        java.io.StringWriter err = new java.io.StringWriter();
+        java.io.PrintStream old = System.err;
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        int code;
+        try {
+            System.setErr(new java.io.PrintStream(bytes, true, java.nio.charset.StandardCharsets.UTF_8));
+            code = Main.run(env, "status");
+        } finally {
+            System.setErr(old);
+        }
+        String text = bytes.toString(java.nio.charset.StandardCharsets.UTF_8) + err;
+        assertEquals(Main.EXIT_UNREACHABLE, code, text);
+        assertEquals("chainsync: cannot reach Kafka at 127.0.0.1:" + port + ": no answer within 2s", text.strip());
+        try {
+            System.setErr(new java.io.PrintStream(bytes, true, java.nio.charset.StandardCharsets.UTF_8));
+            bytes.reset();
+            code = Main.run(env, "status", "--bootstrap-servers", "127.0.0.1:" + (port == 65535 ? 1 : port), "--timeout", "1");
+        } finally {
+            System.setErr(old);
+        }
+        assertTrue(bytes.toString(java.nio.charset.StandardCharsets.UTF_8).contains("no answer within 1s"));
     }
 
     static int freePort() throws Exception {

@@ -39,7 +39,9 @@ final class StackCommand implements Callable<Integer> {
             stack.close();
             stopped.countDown();
         }, "chainsync-stack-stop"));
-        TopicSetup.ensure(new ClientConfig(stack.bootstrapServers(), stack.registryUrl()), partitions, (short) 1);
+        ClientConfig config = new ClientConfig(stack.bootstrapServers(), stack.registryUrl());
+        TopicSetup.ensure(config, partitions, (short) 1);
+        io.chainsync.kafka.SchemaContract.registerOrWarn(config);
         spec.commandLine().getOut().println(stack.describe());
         spec.commandLine().getOut().flush();
         stopped.await();

@@ -18,14 +18,13 @@ import org.apache.kafka.streams.KafkaStreams;
  */
 public final class ServiceMetrics {
 
-    public static final String BYTES_READ = "chainsync.bytes.read";
-    public static final String BYTES_WRITTEN = "chainsync.bytes.written";
+    public static final String BYTES_READ = "chainsync.source.read";
+    public static final String BYTES_WRITTEN = "chainsync.dest.written";
     public static final String CHUNKS = "chainsync.chunks";
     public static final String CHUNK_SECONDS = "chainsync.chunk.duration";
     public static final String NBD_REQUEST_SECONDS = "chainsync.nbd.request.duration";
     public static final String NBD_ERRORS = "chainsync.nbd.errors";
     public static final String JOBS = "chainsync.jobs";
-    public static final String LAYERS_SCANNED = "chainsync.layers.scanned";
 
     private ServiceMetrics() {
     }

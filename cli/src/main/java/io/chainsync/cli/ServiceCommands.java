@@ -99,7 +99,8 @@ final class ServiceCommands {
             ClientConfig config = kafka.config();
             service.ensureTopics(config);
             ScannerService scanner = new ScannerService(config, config.topics(), workerId("scanner"));
-            try (OpsServer endpoint = service.startEndpoint(scanner::ready)) {
+            try (OutageWatch watch = OutageWatch.start(config, "scanner");
+                 OpsServer endpoint = service.startEndpoint(() -> watch.reachable() && scanner.ready())) {
                 ServiceOptions.logStart("scanner", ScannerService.GROUP, PipelineTopics.JOBS + " -> "
                         + PipelineTopics.EXTENTS + ", " + PipelineTopics.SCANS, config, endpoint, "");
                 return runUntilInterrupted("scanner", scanner, scanner);
@@ -125,7 +126,8 @@ final class ServiceCommands {
             options.ensureTopics(config);
             Path state = stateDir != null ? stateDir : Files.createTempDirectory("chainsync-planner");
             PlannerService service = PlannerService.create(config, new PlannerService.Settings(state));
-            OpsServer endpoint = options.startEndpoint(service::ready);
+            OutageWatch watch = OutageWatch.start(config, "planner");
+            OpsServer endpoint = options.startEndpoint(() -> watch.reachable() && service.ready());
             ServiceOptions.logStart("planner", PlannerService.DEFAULT_APPLICATION_ID, PipelineTopics.EXTENTS + ", "
                     + PipelineTopics.SCANS + ", " + PipelineTopics.RESULTS + " -> " + PipelineTopics.PLANS + ", "
                     + PipelineTopics.STATUS, config, endpoint, "state-dir=" + state);
@@ -173,7 +175,8 @@ final class ServiceCommands {
             ClientConfig config = kafka.config();
             options.ensureTopics(config);
             CopierService service = new CopierService(config, config.topics(), destRoot, workerId("copier"));
-            try (OpsServer endpoint = options.startEndpoint(service::ready)) {
+            try (OutageWatch watch = OutageWatch.start(config, "copier");
+                 OpsServer endpoint = options.startEndpoint(() -> watch.reachable() && service.ready())) {
                 ServiceOptions.logStart("copier", CopierService.GROUP, PipelineTopics.PLANS + " -> "
                         + PipelineTopics.RESULTS, config, endpoint, "dest-root=" + destRoot);
                 return runUntilInterrupted("copier", service, service);

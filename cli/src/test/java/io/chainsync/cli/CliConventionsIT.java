@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.chainsync.stack.KafkaBroker;
 import io.chainsync.testkit.Chain;
 import io.chainsync.testkit.ChainJudge;
 import io.chainsync.testkit.Layer;
@@ -23,8 +22,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The command line's conventions (README "Exit status"): exit codes, one line for an unreachable
- * broker or registry, progress off a terminal, JSON output, size suffixes. The tests run with
- * stderr redirected to a file, i.e. off a terminal.
+ * broker, progress off a terminal, JSON output, size suffixes, options from the environment. The
+ * tests run with stderr redirected to a file, i.e. off a terminal. A wrong registry URL next to a
+ * live broker, and the exit codes of jobs, are in the e2e module's OperabilityIT.
  */
 class CliConventionsIT {
 
@@ -59,22 +59,6 @@ class CliConventionsIT {
         assertEquals(Main.EXIT_UNREACHABLE, r.code(), r.err());
         assertEquals("chainsync: cannot reach Kafka at 127.0.0.1:" + port + ": no answer within 3s", r.err().strip());
         assertTrue(seconds < 30, "took " + seconds + " s"); // was 71 s before; generous on a loaded machine
-    }
-
-    @Test
-    void wrongRegistryUrlIsOneLineAndExit3() throws Exception {
-        try (KafkaBroker broker = KafkaBroker.start(tmp.resolve("broker"))) {
-            String dead = "http://127.0.0.1:" + freePort() + "/apis/registry/v2";
-            CopyCommandIT.Result r = CopyCommandIT.run("status", "--bootstrap-servers", broker.bootstrapServers(),
-                    "--registry-url", dead, "--timeout", "3");
-            assertEquals(Main.EXIT_UNREACHABLE, r.code(), r.err());
-            assertEquals(1, r.err().strip().lines().count(), r.err());
-            assertTrue(r.err().startsWith("chainsync: cannot reach the schema registry at " + dead + ": "), r.err());
-            r = CopyCommandIT.run("submit", "--bootstrap-servers", broker.bootstrapServers(), "--registry-url", dead,
-                    "--dest", "d", "--layer", "a.qcow2=nbd://h/a", "--timeout", "3");
-            assertEquals(Main.EXIT_UNREACHABLE, r.code(), r.err());
-            assertEquals(1, r.err().strip().lines().count(), r.err());
-        }
     }
 
     /** Off a terminal: plain lines (no carriage returns, no escapes), one per layer at least; JSON summary. */

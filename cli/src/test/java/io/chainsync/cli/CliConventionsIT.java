@@ -12,6 +12,7 @@ import io.chainsync.testkit.Layer;
 import io.chainsync.testkit.NbdServer;
 import io.chainsync.testkit.QemuNbdServer;
 import io.chainsync.testkit.Scenarios;
+import io.chainsync.testkit.StdCapture;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -109,27 +110,12 @@ class CliConventionsIT {
                 "registry-url=http://127.0.0.1:1/apis/registry/v2\ntimeout=2\n");
         java.util.Map<String, String> env = java.util.Map.of("CHAINSYNC_BOOTSTRAP_SERVERS", "127.0.0.1:" + port,
                 "CHAINSYNC_CONFIG", file.toString());
-        java.io.StringWriter err = new java.io.StringWriter();
-        java.io.PrintStream old = System.err;
-        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
-        int code;
-        try {
-            System.setErr(new java.io.PrintStream(bytes, true, java.nio.charset.StandardCharsets.UTF_8));
-            code = Main.run(env, "status");
-        } finally {
-            System.setErr(old);
-        }
-        String text = bytes.toString(java.nio.charset.StandardCharsets.UTF_8) + err;
-        assertEquals(Main.EXIT_UNREACHABLE, code, text);
-        assertEquals("chainsync: cannot reach Kafka at 127.0.0.1:" + port + ": no answer within 2s", text.strip());
-        try {
-            System.setErr(new java.io.PrintStream(bytes, true, java.nio.charset.StandardCharsets.UTF_8));
-            bytes.reset();
-            code = Main.run(env, "status", "--bootstrap-servers", "127.0.0.1:" + (port == 65535 ? 1 : port), "--timeout", "1");
-        } finally {
-            System.setErr(old);
-        }
-        assertTrue(bytes.toString(java.nio.charset.StandardCharsets.UTF_8).contains("no answer within 1s"));
+        StdCapture.Result r = StdCapture.run(() -> Main.run(env, "status"));
+        assertEquals(Main.EXIT_UNREACHABLE, r.code(), r.err());
+        assertEquals("chainsync: cannot reach Kafka at 127.0.0.1:" + port + ": no answer within 2s", r.err().strip());
+        // the command line wins over the environment and the file
+        r = StdCapture.run(() -> Main.run(env, "status", "--timeout", "1"));
+        assertTrue(r.err().contains("no answer within 1s"), r.err());
     }
 
     static int freePort() throws Exception {

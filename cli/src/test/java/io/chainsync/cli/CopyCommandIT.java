@@ -9,9 +9,7 @@ import io.chainsync.testkit.Layer;
 import io.chainsync.testkit.NbdServer;
 import io.chainsync.testkit.QemuNbdServer;
 import io.chainsync.testkit.Scenarios;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
+import io.chainsync.testkit.StdCapture;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -70,18 +68,7 @@ class CopyCommandIT {
     }
 
     static Result run(String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int code = Main.run(args);
-            return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
+        StdCapture.Result r = StdCapture.run(() -> Main.run(args));
+        return new Result(r.code(), r.out(), r.err());
     }
 }

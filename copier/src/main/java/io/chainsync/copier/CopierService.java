@@ -190,10 +190,48 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
             }
             ChunkTasks.finalizeLayer(dir, layer, plan.getChunkCount());
         }
+        double seconds = elapsedSeconds(plan.getJob());
+        long bytes = layerBytes(plan.getJob(), plan.getName());
         OPS.atInfo().setMessage("layer complete").addKeyValue("job", plan.getJob())
                 .addKeyValue("layer", plan.getName()).addKeyValue("path", target)
-                .addKeyValue("virtualSize", plan.getVirtualSize()).addKeyValue("chunks", plan.getChunkCount()).log();
+                .addKeyValue("virtualSize", plan.getVirtualSize()).addKeyValue("dataBytes", bytes)
+                .addKeyValue("chunks", plan.getChunkCount())
+                .addKeyValue("sinceJobStart", String.format(java.util.Locale.ROOT, "%.1fs", seconds))
+                .addKeyValue("rate", String.format(java.util.Locale.ROOT, "%.1fMiB/s",
+                        seconds > 0 ? bytes / seconds / 1048576.0 : 0.0)).log();
         return 0;
+    }
+
+    /** Seconds since the job's first status (about its submission), as this copier's status view saw it. */
+    private double elapsedSeconds(String job) {
+        return jobStates.firstSeen(job)
+                .map(t -> Math.max(0, java.time.Duration.between(t, java.time.Instant.now()).toMillis() / 1000.0))
+                .orElse(0.0);
+    }
+
+    /** The layer's data bytes as the latest status counts them (0 when not known yet). */
+    private long layerBytes(String job, String layer) {
+        io.chainsync.avro.JobStatus status = jobStates.status(job);
+        if (status == null) {
+            return 0;
+        }
+        return status.getLayers().stream().filter(l -> l.getName().equals(layer))
+                .mapToLong(io.chainsync.avro.LayerStatus::getBytesTotal).findFirst().orElse(0);
+    }
+
+    /** One line per job this copier worked on, when the job ends. */
+    private void logJobEnded(String job, JobState state) {
+        io.chainsync.avro.JobStatus status = jobStates.status(job);
+        long bytes = status == null ? 0 : status.getLayers().stream()
+                .mapToLong(io.chainsync.avro.LayerStatus::getBytesDone).sum();
+        double seconds = status == null || status.getUpdatedAt() == null ? 0 : jobStates.firstSeen(job)
+                .map(t -> java.time.Duration.between(t, status.getUpdatedAt()).toMillis() / 1000.0).orElse(0.0);
+        var line = state == JobState.COMPLETE ? OPS.atInfo() : OPS.atWarn();
+        line.setMessage("job " + (state == JobState.COMPLETE ? "complete" : "failed")).addKeyValue("job", job)
+                .addKeyValue("dest", status == null ? null : status.getDest())
+                .addKeyValue("layers", status == null ? 0 : status.getLayers().size()).addKeyValue("dataBytes", bytes)
+                .addKeyValue("elapsed", String.format(java.util.Locale.ROOT, "%.1fs", seconds))
+                .addKeyValue("error", status == null ? null : status.getError()).log();
     }
 
     /** Removes the temporary files of the failed jobs' layers this worker wrote to. */
@@ -208,6 +246,7 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
                 }
             }
             if (state == JobState.FAILED || state == JobState.COMPLETE) {
+                logJobEnded(job.getKey(), state);
                 for (Placement layer : job.getValue()) {
                     releaseLock(job.getKey(), layer);
                 }

@@ -26,14 +26,12 @@ import io.chainsync.testkit.NbdServer;
 import io.chainsync.testkit.NbdkitServer;
 import io.chainsync.testkit.QemuNbdServer;
 import io.chainsync.testkit.Scenarios;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
+import io.chainsync.testkit.StdCapture;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -229,20 +227,20 @@ class OperabilityIT {
                 good.add(layer.name() + "=" + server.uri());
             }
             good.addAll(List.of(kafka));
-            Result r = cli(good.toArray(String[]::new));
-            assertEquals(0, r.code, r.err);
-            assertEquals("cli-good", r.out.lines().findFirst().orElse(""));
-            JsonNode summary = new ObjectMapper().readTree(r.out.substring(r.out.indexOf('{')));
+            StdCapture.Result r = cli(good.toArray(String[]::new));
+            assertEquals(0, r.code(), r.err());
+            assertEquals("cli-good", r.out().lines().findFirst().orElse(""));
+            JsonNode summary = new ObjectMapper().readTree(r.out().substring(r.out().indexOf('{')));
             assertEquals("COMPLETE", summary.get("state").asText());
-            assertFalse(r.err.contains("\r") || r.err.contains("\033"), r.err);
+            assertFalse(r.err().contains("\r") || r.err().contains("\033"), r.err());
             for (Layer layer : chain.layers()) {
-                assertTrue(r.err.lines().anyMatch(l -> l.startsWith("job cli-good " + layer.name() + ": COMPLETE")), r.err);
+                assertTrue(r.err().lines().anyMatch(l -> l.startsWith("job cli-good " + layer.name() + ": COMPLETE")), r.err());
             }
             ChainJudge.assertExact(chain, destRoot.resolve("cli-good"));
 
             r = cli(concat(new String[] {"status", "cli-good", "--output", "json"}, kafka));
-            assertEquals(0, r.code, r.err);
-            assertEquals("COMPLETE", new ObjectMapper().readTree(r.out).get("jobs").get(0).get("state").asText());
+            assertEquals(0, r.code(), r.err());
+            assertEquals("COMPLETE", new ObjectMapper().readTree(r.out()).get("jobs").get(0).get("state").asText());
 
             // an upper layer served without qemu:allocation-depth cannot be reproduced: the job fails
             QemuNbdServer noDepth = QemuNbdServer.serveNoDepth(chain.layers().get(1).path(), sockets);
@@ -250,30 +248,30 @@ class OperabilityIT {
             r = cli(concat(new String[] {"submit", "--wait", "--dest", "cli-bad", "--job-id", "cli-bad",
                 "--layer", chain.layers().get(0).name() + "=" + servers.get(0).uri(),
                 "--layer", chain.layers().get(1).name() + "=" + noDepth.uri()}, kafka));
-            assertEquals(1, r.code, r.err);
-            assertTrue(r.err.contains("chainsync: job cli-bad failed: "), r.err);
+            assertEquals(1, r.code(), r.err());
+            assertTrue(r.err().contains("chainsync: job cli-bad failed: "), r.err());
             r = cli(concat(new String[] {"status", "cli-bad"}, kafka));
-            assertEquals(1, r.code, r.out + r.err);
-            assertTrue(r.out.contains("job cli-bad: FAILED"), r.out);
+            assertEquals(1, r.code(), r.out() + r.err());
+            assertTrue(r.out().contains("job cli-bad: FAILED"), r.out());
             r = cli(concat(new String[] {"status", "no-such-job"}, kafka));
-            assertEquals(1, r.code, r.err);
+            assertEquals(1, r.code(), r.err());
 
             // not ended within --timeout: 3
             r = cli(concat(new String[] {"submit", "--wait", "--timeout", "0", "--dest", "cli-late",
                 "--layer", chain.layers().get(0).name() + "=" + servers.get(0).uri()}, kafka));
-            assertEquals(3, r.code, r.err);
-            assertTrue(r.err.contains("did not finish within 0s"), r.err);
+            assertEquals(3, r.code(), r.err());
+            assertTrue(r.err().contains("did not finish within 0s"), r.err());
 
             // a wrong registry URL next to a live broker: one line naming it, 3
             String dead = "http://127.0.0.1:" + freePort() + "/apis/registry/v2";
             r = cli("status", "--bootstrap-servers", stack.bootstrapServers(), "--registry-url", dead, "--timeout", "3");
-            assertEquals(3, r.code, r.err);
-            assertEquals(1, r.err.strip().lines().count(), r.err);
-            assertTrue(r.err.startsWith("chainsync: cannot reach the schema registry at " + dead + ": "), r.err);
+            assertEquals(3, r.code(), r.err());
+            assertEquals(1, r.err().strip().lines().count(), r.err());
+            assertTrue(r.err().startsWith("chainsync: cannot reach the schema registry at " + dead + ": "), r.err());
             String notApicurio = stack.registryUrl().replace("/apis/registry/v2", "/nothing-here");
             r = cli("status", "--bootstrap-servers", stack.bootstrapServers(), "--registry-url", notApicurio);
-            assertEquals(3, r.code, r.err);
-            assertTrue(r.err.startsWith("chainsync: the schema registry at " + notApicurio + " answered HTTP 404"), r.err);
+            assertEquals(3, r.code(), r.err());
+            assertTrue(r.err().startsWith("chainsync: the schema registry at " + notApicurio + " answered HTTP 404"), r.err());
         } finally {
             servers.forEach(NbdServer::close);
         }
@@ -286,23 +284,8 @@ class OperabilityIT {
         return out;
     }
 
-    record Result(int code, String out, String err) {
-    }
-
-    static synchronized Result cli(String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int code = Main.run(args);
-            return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
+    static StdCapture.Result cli(String... args) {
+        return StdCapture.run(() -> Main.run(args));
     }
 
     /** The fenced block after {@code <!-- schema:NAME -->} in docs/jobs.md. */

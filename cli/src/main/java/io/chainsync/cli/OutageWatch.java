@@ -50,14 +50,14 @@ final class OutageWatch implements AutoCloseable {
         String kafkaProblem = null;
         try {
             Reachability.checkKafka(config, Duration.ofSeconds(5));
-        } catch (Unreachable e) {
+        } catch (RuntimeException e) {
             kafkaProblem = e.getMessage();
         }
         kafkaUp = report("broker", config.bootstrapServers(), kafkaProblem, kafkaUp, true);
         String registryProblem = null;
         try {
-            Reachability.checkRegistry(config.registryUrl(), Duration.ofSeconds(5));
-        } catch (Unreachable e) {
+            Reachability.checkRegistry(config, Duration.ofSeconds(5));
+        } catch (RuntimeException e) {
             registryProblem = e.getMessage();
         }
         registryUp = report("registry", config.registryUrl(), registryProblem, registryUp, false);

@@ -1,10 +1,8 @@
 package io.chainsync.cli;
 
 import io.chainsync.kafka.ClientConfig;
+import io.chainsync.kafka.RegistryHttp;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.Properties;
@@ -27,7 +25,7 @@ final class Reachability {
 
     static void check(ClientConfig config, Duration timeout) {
         checkKafka(config, timeout);
-        checkRegistry(config.registryUrl(), timeout);
+        checkRegistry(config, timeout);
     }
 
     static void checkKafka(ClientConfig config, Duration timeout) {
@@ -49,6 +47,11 @@ final class Reachability {
             throw new Unreachable("interrupted while reaching Kafka at " + config.bootstrapServers());
         } catch (ExecutionException | TimeoutException e) {
             Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
+            if (cause instanceof org.apache.kafka.common.errors.AuthenticationException) {
+                // reached, but refused: SASL (wrong user or password) or TLS (untrusted certificate); exit 1
+                throw new IllegalStateException("cannot authenticate with Kafka at " + config.bootstrapServers()
+                        + " (see --kafka-config): " + cause.getMessage(), cause);
+            }
             String why = cause instanceof TimeoutException || cause instanceof org.apache.kafka.common.errors.TimeoutException
                     ? "no answer within " + Sizes.duration(Math.max(1, timeout.toSeconds())) : reason(cause);
             throw new Unreachable("cannot reach Kafka at " + config.bootstrapServers() + ": " + why);
@@ -57,19 +60,27 @@ final class Reachability {
         }
     }
 
-    /** The Apicurio v2 API answers {@code GET URL/system/info}; anything else is not the registry. */
-    static void checkRegistry(String registryUrl, Duration timeout) {
-        String base = registryUrl.endsWith("/") ? registryUrl.substring(0, registryUrl.length() - 1) : registryUrl;
-        HttpClient http = HttpClient.newBuilder().connectTimeout(timeout).build();
+    /**
+     * The Apicurio v2 API answers {@code GET URL/system/info}; anything else is not the registry.
+     * The request carries {@code --registry-config}'s trust store and credentials.
+     */
+    static void checkRegistry(ClientConfig config, Duration timeout) {
+        String registryUrl = config.registryUrl();
         HttpResponse<Void> response;
         try {
-            response = http.send(HttpRequest.newBuilder(URI.create(base + "/system/info")).timeout(timeout).GET().build(),
-                    HttpResponse.BodyHandlers.discarding());
+            RegistryHttp http = RegistryHttp.of(config, timeout);
+            response = http.client().send(http.request("/system/info").GET().build(), HttpResponse.BodyHandlers.discarding());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new Unreachable("interrupted while reaching the schema registry at " + registryUrl);
+        } catch (IllegalArgumentException e) {
+            throw e; // a trust store that cannot be read: the settings, not the registry
         } catch (Exception e) {
             throw new Unreachable("cannot reach the schema registry at " + registryUrl + ": " + reason(e));
+        }
+        if (response.statusCode() == 401 || response.statusCode() == 403) {
+            throw new IllegalStateException("the schema registry at " + registryUrl + " refused this client (HTTP "
+                    + response.statusCode() + "; see --registry-config)");
         }
         if (response.statusCode() != 200) {
             throw new Unreachable("the schema registry at " + registryUrl + " answered HTTP " + response.statusCode()

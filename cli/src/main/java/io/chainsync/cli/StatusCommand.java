@@ -2,6 +2,7 @@ package io.chainsync.cli;
 
 import io.chainsync.jobs.StatusReader;
 import io.chainsync.kafka.ClientConfig;
+import io.chainsync.kafka.Failures;
 import io.chainsync.kafka.PipelineTopics;
 
 import io.chainsync.avro.JobState;
@@ -13,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -55,7 +57,13 @@ final class StatusCommand implements Callable<Integer> {
         Reachability.check(config, Duration.ofSeconds(Math.max(1, timeoutSeconds)));
         PipelineTopics topics = config.topics();
         PrintWriter out = spec.commandLine().getOut();
-        StatusReader.Lag lag = StatusReader.copierLag(config, topics);
+        StatusReader.Lag lag;
+        try {
+            lag = StatusReader.copierLag(config, topics);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("cannot read the copiers' lag from Kafka at " + config.bootstrapServers()
+                    + ": " + Failures.reason(e), e);
+        }
         Map<String, JobStatus> all = StatusReader.latest(config, topics);
         List<JobStatus> shown = new ArrayList<>();
         if (job != null) {

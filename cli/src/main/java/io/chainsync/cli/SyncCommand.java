@@ -13,7 +13,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
@@ -48,8 +47,11 @@ final class SyncCommand implements Callable<Integer> {
     @Option(names = "--registry-url", paramLabel = "URL", description = "use this registry")
     String registryUrl;
 
-    @Option(names = "--kafka-config", paramLabel = "FILE", description = "client properties for every Kafka client")
+    @Option(names = "--kafka-config", paramLabel = "FILE", description = KafkaOptions.KAFKA_CONFIG_HELP)
     Path kafkaConfig;
+
+    @Option(names = "--registry-config", paramLabel = "FILE", description = KafkaOptions.REGISTRY_CONFIG_HELP)
+    Path registryConfig;
 
     @Option(names = "--copiers", paramLabel = "N", defaultValue = "2", description = "copier workers (default ${DEFAULT-VALUE})")
     int copierCount;
@@ -78,8 +80,7 @@ final class SyncCommand implements Callable<Integer> {
                 stack = LocalStack.start(work.resolve("stack"));
                 config = new ClientConfig(stack.bootstrapServers(), stack.registryUrl());
             } else {
-                Map<String, String> extra = kafkaConfig == null ? Map.of() : ClientConfig.readProperties(kafkaConfig);
-                config = new ClientConfig(bootstrapServers, registryUrl, extra);
+                config = KafkaOptions.config(bootstrapServers, registryUrl, kafkaConfig, registryConfig);
                 Reachability.check(config, Duration.ofSeconds(30));
             }
             PipelineTopics topics = config.topics();

@@ -4,9 +4,7 @@ import io.chainsync.avro.JobKey;
 import io.chainsync.avro.JobStatus;
 import io.chainsync.avro.SyncJob;
 import java.io.IOException;
-import java.net.URI;
 import java.net.URLEncoder;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -47,29 +45,27 @@ public final class SchemaContract {
      *
      * @throws IOException when the registry cannot be reached or refuses
      */
-    public static void register(String registryUrl, Duration timeout) throws IOException, InterruptedException {
-        String base = registryUrl.endsWith("/") ? registryUrl.substring(0, registryUrl.length() - 1) : registryUrl;
-        HttpClient http = HttpClient.newBuilder().connectTimeout(timeout).build();
+    public static void register(ClientConfig config, Duration timeout) throws IOException, InterruptedException {
+        RegistryHttp http = RegistryHttp.of(config, timeout);
         for (Map.Entry<String, Schema> subject : subjects().entrySet()) {
             String id = URLEncoder.encode(subject.getKey(), StandardCharsets.UTF_8);
-            String artifacts = base + "/groups/" + GROUP + "/artifacts";
-            send(http, HttpRequest.newBuilder(URI.create(artifacts + "?ifExists=RETURN_OR_UPDATE"))
-                    .timeout(timeout)
+            String artifacts = "/groups/" + GROUP + "/artifacts";
+            send(http, http.request(artifacts + "?ifExists=RETURN_OR_UPDATE")
                     .header("Content-Type", "application/json")
                     .header("X-Registry-ArtifactId", subject.getKey())
                     .header("X-Registry-ArtifactType", "AVRO")
                     .POST(HttpRequest.BodyPublishers.ofString(subject.getValue().toString())).build(), subject.getKey());
             String rule = "{\"type\":\"COMPATIBILITY\",\"config\":\"" + COMPATIBILITY + "\"}";
-            HttpResponse<String> created = http.send(HttpRequest.newBuilder(URI.create(artifacts + "/" + id + "/rules"))
-                    .timeout(timeout).header("Content-Type", "application/json")
+            HttpResponse<String> created = http.client().send(http.request(artifacts + "/" + id + "/rules")
+                    .header("Content-Type", "application/json")
                     .POST(HttpRequest.BodyPublishers.ofString(rule)).build(), HttpResponse.BodyHandlers.ofString());
             if (created.statusCode() == 409) {
-                send(http, HttpRequest.newBuilder(URI.create(artifacts + "/" + id + "/rules/COMPATIBILITY"))
-                        .timeout(timeout).header("Content-Type", "application/json")
+                send(http, http.request(artifacts + "/" + id + "/rules/COMPATIBILITY")
+                        .header("Content-Type", "application/json")
                         .PUT(HttpRequest.BodyPublishers.ofString(rule)).build(), subject.getKey());
             } else if (created.statusCode() / 100 != 2) {
-                throw new IOException("registry " + registryUrl + " refused the compatibility rule of " + subject.getKey()
-                        + ": HTTP " + created.statusCode() + " " + created.body());
+                throw new IOException("registry " + config.registryUrl() + " refused the compatibility rule of "
+                        + subject.getKey() + ": HTTP " + created.statusCode() + " " + created.body());
             }
         }
     }
@@ -80,7 +76,7 @@ public final class SchemaContract {
      */
     public static void registerOrWarn(ClientConfig config) {
         try {
-            register(config.registryUrl(), Duration.ofSeconds(10));
+            register(config, Duration.ofSeconds(10));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (IOException | RuntimeException e) {
@@ -90,8 +86,8 @@ public final class SchemaContract {
         }
     }
 
-    private static void send(HttpClient http, HttpRequest request, String subject) throws IOException, InterruptedException {
-        HttpResponse<String> r = http.send(request, HttpResponse.BodyHandlers.ofString());
+    private static void send(RegistryHttp http, HttpRequest request, String subject) throws IOException, InterruptedException {
+        HttpResponse<String> r = http.client().send(request, HttpResponse.BodyHandlers.ofString());
         if (r.statusCode() / 100 != 2) {
             throw new IOException("registry refused " + subject + ": HTTP " + r.statusCode() + " " + r.body());
         }

@@ -44,6 +44,11 @@ final class SubmitCommand implements Callable<Integer> {
     @Option(names = "--wait", description = "wait until the job is complete (exit 0) or failed (exit 1)")
     boolean await;
 
+    @Option(names = "--partitions", paramLabel = "N", defaultValue = "4",
+            description = "partitions of the pipeline's topics if submit has to create them (default ${DEFAULT-VALUE});"
+                    + " replication: the broker's default")
+    int partitions;
+
     @Mixin
     ProgressOptions progressOptions;
 
@@ -57,7 +62,7 @@ final class SubmitCommand implements Callable<Integer> {
         ClientConfig config = kafka.config();
         Reachability.check(config, Duration.ofSeconds(Math.min(30, Math.max(1, jobOptions.timeoutSeconds))));
         PipelineTopics topics = config.topics();
-        TopicSetup.ensure(config, 4, (short) 1);
+        TopicSetup.ensure(config, partitions, (short) 0);
         try {
             Jobs.submit(config, topics, job);
         } catch (IllegalArgumentException e) {

@@ -55,6 +55,19 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
     public static final String GROUP = "chainsync-copier";
     /** The operator's log: one line per finished layer (docs/operations.md). */
     private static final Logger OPS = LoggerFactory.getLogger("io.chainsync.ops.copier");
+    /** The status views of the copiers running in this process: the jobs gauge reads them. */
+    private static final java.util.Set<JobStatusView> VIEWS = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    static {
+        for (JobState s : JobState.values()) {
+            // every copier's view follows the same topic: the largest count, not their sum
+            io.micrometer.core.instrument.Gauge.builder(ServiceMetrics.JOBS,
+                            () -> VIEWS.stream().mapToLong(v -> v.count(s)).max().orElse(0))
+                    .tag("state", s.name()).description("jobs by state, as the copiers see chainsync.status")
+                    .register(ServiceMetrics.registry());
+        }
+    }
+
     private final io.micrometer.core.instrument.Counter chunksDone = ServiceMetrics.chunks("done");
     private final io.micrometer.core.instrument.Counter chunksFailed = ServiceMetrics.chunks("failed");
     private final io.micrometer.core.instrument.Counter chunksRetried = ServiceMetrics.chunks("retried");
@@ -94,11 +107,7 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
         this.retry = retry;
         this.modes = java.util.Objects.requireNonNull(modes, "modes");
         this.jobStates = new JobStatusView(config, topics, worker);
-        for (JobState s : JobState.values()) {
-            io.micrometer.core.instrument.Gauge.builder(ServiceMetrics.JOBS, jobStates, v -> v.count(s))
-                    .tag("state", s.name()).description("jobs by state, as this copier sees chainsync.status")
-                    .strongReference(false).register(ServiceMetrics.registry());
-        }
+        VIEWS.add(jobStates);
         this.destRoot = destRoot.toAbsolutePath().normalize();
         this.worker = worker;
         this.results = KafkaClients.producer(config, topics.results(), worker + "-results");
@@ -331,6 +340,7 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
     @Override
     protected void closed() {
         super.closed();
+        VIEWS.remove(jobStates);
         jobStates.close();
         sources.values().forEach(NbdClient::close);
         sources.clear();

@@ -23,6 +23,13 @@ final class JobOptions {
     @Option(names = "--dirty-bitmap", paramLabel = "NAME", description = "incremental: qemu:dirty-bitmap:NAME")
     String dirtyBitmap;
 
+    @Option(names = "--backing", paramLabel = "NAME",
+            description = "put the first layer on NAME, an existing layer in the destination (incremental)")
+    String backing;
+
+    @Option(names = "--flatten", description = "one layer holding everything the source's whole chain provides")
+    boolean flatten;
+
     @Option(names = "--chunk-size", paramLabel = "BYTES", defaultValue = "" + JobSpec.DEFAULT_CHUNK_SIZE,
             converter = Sizes.LongConverter.class,
             description = "bytes per chunk, a multiple of 2 MiB, e.g. 64M (default ${DEFAULT-VALUE})")
@@ -36,7 +43,7 @@ final class JobOptions {
     JobSpec job(CommandSpec spec, String jobId, String dest) {
         List<LayerSpec> chain = LayerArgs.parse(spec, layers);
         try {
-            return JobSpec.of(jobId, chain, dest, clusterSize, dirtyBitmap, chunkSize);
+            return JobSpec.of(jobId, chain, dest, clusterSize, dirtyBitmap, chunkSize, backing, flatten);
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }

@@ -87,15 +87,26 @@ final class SubmitCommand implements Callable<Integer> {
         }
     }
 
-    /**
-     * Waits for a job, showing its progress on stderr ({@link StatusFollower}); with
-     * {@code --output json} prints its final status on stdout. 0 when it completed, 1 when it
-     * failed, 3 when it did not end within the timeout.
-     */
+    /** Waits for a job with the default progress (auto) and text output. */
+    static int awaitJob(CommandSpec spec, ClientConfig config, PipelineTopics topics, String job, int attempt,
+                        Duration timeout) {
+        return awaitJob(spec, config, topics, job, attempt, timeout, new ProgressOptions(), new OutputOptions());
+    }
+
     static int awaitJob(CommandSpec spec, ClientConfig config, PipelineTopics topics, String job, Duration timeout,
                         ProgressOptions progress, OutputOptions output) {
+        return awaitJob(spec, config, topics, job, 0, timeout, progress, output);
+    }
+
+    /**
+     * Waits for a job (at this attempt or a later one), showing its progress on stderr
+     * ({@link StatusFollower}); with {@code --output json} prints its final status on stdout. 0 when
+     * it completed, 1 when it failed, 3 when it did not end within the timeout.
+     */
+    static int awaitJob(CommandSpec spec, ClientConfig config, PipelineTopics topics, String job, int attempt,
+                        Duration timeout, ProgressOptions progress, OutputOptions output) {
         StatusFollower follower = new StatusFollower(spec.commandLine().getErr(), progress.style(), progress.intervalNanos());
-        Optional<JobStatus> last = Jobs.await(config, topics, job, timeout, follower);
+        Optional<JobStatus> last = Jobs.await(config, topics, job, attempt, timeout, follower);
         if (last.isEmpty()) {
             spec.commandLine().getErr().println("chainsync: job " + job + " did not finish within "
                     + Sizes.duration(timeout.toSeconds()));

@@ -1,5 +1,6 @@
 package io.chainsync.cli;
 
+import io.chainsync.jobs.CopyOptions;
 import io.chainsync.jobs.EmbeddedPipeline;
 import io.chainsync.jobs.Jobs;
 import io.chainsync.kafka.ClientConfig;
@@ -62,6 +63,9 @@ final class SyncCommand implements Callable<Integer> {
     @Mixin
     OutputOptions outputOptions;
 
+    @Option(names = "--verify", description = "then verify every layer against its source (as chainsync verify)")
+    boolean verify;
+
     @Override
     public Integer call() throws Exception {
         SubmitCommand.checkOutputOptions(spec, progressOptions, outputOptions);
@@ -91,8 +95,14 @@ final class SyncCommand implements Callable<Integer> {
                 } catch (IllegalArgumentException e) {
                     throw new ParameterException(spec.commandLine(), e.getMessage());
                 }
-                return SubmitCommand.awaitJob(spec, config, topics, job.job(), Duration.ofSeconds(jobOptions.timeoutSeconds),
-                        progressOptions, outputOptions);
+                int code = SubmitCommand.awaitJob(spec, config, topics, job.job(),
+                        Duration.ofSeconds(jobOptions.timeoutSeconds), progressOptions, outputOptions);
+                if (code != 0 || !verify) {
+                    return code;
+                }
+                CopyOptions options = CopyOptions.defaults().withDirtyBitmap(job.dirtyBitmap())
+                        .withBacking(job.backing()).withFlatten(job.flatten());
+                return VerifyCommand.verify(spec.commandLine().getOut(), destRoot, options, job.layers());
             }
         } finally {
             if (stack != null) {

@@ -8,6 +8,7 @@ import io.chainsync.kafka.JobStatusView;
 import io.chainsync.kafka.ServiceMetrics;
 import java.util.concurrent.atomic.AtomicLong;
 import io.chainsync.avro.JobState;
+import io.chainsync.avro.JobStatus;
 import java.io.IOException;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -85,6 +86,8 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
     private final FileModes modes;
     /** The layers each job's tasks wrote to, for cleanup once the job ends. */
     private final Map<String, Set<Placement>> touched = new HashMap<>();
+    /** The latest attempt of each job in {@link #touched}: only its end ends the job here. */
+    private final Map<String, Integer> touchedAttempt = new HashMap<>();
     private final AtomicLong retried = new AtomicLong();
 
     public CopierService(ClientConfig config, PipelineTopics topics, Path destRoot, String worker) {
@@ -126,9 +129,19 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
             return;
         }
         ChunkResult.Builder result = ChunkResult.newBuilder().setJob(plan.getJob()).setLayer(plan.getLayer())
-                .setChunk(plan.getChunk()).setKind(plan.getKind()).setWorker(worker).setBytes(0).setError(null);
+                .setChunk(plan.getChunk()).setKind(plan.getKind()).setWorker(worker).setBytes(0).setError(null)
+                .setAttempt(plan.getAttempt());
         String what = plan.getKind() == TaskKind.COPY ? "chunk " + plan.getChunk() : "finalize";
-        JobState state = jobStates.state(plan.getJob());
+        JobStatus status = jobStates.status(plan.getJob());
+        if (status != null && plan.getAttempt() < status.getAttempt()) {
+            // a task of an attempt that a retry superseded: the retry's own tasks redo it
+            LOGGER.atInfo().setMessage("skipping a task of a superseded attempt").addKeyValue("job", plan.getJob())
+                    .addKeyValue("attempt", plan.getAttempt()).addKeyValue("layer", plan.getName())
+                    .addKeyValue("task", what).log();
+            return;
+        }
+        // a status of an older attempt than the task's says nothing about the task's attempt yet
+        JobState state = status == null || plan.getAttempt() > status.getAttempt() ? null : status.getState();
         if (state == JobState.FAILED || state == JobState.COMPLETE) {
             // a failed job stops: its remaining tasks are skipped and its temporary files removed;
             // a complete job's task delivered again changes nothing
@@ -191,8 +204,12 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
             DestLock.acquire(dir, plan.getJob(), job -> JobStatusView.ended(jobStates.state(job)));
             touched.computeIfAbsent(plan.getJob(), j -> new HashSet<>())
                     .add(new Placement(plan.getDest(), plan.getName()));
+            touchedAttempt.merge(plan.getJob(), plan.getAttempt(), Math::max);
             ChunkTasks.Layer layer = new ChunkTasks.Layer(plan.getJob(), target, plan.getVirtualSize(),
                     plan.getClusterBits(), plan.getBackingName(), plan.getBackingFormat());
+            if (plan.getLayer() == 0 && plan.getBackingName() != null) {
+                BackingLayer.check(dir, plan.getBackingName(), plan.getVirtualSize()); // --backing
+            }
             if (plan.getKind() == TaskKind.COPY) {
                 return ChunkTasks.copyChunk(dir, source(plan.getUri()), copier, layer, plan.getChunk(), runs(plan),
                         n -> { });
@@ -248,7 +265,11 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
     protected void idle() {
         for (Iterator<Map.Entry<String, Set<Placement>>> it = touched.entrySet().iterator(); it.hasNext(); ) {
             Map.Entry<String, Set<Placement>> job = it.next();
-            JobState state = jobStates.state(job.getKey());
+            JobStatus status = jobStates.status(job.getKey());
+            if (status == null || status.getAttempt() < touchedAttempt.getOrDefault(job.getKey(), 0)) {
+                continue; // the status of the attempt this worker wrote for is not known yet
+            }
+            JobState state = status.getState();
             if (state == JobState.FAILED) {
                 for (Placement layer : job.getValue()) {
                     discardTemporaries(job.getKey(), layer);
@@ -259,6 +280,7 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
                 for (Placement layer : job.getValue()) {
                     releaseLock(job.getKey(), layer);
                 }
+                touchedAttempt.remove(job.getKey());
                 it.remove();
             }
         }

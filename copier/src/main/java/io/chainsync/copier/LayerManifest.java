@@ -21,10 +21,47 @@ import java.time.Instant;
  * @param dataClusters how many clusters hold data
  * @param backing the backing file's name, or null
  * @param finishedAt when the layer was finished
+ * @param ownedRanges how many ranges the layer provides itself (its zero and allocated clusters),
+ *                    or null: recorded once the layer has been verified against its source
+ * @param ownedDigest {@code OwnedRanges.digest()} of those ranges, or null
+ * @param contentDigest the {@code BlockDigest} root of the layer's content read alone, or null
+ * @param source the source the layer was verified against, or null
+ * @param verifiedAt when it was verified, or null
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record LayerManifest(String format, String layer, String job, long virtualSize, long clusterSize,
-                            long dataClusters, String backing, String finishedAt) {
+                            long dataClusters, String backing, String finishedAt, Integer ownedRanges,
+                            String ownedDigest, String contentDigest, String source, String verifiedAt) {
+
+    /** A manifest without verification. */
+    public LayerManifest(String format, String layer, String job, long virtualSize, long clusterSize,
+                         long dataClusters, String backing, String finishedAt) {
+        this(format, layer, job, virtualSize, clusterSize, dataClusters, backing, finishedAt, null, null, null, null,
+                null);
+    }
+
+    /**
+     * The manifest of a layer no job of the pipeline finished (written by {@code copy}): no job.
+     */
+    public static LayerManifest ofLayer(String layer, long virtualSize, long clusterSize, long dataClusters,
+                                        String backing) {
+        return new LayerManifest(FORMAT, layer, null, virtualSize, clusterSize, dataClusters, backing,
+                Instant.now().toString());
+    }
+
+    /** This manifest with the digests of a verification against {@code source}. */
+    public LayerManifest verified(Integer ranges, String rangesDigest, String content, String verifiedSource) {
+        return new LayerManifest(format, layer, job, virtualSize, clusterSize, dataClusters, backing, finishedAt,
+                ranges, rangesDigest, content, verifiedSource, Instant.now().toString());
+    }
+
+    /** The manifest's file name for layer {@code name}. */
+    public static String fileName(String name) {
+        return name + SUFFIX;
+    }
+
+    /** What every manifest's file name ends with. */
+    public static final String SUFFIX = ".manifest.json";
 
     public static final String FORMAT = "chainsync-layer-manifest/1";
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -74,5 +111,12 @@ public record LayerManifest(String format, String layer, String job, long virtua
     void write(DestDir dir, String name) throws IOException {
         byte[] bytes = JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(this);
         dir.writeAtomically(name, out -> out.write(bytes));
+    }
+
+    /** Writes the manifest beside its layer in {@code dir} (named by the operator) atomically. */
+    public void writeIn(Path dir) throws IOException {
+        try (DestDir opened = DestDir.of(dir, FileModes.DEFAULT)) {
+            write(opened, fileName(layer));
+        }
     }
 }

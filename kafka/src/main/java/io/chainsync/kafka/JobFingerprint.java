@@ -33,6 +33,13 @@ public final class JobFingerprint {
         field(sha, String.valueOf(job.getClusterSize()));
         field(sha, String.valueOf(job.getDirtyBitmap()));
         field(sha, String.valueOf(job.getChunkSize()));
+        // added later: hashed only when set, so a job without them keeps its earlier fingerprint
+        if (job.getBacking() != null) {
+            field(sha, "backing=" + job.getBacking());
+        }
+        if (job.getFlatten()) {
+            field(sha, "flatten");
+        }
         return HexFormat.of().formatHex(sha.digest());
     }
 

@@ -31,7 +31,8 @@ public final class ChunkPlanner {
      * failed (the status reports why), or the layout is incomplete.
      */
     public static ChunkPlan copyPlan(ChunkDecided decided, LayerLayout layout) {
-        if (decided.getError() != null || !LayoutPlanner.isUsable(layout)) {
+        if (decided.getError() != null || !LayoutPlanner.isUsable(layout)
+                || decided.getAttempt() != layout.getScan().getAttempt()) {
             return null;
         }
         int chunk = Math.toIntExact(decided.getChunk());
@@ -42,7 +43,7 @@ public final class ChunkPlanner {
         List<ClusterRun> runs;
         try {
             runs = ClusterMap.runs(ChunkDecider.decisions(decided), bits, layout.getFirstDataIndex().get(chunk),
-                    layout.getScan().getMode() != io.chainsync.avro.DecisionMode.BOTTOM_WITHOUT_DEPTH);
+                    ChunkDecider.mode(layout.getScan().getMode()).exactOwnership());
         } catch (NotReproducibleException | IllegalArgumentException e) {
             // cannot happen for a layout built from this chunk's own alignment; never approximate
             return null;
@@ -64,12 +65,14 @@ public final class ChunkPlanner {
 
     /**
      * The FINALIZE plan when every chunk of the layer is copied and nothing failed, else null.
-     * A layer of no chunks (size 0) is ready at once.
+     * A layer of no chunks (size 0) is ready at once. Results of another attempt than the
+     * layout's count as none.
      */
     public static ChunkPlan finalizeIfReady(LayerLayout layout, LayerResults results) {
         if (!LayoutPlanner.isUsable(layout)) {
             return null;
         }
+        results = ResultTracker.ofAttempt(results, layout.getScan().getAttempt());
         long done = results == null ? 0 : ResultTracker.doneChunksBelow(results, layout.getScan().getChunkCount());
         boolean failed = results != null && results.getError() != null;
         if (failed || done < layout.getScan().getChunkCount()) {
@@ -88,6 +91,7 @@ public final class ChunkPlanner {
                 .setChunkCount(scan.getChunkCount())
                 .setBackingName(scan.getBackingName()).setBackingFormat(scan.getBackingFormat())
                 .setRuns(runs).setDataBytes(dataBytes)
+                .setAttempt(scan.getAttempt())
                 .build();
     }
 }

@@ -25,12 +25,20 @@ public final class LayoutPlanner {
     }
 
     public static LayerChunks emptyChunks() {
-        return new LayerChunks("", 0, new ArrayList<>());
+        return new LayerChunks("", 0, new ArrayList<>(), 0);
     }
 
-    /** Adds (or replaces: latest wins) one chunk's stats; entries stay sorted by chunk index. */
+    /**
+     * Adds (or replaces: latest wins) one chunk's stats; entries stay sorted by chunk index. Stats
+     * of a newer attempt of the job (a retry) start the layer afresh; those of an older one are
+     * ignored.
+     */
     public static LayerChunks add(LayerChunks aggregate, String job, int layer, ChunkStats stats) {
-        List<ChunkStats> chunks = new ArrayList<>(aggregate.getChunks());
+        if (stats.getAttempt() < aggregate.getAttempt()) {
+            return aggregate;
+        }
+        List<ChunkStats> chunks = stats.getAttempt() > aggregate.getAttempt()
+                ? new ArrayList<>() : new ArrayList<>(aggregate.getChunks());
         int lo = 0;
         int hi = chunks.size();
         while (lo < hi) {
@@ -46,7 +54,7 @@ public final class LayoutPlanner {
         } else {
             chunks.add(lo, stats);
         }
-        return new LayerChunks(job, layer, chunks);
+        return new LayerChunks(job, layer, chunks, stats.getAttempt());
     }
 
     /**
@@ -54,7 +62,8 @@ public final class LayoutPlanner {
      * (and complete) when the scan failed, a chunk failed or does not fit the grid, or no exact
      * cluster size exists (or not the forced one).
      *
-     * @param chunks the chunks decided so far, or null when none
+     * @param chunks the chunks decided so far, or null when none; chunks of another attempt than
+     *               the scan's are not the scan's chunks and count as none
      */
     public static LayerLayout plan(LayerScanned scan, LayerChunks chunks) {
         LayerLayout.Builder out = LayerLayout.newBuilder().setScan(scan).setClusterBits(-1)
@@ -64,7 +73,8 @@ public final class LayoutPlanner {
         if (scan.getError() != null) {
             return out.setComplete(true).setError(where + ": scan failed: " + scan.getError()).build();
         }
-        List<ChunkStats> stats = chunks == null ? List.of() : chunks.getChunks();
+        List<ChunkStats> stats = chunks == null || chunks.getAttempt() != scan.getAttempt()
+                ? List.of() : chunks.getChunks();
         long chunkCount = scan.getChunkCount();
         long chunkSize = scan.getChunkSize();
         for (ChunkStats s : stats) {

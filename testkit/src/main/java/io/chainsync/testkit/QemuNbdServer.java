@@ -49,6 +49,20 @@ public final class QemuNbdServer extends NbdServer {
     }
 
     /**
+     * A layer served as {@link #serveLayer} does, but slowed by qemu's throttle filter to
+     * {@code bytesPerSecond} of reads, so that a copy takes seconds and a fault lands mid-copy. The
+     * filter keeps {@code qemu:allocation-depth} intact (docs/design.md §2).
+     */
+    public static QemuNbdServer serveThrottled(Layer layer, Path sockDir, long bytesPerSecond) {
+        String file = "{\"driver\":\"file\",\"filename\":\"" + layer.path().toAbsolutePath() + "\"}";
+        String image = layer.isRaw() ? "{\"driver\":\"raw\",\"file\":" + file + "}"
+                : "{\"driver\":\"qcow2\",\"backing\":null,\"file\":" + file + "}";
+        return builder("json:{\"driver\":\"throttle\",\"throttle-group\":\"tg\",\"file\":" + image + "}", null)
+                .allocationDepth(!layer.isRaw())
+                .arg("--object", "throttle-group,id=tg,x-bps-read=" + bytesPerSecond).start(sockDir);
+    }
+
+    /**
      * {@code qemu-nbd -r -t -A -e 8 -k SOCK -f qcow2 PATH}: the whole chain under the qcow2 image;
      * depth 1 = this layer, N ≥ 2 = backing layer N, 0 = absent everywhere.
      */

@@ -1,18 +1,50 @@
-# chainsync services image: scanner, planner, copier and the CLI.
+# chainsync services image: scanner, planner, copier and the CLI (submit, status, copy, sync with an
+# external Kafka). `stack` and a `sync` without --bootstrap-servers need the embedded registry,
+# which this image leaves out: use the Kafka and registry containers (docker-compose.yml).
 # Build: docker build -t chainsync:0.1.0 .
-FROM maven:3.9.9-eclipse-temurin-17 AS build
-WORKDIR /src
-COPY . .
-RUN mvn -q -B -ntp -DskipTests install
 
+# 1. dependencies only: this layer is rebuilt when a pom changes, not when the sources do
+FROM maven:3.9.9-eclipse-temurin-17 AS deps
+WORKDIR /src
+COPY pom.xml ./
+COPY testkit/pom.xml testkit/
+COPY core/pom.xml core/
+COPY schemas/pom.xml schemas/
+COPY nbd/pom.xml nbd/
+COPY qcow2/pom.xml qcow2/
+COPY kafka/pom.xml kafka/
+COPY scanner/pom.xml scanner/
+COPY planner/pom.xml planner/
+COPY copier/pom.xml copier/
+COPY stack/pom.xml stack/
+COPY jobs/pom.xml jobs/
+COPY cli/pom.xml cli/
+COPY e2e/pom.xml e2e/
+# (go-offline cannot resolve the modules of this build itself, which are not published: what it does
+# fetch is cached, the rest comes in the next step)
+RUN mvn -q -B -ntp -Dchainsync.skipRegistryApp=true dependency:go-offline -pl cli -am || true
+
+# 2. the build: the cli module and what it depends on, tests skipped, no registry zip
+FROM deps AS build
+COPY . .
+RUN mvn -q -B -ntp -Dchainsync.skipRegistryApp=true -DskipTests package -pl cli -am
+
+# 3. the runtime: a JRE, qemu-utils (the example source), the jar and its libraries, a non-root user
 FROM eclipse-temurin:17.0.13_11-jre-jammy
 RUN apt-get update \
  && apt-get install -y --no-install-recommends qemu-utils \
- && rm -rf /var/lib/apt/lists/*
+ && rm -rf /var/lib/apt/lists/* \
+ && groupadd --gid 10001 chainsync \
+ && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin chainsync \
+ && mkdir -p /var/lib/chainsync/planner /srv/images /dest \
+ && chown -R chainsync:chainsync /var/lib/chainsync /srv/images /dest
 WORKDIR /opt/chainsync
 COPY --from=build /src/cli/target/chainsync-cli.jar ./chainsync-cli.jar
 COPY --from=build /src/cli/target/lib ./lib
 COPY deploy/demo-source.sh /usr/local/bin/chainsync-demo-source
+USER chainsync
+# metrics and health (--metrics-port / CHAINSYNC_METRICS_PORT)
+EXPOSE 9400
 # bounded heap by default (copy and the services stream; see docs/design.md); JAVA_OPTS adds to or overrides it
 ENV JAVA_OPTS=""
 ENTRYPOINT ["sh", "-c", "exec java -Xmx256m $JAVA_OPTS -jar /opt/chainsync/chainsync-cli.jar \"$@\"", "chainsync"]

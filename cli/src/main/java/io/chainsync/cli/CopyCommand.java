@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
@@ -37,8 +38,8 @@ final class CopyCommand implements Callable<Integer> {
     @Option(names = "--dest", required = true, paramLabel = "DIR", description = "destination directory")
     Path dest;
 
-    @Option(names = "--cluster-size", paramLabel = "BYTES",
-            description = "force the destination cluster size (512..2097152); refused when it cannot be exact")
+    @Option(names = "--cluster-size", paramLabel = "BYTES", converter = Sizes.LongConverter.class,
+            description = "force the destination cluster size (512..2M, e.g. 64k); refused when it cannot be exact")
     Long clusterSize;
 
     @Option(names = "--connections", paramLabel = "N", defaultValue = "4",
@@ -48,6 +49,12 @@ final class CopyCommand implements Callable<Integer> {
     @Option(names = "--dirty-bitmap", paramLabel = "NAME",
             description = "incremental: copy only what qemu:dirty-bitmap:NAME marks dirty")
     String dirtyBitmap;
+
+    @Mixin
+    ProgressOptions progressOptions;
+
+    @Mixin
+    OutputOptions outputOptions;
 
     @Option(names = "--backing", paramLabel = "NAME",
             description = "put the first layer on NAME, an existing layer in the destination (e.g. the previous"
@@ -83,6 +90,8 @@ final class CopyCommand implements Callable<Integer> {
             if (clusterSize != null) {
                 options = options.withClusterSize(clusterSize);
             }
+            progressOptions.style();
+            outputOptions.json();
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
@@ -97,10 +106,14 @@ final class CopyCommand implements Callable<Integer> {
             }
         }, "chainsync-copy-interrupted");
         Runtime.getRuntime().addShutdownHook(cleanup);
-        try (TerminalProgress progress = TerminalProgress.forStderr(err)) {
+        long started = System.nanoTime();
+        TerminalProgress progress = progressOptions.copyProgress(err);
+        try {
             new ChainCopier(dest, options, progress).copy(specs);
+            summary(progress, started, null);
         } catch (LayerCopyException e) {
             err.println("chainsync: " + e.getMessage());
+            summary(progress, started, e.getMessage());
             return Main.EXIT_FAILED;
         } finally {
             finished.set(true);
@@ -119,6 +132,14 @@ final class CopyCommand implements Callable<Integer> {
         } catch (Exception e) {
             spec.commandLine().getErr().println("chainsync: verify: " + (e.getMessage() == null ? e : e.getMessage()));
             return Main.EXIT_FAILED;
+        }
+    }
+
+    /** With {@code --output json}: the layers copied, their bytes, seconds and rates, on stdout. */
+    private void summary(TerminalProgress progress, long started, String error) {
+        if (outputOptions.json()) {
+            OutputOptions.print(spec.commandLine().getOut(), OutputOptions.copySummary(error == null, error,
+                    (System.nanoTime() - started) / 1e9, progress.layers()));
         }
     }
 }

@@ -16,7 +16,8 @@ final class JobOptions {
     @Option(names = "--layer", required = true, paramLabel = "NAME=NBD_URI", description = "a layer; repeat, bottom first")
     List<String> layers = new ArrayList<>();
 
-    @Option(names = "--cluster-size", paramLabel = "BYTES", description = "force the destination cluster size")
+    @Option(names = "--cluster-size", paramLabel = "BYTES", converter = Sizes.IntConverter.class,
+            description = "force the destination cluster size (bytes, or 64k, 2M ...)")
     Integer clusterSize;
 
     @Option(names = "--dirty-bitmap", paramLabel = "NAME", description = "incremental: qemu:dirty-bitmap:NAME")
@@ -30,7 +31,8 @@ final class JobOptions {
     boolean flatten;
 
     @Option(names = "--chunk-size", paramLabel = "BYTES", defaultValue = "" + JobSpec.DEFAULT_CHUNK_SIZE,
-            description = "bytes per chunk, a multiple of 2 MiB (default ${DEFAULT-VALUE})")
+            converter = Sizes.LongConverter.class,
+            description = "bytes per chunk, a multiple of 2 MiB, e.g. 64M (default ${DEFAULT-VALUE})")
     long chunkSize;
 
     @Option(names = "--replace", description = "replace layers that exist in the destination (atomically, once"
@@ -38,7 +40,7 @@ final class JobOptions {
     boolean replace;
 
     @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "86400",
-            description = "how long to wait for the job (default ${DEFAULT-VALUE})")
+            description = "how long to wait for the job; past it exit 3 (default ${DEFAULT-VALUE})")
     long timeoutSeconds;
 
     /** The job, checked (a usage error when malformed). */

@@ -17,6 +17,8 @@ public final class Main {
     static final int EXIT_FAILED = 1;
     /** Exit code for a malformed command line. */
     static final int EXIT_USAGE = 2;
+    /** Exit code when the broker or registry cannot be reached, or a job did not end in time. */
+    static final int EXIT_UNREACHABLE = 3;
 
     public static void main(String[] args) {
         System.exit(run(args));
@@ -24,8 +26,27 @@ public final class Main {
 
     /** Runs a command line and returns its exit code (for tests). */
     public static int run(String... args) {
+        return run(System.getenv(), args);
+    }
+
+    /** Runs a command line with these environment variables for the options' defaults (for tests). */
+    static int run(java.util.Map<String, String> env, String... args) {
         CommandLine cli = new CommandLine(new Main());
+        try {
+            cli.setDefaultValueProvider(new ConfigDefaults(env));
+        } catch (IllegalArgumentException e) {
+            cli.getErr().println("chainsync: " + e.getMessage());
+            return EXIT_USAGE;
+        }
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
+            if (e instanceof Unreachable) {
+                commandLine.getErr().println("chainsync: " + e.getMessage());
+                return EXIT_UNREACHABLE;
+            }
+            if (unreachable(e)) {
+                commandLine.getErr().println("chainsync: unreachable: " + Reachability.reason(e));
+                return EXIT_UNREACHABLE;
+            }
             commandLine.getErr().println("chainsync: " + (e.getMessage() == null ? e : e.getMessage()));
             return EXIT_FAILED;
         });
@@ -37,6 +58,17 @@ public final class Main {
             return EXIT_USAGE;
         });
         return cli.execute(args);
+    }
+
+    /** A connection refused or a Kafka client's timeout anywhere in the chain of causes. */
+    private static boolean unreachable(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof java.net.ConnectException || t instanceof org.apache.kafka.common.errors.TimeoutException
+                    || t instanceof java.net.http.HttpConnectTimeoutException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     static final class Version implements CommandLine.IVersionProvider {

@@ -2,7 +2,8 @@ package io.chainsync.cli;
 
 import io.chainsync.copier.CopierService;
 import io.chainsync.kafka.ClientConfig;
-import io.chainsync.kafka.TopicSetup;
+import io.chainsync.kafka.OpsServer;
+import io.chainsync.kafka.PipelineTopics;
 import io.chainsync.planner.PlannerService;
 import io.chainsync.scanner.ScannerService;
 
@@ -90,15 +91,20 @@ final class ServiceCommands {
         @Mixin
         KafkaOptions kafka;
 
-        @Option(names = "--partitions", defaultValue = "4", description = "partitions when creating topics")
-        int partitions;
+        @Mixin
+        ServiceOptions service;
 
         @Override
         public Integer call() throws Exception {
             ClientConfig config = kafka.config();
-            TopicSetup.ensure(config, partitions, (short) 1);
-            ScannerService service = new ScannerService(config, config.topics(), workerId("scanner"));
-            return runUntilInterrupted("scanner", service, service);
+            service.ensureTopics(config);
+            ScannerService scanner = new ScannerService(config, config.topics(), workerId("scanner"));
+            try (OutageWatch watch = OutageWatch.start(config, "scanner");
+                 OpsServer endpoint = service.startEndpoint(() -> watch.reachable() && scanner.ready())) {
+                ServiceOptions.logStart("scanner", ScannerService.GROUP, PipelineTopics.JOBS + " -> "
+                        + PipelineTopics.EXTENTS + ", " + PipelineTopics.SCANS, config, endpoint, "");
+                return runUntilInterrupted("scanner", scanner, scanner);
+            }
         }
     }
 
@@ -111,15 +117,20 @@ final class ServiceCommands {
         @Option(names = "--state-dir", paramLabel = "DIR", description = "Kafka Streams state directory")
         Path stateDir;
 
-        @Option(names = "--partitions", defaultValue = "4", description = "partitions when creating topics")
-        int partitions;
+        @Mixin
+        ServiceOptions options;
 
         @Override
         public Integer call() throws Exception {
             ClientConfig config = kafka.config();
-            TopicSetup.ensure(config, partitions, (short) 1);
+            options.ensureTopics(config);
             Path state = stateDir != null ? stateDir : Files.createTempDirectory("chainsync-planner");
             PlannerService service = PlannerService.create(config, new PlannerService.Settings(state));
+            OutageWatch watch = OutageWatch.start(config, "planner");
+            OpsServer endpoint = options.startEndpoint(() -> watch.reachable() && service.ready());
+            ServiceOptions.logStart("planner", PlannerService.DEFAULT_APPLICATION_ID, PipelineTopics.EXTENTS + ", "
+                    + PipelineTopics.SCANS + ", " + PipelineTopics.RESULTS + " -> " + PipelineTopics.PLANS + ", "
+                    + PipelineTopics.STATUS, config, endpoint, "state-dir=" + state);
             AtomicBoolean stopRequested = new AtomicBoolean();
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 stopRequested.set(true);
@@ -153,8 +164,8 @@ final class ServiceCommands {
                 description = "every job's destination is confined to this directory")
         Path destRoot;
 
-        @Option(names = "--partitions", defaultValue = "4", description = "partitions when creating topics")
-        int partitions;
+        @Mixin
+        ServiceOptions options;
 
         @Override
         public Integer call() throws Exception {
@@ -162,9 +173,14 @@ final class ServiceCommands {
                 throw new ParameterException(spec.commandLine(), "--dest-root " + destRoot + " is not a directory");
             }
             ClientConfig config = kafka.config();
-            TopicSetup.ensure(config, partitions, (short) 1);
+            options.ensureTopics(config);
             CopierService service = new CopierService(config, config.topics(), destRoot, workerId("copier"));
-            return runUntilInterrupted("copier", service, service);
+            try (OutageWatch watch = OutageWatch.start(config, "copier");
+                 OpsServer endpoint = options.startEndpoint(() -> watch.reachable() && service.ready())) {
+                ServiceOptions.logStart("copier", CopierService.GROUP, PipelineTopics.PLANS + " -> "
+                        + PipelineTopics.RESULTS, config, endpoint, "dest-root=" + destRoot);
+                return runUntilInterrupted("copier", service, service);
+            }
         }
     }
 }

@@ -46,8 +46,10 @@ final class StackCommand implements Callable<Integer> {
             stack.close();
             stopped.countDown();
         }, "chainsync-stack-stop"));
-        TopicSetup.ensure(new ClientConfig(stack.bootstrapServers(), stack.registryUrl(), stack.kafkaClientProperties(),
-                stack.registryClientProperties()), partitions, (short) 1);
+        ClientConfig config = new ClientConfig(stack.bootstrapServers(), stack.registryUrl(), stack.kafkaClientProperties(),
+                stack.registryClientProperties());
+        TopicSetup.ensure(config, partitions, (short) 1);
+        io.chainsync.kafka.SchemaContract.registerOrWarn(config);
         spec.commandLine().getOut().println(stack.describe());
         spec.commandLine().getOut().flush();
         stopped.await();

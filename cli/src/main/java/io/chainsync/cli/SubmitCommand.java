@@ -41,15 +41,28 @@ final class SubmitCommand implements Callable<Integer> {
     @Option(names = "--job-id", paramLabel = "ID", description = "job id (default: a random UUID)")
     String jobId;
 
-    @Option(names = "--wait", description = "wait until the job is complete or failed")
+    @Option(names = "--wait", description = "wait until the job is complete (exit 0) or failed (exit 1)")
     boolean await;
+
+    @Option(names = "--partitions", paramLabel = "N", defaultValue = "4",
+            description = "partitions of the pipeline's topics if submit has to create them (default ${DEFAULT-VALUE});"
+                    + " replication: the broker's default")
+    int partitions;
+
+    @Mixin
+    ProgressOptions progressOptions;
+
+    @Mixin
+    OutputOptions outputOptions;
 
     @Override
     public Integer call() throws Exception {
         JobSpec job = jobOptions.job(spec, jobId, dest);
+        checkOutputOptions(spec, progressOptions, outputOptions);
         ClientConfig config = kafka.config();
+        Reachability.check(config, Duration.ofSeconds(Math.min(30, Math.max(1, jobOptions.timeoutSeconds))));
         PipelineTopics topics = config.topics();
-        TopicSetup.ensure(config, 4, (short) 1);
+        TopicSetup.ensure(config, partitions, (short) 0);
         try {
             Jobs.submit(config, topics, job);
         } catch (IllegalArgumentException e) {
@@ -60,26 +73,47 @@ final class SubmitCommand implements Callable<Integer> {
         if (!await) {
             return 0;
         }
-        return awaitJob(spec, config, topics, job.job(), Duration.ofSeconds(jobOptions.timeoutSeconds));
+        return awaitJob(spec, config, topics, job.job(), Duration.ofSeconds(jobOptions.timeoutSeconds),
+                progressOptions, outputOptions);
     }
 
-    /** Waits for a job, printing status changes on stderr; 0 only when it completed. */
-    static int awaitJob(CommandSpec spec, ClientConfig config, PipelineTopics topics, String job, Duration timeout) {
-        return awaitJob(spec, config, topics, job, 0, timeout);
+    /** {@code --progress} and {@code --output} values, checked as usage errors. */
+    static void checkOutputOptions(CommandSpec spec, ProgressOptions progress, OutputOptions output) {
+        try {
+            progress.style();
+            output.json();
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
     }
 
-    /** As {@link #awaitJob(CommandSpec, ClientConfig, PipelineTopics, String, Duration)}, for an attempt or a later one. */
+    /** Waits for a job with the default progress (auto) and text output. */
     static int awaitJob(CommandSpec spec, ClientConfig config, PipelineTopics topics, String job, int attempt,
                         Duration timeout) {
-        StatusPrinter printer = new StatusPrinter(spec.commandLine().getErr(), StatusPrinter.terminal());
-        Optional<JobStatus> last = Jobs.await(config, topics, job, attempt, timeout, status -> {
-            if (StatusPrinter.terminal()) {
-                printer.print(status);
-            }
-        });
+        return awaitJob(spec, config, topics, job, attempt, timeout, new ProgressOptions(), new OutputOptions());
+    }
+
+    static int awaitJob(CommandSpec spec, ClientConfig config, PipelineTopics topics, String job, Duration timeout,
+                        ProgressOptions progress, OutputOptions output) {
+        return awaitJob(spec, config, topics, job, 0, timeout, progress, output);
+    }
+
+    /**
+     * Waits for a job (at this attempt or a later one), showing its progress on stderr
+     * ({@link StatusFollower}); with {@code --output json} prints its final status on stdout. 0 when
+     * it completed, 1 when it failed, 3 when it did not end within the timeout.
+     */
+    static int awaitJob(CommandSpec spec, ClientConfig config, PipelineTopics topics, String job, int attempt,
+                        Duration timeout, ProgressOptions progress, OutputOptions output) {
+        StatusFollower follower = new StatusFollower(spec.commandLine().getErr(), progress.style(), progress.intervalNanos());
+        Optional<JobStatus> last = Jobs.await(config, topics, job, attempt, timeout, follower);
         if (last.isEmpty()) {
-            spec.commandLine().getErr().println("chainsync: job " + job + " did not finish within " + timeout);
-            return Main.EXIT_FAILED;
+            spec.commandLine().getErr().println("chainsync: job " + job + " did not finish within "
+                    + Sizes.duration(timeout.toSeconds()));
+            return Main.EXIT_UNREACHABLE;
+        }
+        if (output.json()) {
+            OutputOptions.print(spec.commandLine().getOut(), OutputOptions.job(last.get()));
         }
         if (last.get().getState() != JobState.COMPLETE) {
             spec.commandLine().getErr().println("chainsync: job " + job + " failed: " + firstError(last.get()));

@@ -57,11 +57,18 @@ final class SyncCommand implements Callable<Integer> {
     @Option(names = "--copiers", paramLabel = "N", defaultValue = "2", description = "copier workers (default ${DEFAULT-VALUE})")
     int copierCount;
 
+    @Mixin
+    ProgressOptions progressOptions;
+
+    @Mixin
+    OutputOptions outputOptions;
+
     @Option(names = "--verify", description = "then verify every layer against its source (as chainsync verify)")
     boolean verify;
 
     @Override
     public Integer call() throws Exception {
+        SubmitCommand.checkOutputOptions(spec, progressOptions, outputOptions);
         if ((bootstrapServers == null) != (registryUrl == null)) {
             throw new ParameterException(spec.commandLine(),
                     "give both --bootstrap-servers and --registry-url, or neither for the embedded stack");
@@ -78,6 +85,7 @@ final class SyncCommand implements Callable<Integer> {
                 config = new ClientConfig(stack.bootstrapServers(), stack.registryUrl());
             } else {
                 config = KafkaOptions.config(bootstrapServers, registryUrl, kafkaConfig, registryConfig);
+                Reachability.check(config, Duration.ofSeconds(30));
             }
             PipelineTopics topics = config.topics();
             try (EmbeddedPipeline pipeline = EmbeddedPipeline.start(config, work.resolve("planner"), destRoot,
@@ -88,7 +96,7 @@ final class SyncCommand implements Callable<Integer> {
                     throw new ParameterException(spec.commandLine(), e.getMessage());
                 }
                 int code = SubmitCommand.awaitJob(spec, config, topics, job.job(),
-                        Duration.ofSeconds(jobOptions.timeoutSeconds));
+                        Duration.ofSeconds(jobOptions.timeoutSeconds), progressOptions, outputOptions);
                 if (code != 0 || !verify) {
                     return code;
                 }

@@ -5,6 +5,7 @@ import io.chainsync.kafka.ClientConfig;
 import io.chainsync.kafka.DeadLetters;
 import io.chainsync.kafka.Failures;
 import io.chainsync.kafka.JobStatusView;
+import io.chainsync.kafka.ServiceMetrics;
 import java.util.concurrent.atomic.AtomicLong;
 import io.chainsync.avro.JobState;
 import io.chainsync.avro.JobStatus;
@@ -53,6 +54,24 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
 
     private static final Logger LOGGER = LoggerFactory.getLogger(CopierService.class);
     public static final String GROUP = "chainsync-copier";
+    /** The operator's log: one line per finished layer (docs/operations.md). */
+    private static final Logger OPS = LoggerFactory.getLogger("io.chainsync.ops.copier");
+    /** The status views of the copiers running in this process: the jobs gauge reads them. */
+    private static final java.util.Set<JobStatusView> VIEWS = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    static {
+        for (JobState s : JobState.values()) {
+            // every copier's view follows the same topic: the largest count, not their sum
+            io.micrometer.core.instrument.Gauge.builder(ServiceMetrics.JOBS,
+                            () -> VIEWS.stream().mapToLong(v -> v.count(s)).max().orElse(0))
+                    .tag("state", s.name()).description("jobs by state, as the copiers see chainsync.status")
+                    .register(ServiceMetrics.registry());
+        }
+    }
+
+    private final io.micrometer.core.instrument.Counter chunksDone = ServiceMetrics.chunks("done");
+    private final io.micrometer.core.instrument.Counter chunksFailed = ServiceMetrics.chunks("failed");
+    private final io.micrometer.core.instrument.Counter chunksRetried = ServiceMetrics.chunks("retried");
     private static final int CACHED_SOURCES = 4;
 
     private final PipelineTopics topics;
@@ -91,6 +110,7 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
         this.retry = retry;
         this.modes = java.util.Objects.requireNonNull(modes, "modes");
         this.jobStates = new JobStatusView(config, topics, worker);
+        VIEWS.add(jobStates);
         this.destRoot = destRoot.toAbsolutePath().normalize();
         this.worker = worker;
         this.results = KafkaClients.producer(config, topics.results(), worker + "-results");
@@ -132,10 +152,14 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
             }
             return;
         }
+        long started = System.nanoTime();
         for (int attempt = 1; ; attempt++) {
             try {
                 result.setBytes(run(plan));
                 result.setState(ResultState.DONE);
+                chunksDone.increment();
+                ServiceMetrics.chunkTimer(plan.getKind() == TaskKind.COPY ? "copy" : "finalize")
+                        .record(System.nanoTime() - started, java.util.concurrent.TimeUnit.NANOSECONDS);
                 break;
             } catch (InterruptedException e) {
                 throw e;
@@ -148,6 +172,7 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
                 }
                 if (transientFailure && attempt < retry.attempts()) {
                     retried.incrementAndGet();
+                    chunksRetried.increment();
                     LOGGER.atWarn().setMessage("task failed, retrying").addKeyValue("job", plan.getJob())
                             .addKeyValue("layer", plan.getName()).addKeyValue("task", what)
                             .addKeyValue("attempt", attempt).addKeyValue("reason", reason).log();
@@ -161,6 +186,7 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
                         ? reason + " (source " + plan.getUri() + ", gave up after " + attempt + " attempts)"
                         : reason;
                 result.setState(ResultState.FAILED).setError("layer " + plan.getName() + ": " + what + ": " + detail);
+                chunksFailed.increment();
                 break;
             }
         }
@@ -195,9 +221,48 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
             }
             ChunkTasks.finalizeLayer(dir, layer, plan.getChunkCount());
         }
-        LOGGER.atInfo().setMessage("layer complete").addKeyValue("job", plan.getJob())
-                .addKeyValue("layer", plan.getName()).addKeyValue("path", target).log();
+        double seconds = elapsedSeconds(plan.getJob());
+        long bytes = layerBytes(plan.getJob(), plan.getName());
+        OPS.atInfo().setMessage("layer complete").addKeyValue("job", plan.getJob())
+                .addKeyValue("layer", plan.getName()).addKeyValue("path", target)
+                .addKeyValue("virtualSize", plan.getVirtualSize()).addKeyValue("dataBytes", bytes)
+                .addKeyValue("chunks", plan.getChunkCount())
+                .addKeyValue("sinceJobStart", String.format(java.util.Locale.ROOT, "%.1fs", seconds))
+                .addKeyValue("rate", String.format(java.util.Locale.ROOT, "%.1fMiB/s",
+                        seconds > 0 ? bytes / seconds / 1048576.0 : 0.0)).log();
         return 0;
+    }
+
+    /** Seconds since the job's first status (about its submission), as this copier's status view saw it. */
+    private double elapsedSeconds(String job) {
+        return jobStates.firstSeen(job)
+                .map(t -> Math.max(0, java.time.Duration.between(t, java.time.Instant.now()).toMillis() / 1000.0))
+                .orElse(0.0);
+    }
+
+    /** The layer's data bytes as the latest status counts them (0 when not known yet). */
+    private long layerBytes(String job, String layer) {
+        io.chainsync.avro.JobStatus status = jobStates.status(job);
+        if (status == null) {
+            return 0;
+        }
+        return status.getLayers().stream().filter(l -> l.getName().equals(layer))
+                .mapToLong(io.chainsync.avro.LayerStatus::getBytesTotal).findFirst().orElse(0);
+    }
+
+    /** One line per job this copier worked on, when the job ends. */
+    private void logJobEnded(String job, JobState state) {
+        io.chainsync.avro.JobStatus status = jobStates.status(job);
+        long bytes = status == null ? 0 : status.getLayers().stream()
+                .mapToLong(io.chainsync.avro.LayerStatus::getBytesDone).sum();
+        double seconds = status == null || status.getUpdatedAt() == null ? 0 : jobStates.firstSeen(job)
+                .map(t -> java.time.Duration.between(t, status.getUpdatedAt()).toMillis() / 1000.0).orElse(0.0);
+        var line = state == JobState.COMPLETE ? OPS.atInfo() : OPS.atWarn();
+        line.setMessage("job " + (state == JobState.COMPLETE ? "complete" : "failed")).addKeyValue("job", job)
+                .addKeyValue("dest", status == null ? null : status.getDest())
+                .addKeyValue("layers", status == null ? 0 : status.getLayers().size()).addKeyValue("dataBytes", bytes)
+                .addKeyValue("elapsed", String.format(java.util.Locale.ROOT, "%.1fs", seconds))
+                .addKeyValue("error", status == null ? null : status.getError()).log();
     }
 
     /** Removes the temporary files of the failed jobs' layers this worker wrote to. */
@@ -216,6 +281,7 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
                 }
             }
             if (state == JobState.FAILED || state == JobState.COMPLETE) {
+                logJobEnded(job.getKey(), state);
                 for (Placement layer : job.getValue()) {
                     releaseLock(job.getKey(), layer);
                 }
@@ -301,6 +367,7 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
     @Override
     protected void closed() {
         super.closed();
+        VIEWS.remove(jobStates);
         jobStates.close();
         sources.values().forEach(NbdClient::close);
         sources.clear();

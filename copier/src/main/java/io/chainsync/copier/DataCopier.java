@@ -36,6 +36,10 @@ import java.util.function.LongConsumer;
  */
 public final class DataCopier {
 
+    private final io.micrometer.core.instrument.Timer readTimer = io.chainsync.kafka.ServiceMetrics.nbdTimer("read");
+    private final io.micrometer.core.instrument.Counter readErrors = io.chainsync.kafka.ServiceMetrics.nbdErrors("read");
+    private final io.micrometer.core.instrument.Counter bytesRead = io.chainsync.kafka.ServiceMetrics.bytesRead();
+    private final io.micrometer.core.instrument.Counter bytesWritten = io.chainsync.kafka.ServiceMetrics.bytesWritten();
     private final BlockingQueue<ByteBuffer> pool;
     private final int bufferCount;
     private final int bufferSize;
@@ -182,6 +186,7 @@ public final class DataCopier {
 
     private void submit(NbdClient client, Piece piece, Copy copy) {
         CompletableFuture<Void> read;
+        long started = System.nanoTime();
         try {
             piece.buffer.clear().limit(piece.length);
             read = client.read(piece.guest, piece.buffer.duplicate());
@@ -191,6 +196,12 @@ public final class DataCopier {
             return;
         }
         read.whenComplete((ignored, error) -> {
+            readTimer.record(System.nanoTime() - started, java.util.concurrent.TimeUnit.NANOSECONDS);
+            if (error != null) {
+                readErrors.increment();
+            } else {
+                bytesRead.increment(piece.length);
+            }
             if (error != null || copy.failed()) {
                 piece.finish(copy, error);
                 return;
@@ -208,6 +219,7 @@ public final class DataCopier {
         try {
             if (!copy.failed()) {
                 copy.sink.write(piece.host, piece.buffer.duplicate());
+                bytesWritten.increment(piece.length);
                 copy.progress.accept(piece.length);
             }
         } catch (Throwable e) {

@@ -59,6 +59,7 @@ public final class EmbeddedPipeline implements AutoCloseable {
     public static EmbeddedPipeline start(ClientConfig config, Path stateDir, Path destRoot, int copierCount,
                                          int partitions, Set<Role> roles) {
         TopicSetup.ensure(config, partitions, (short) 1);
+        io.chainsync.kafka.SchemaContract.registerOrWarn(config);
         EmbeddedPipeline pipeline = new EmbeddedPipeline(config, stateDir, destRoot, copierCount,
                 "embedded-" + ProcessHandle.current().pid() + "-" + INSTANCES.incrementAndGet(), roles);
         try {
@@ -106,6 +107,12 @@ public final class EmbeddedPipeline implements AutoCloseable {
         boolean plannerUp = state == KafkaStreams.State.RUNNING || state == KafkaStreams.State.REBALANCING;
         return plannerUp && (scanner == null || !scanner.isStopped())
                 && copiers.stream().noneMatch(CopierService::isStopped);
+    }
+
+    /** Ready: the planner runs, the scanner and at least one copier have partitions and reach the broker. */
+    public boolean ready() {
+        return (planner == null || planner.ready()) && (scanner == null || scanner.ready())
+                && (copiers.isEmpty() || copiers.stream().anyMatch(CopierService::ready));
     }
 
     /** Copy tasks tried again after a transient failure, over all copiers. */

@@ -54,7 +54,7 @@ public final class StatusReader {
     /** The copier group's lag on the plans topic. */
     public static Lag copierLag(ClientConfig config, PipelineTopics topics)
             throws InterruptedException, ExecutionException {
-        try (Admin admin = Admin.create(config.properties())) {
+        try (Admin admin = Admin.create(config.adminProperties())) {
             Map<TopicPartition, OffsetAndMetadata> committed = admin
                     .listConsumerGroupOffsets(CopierService.GROUP).partitionsToOffsetAndMetadata().get();
             Map<TopicPartition, OffsetSpec> request = new LinkedHashMap<>();

@@ -35,6 +35,7 @@ public record ClientConfig(String bootstrapServers, String registryUrl, Map<Stri
             throw new IllegalArgumentException("registry URL must be an http(s) URL: " + registryUrl);
         }
         extra = Map.copyOf(Objects.requireNonNullElse(extra, Map.of()));
+        ClientOverrides.check(extra);
         registry = Map.copyOf(Objects.requireNonNullElse(registry, Map.of()));
         for (String key : registry.keySet()) {
             if (!key.startsWith(REGISTRY_PREFIX)) {
@@ -70,12 +71,25 @@ public record ClientConfig(String bootstrapServers, String registryUrl, Map<Stri
         return out;
     }
 
-    /** Common client properties: the extra ones, then the bootstrap servers. */
+    /**
+     * Common client properties: the extra ones meant for every client, then the bootstrap servers.
+     * Settings prefixed {@code producer.}, {@code consumer.}, {@code admin.} or {@code streams.}
+     * are left out here and applied over the code's defaults by {@link ClientOverrides}.
+     */
     public Properties properties() {
         Properties p = new Properties();
-        p.putAll(extra);
+        extra.forEach((k, v) -> {
+            if (!ClientOverrides.prefixed(k)) {
+                p.put(k, v);
+            }
+        });
         p.put("bootstrap.servers", bootstrapServers);
         return p;
+    }
+
+    /** Properties of an admin client: {@link #properties()} with the {@code admin.} settings over them. */
+    public Properties adminProperties() {
+        return ClientOverrides.apply(properties(), extra, ClientOverrides.ADMIN);
     }
 
     public SerdeFactory serdes() {

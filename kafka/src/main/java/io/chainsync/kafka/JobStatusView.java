@@ -32,6 +32,8 @@ public final class JobStatusView implements AutoCloseable {
     private static final Logger LOGGER = LoggerFactory.getLogger(JobStatusView.class);
 
     private final Map<String, JobStatus> statuses = new ConcurrentHashMap<>();
+    /** When the planner first reported each job (its first status' updatedAt): about when it was submitted. */
+    private final Map<String, java.time.Instant> firstSeen = new ConcurrentHashMap<>();
     private final KafkaConsumer<byte[], byte[]> consumer;
     private final Topic<JobKey, JobStatus> topic;
     private final Thread thread;
@@ -56,6 +58,16 @@ public final class JobStatusView implements AutoCloseable {
     }
 
     /** The job's last published status, or null when none was seen. */
+    /** How many jobs this view knows in a state (for the jobs gauge). */
+    public long count(io.chainsync.avro.JobState state) {
+        return statuses.values().stream().filter(s -> s.getState() == state).count();
+    }
+
+    /** When the job's first status was written, if this view has seen one. */
+    public java.util.Optional<java.time.Instant> firstSeen(String job) {
+        return java.util.Optional.ofNullable(firstSeen.get(job));
+    }
+
     public JobStatus status(String job) {
         return statuses.get(job);
     }
@@ -132,6 +144,9 @@ public final class JobStatusView implements AutoCloseable {
                         : topic.valueSerde().deserializer().deserialize(r.topic(), r.headers(), r.value());
                 if (status != null) {
                     statuses.put(status.getJob(), status);
+                    if (status.getUpdatedAt() != null) {
+                        firstSeen.putIfAbsent(status.getJob(), status.getUpdatedAt());
+                    }
                 }
                 return;
             } catch (RuntimeException e) {

@@ -26,6 +26,7 @@ public final class KafkaClients {
         p.put(ProducerConfig.LINGER_MS_CONFIG, 5);
         p.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
         p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, TopicSetup.MAX_MESSAGE_BYTES);
+        ClientOverrides.apply(p, config.extra(), ClientOverrides.PRODUCER);
         return new KafkaProducer<>(p, topic.keySerde().serializer(), topic.valueSerde().serializer());
     }
 
@@ -49,6 +50,7 @@ public final class KafkaClients {
         p.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, (int) MAX_POLL_INTERVAL.toMillis());
         p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         p.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, TopicSetup.MAX_MESSAGE_BYTES);
+        ClientOverrides.apply(p, config.extra(), ClientOverrides.CONSUMER);
         return p;
     }
 }

@@ -52,11 +52,23 @@ public abstract class RecordLoop<K, V> implements Runnable, AutoCloseable {
     private final AtomicBoolean started = new AtomicBoolean();
     private final Map<TopicPartition, Long> committed = new HashMap<>();
     private volatile int assigned;
+    /** Whether the last poll reached the broker (cleared while it is away). */
+    private volatile boolean polling;
+    private final AutoCloseable clientMetrics;
 
     protected RecordLoop(KafkaConsumer<byte[], byte[]> consumer, Topic<K, V> topic, DeadLetters deadLetters) {
         this.consumer = consumer;
         this.topic = topic;
         this.deadLetters = deadLetters;
+        this.clientMetrics = ServiceMetrics.bind(consumer);
+    }
+
+    /**
+     * Ready: the loop runs, its last poll reached the broker and the group assigned it
+     * partitions (a member beyond the partition count stands by, not ready).
+     */
+    public boolean ready() {
+        return started.get() && running.get() && stopped.getCount() > 0 && polling && assigned > 0;
     }
 
     /** Does the work of one record; when it returns, the record's offset is committed. */
@@ -120,6 +132,11 @@ public abstract class RecordLoop<K, V> implements Runnable, AutoCloseable {
             } catch (RuntimeException e) {
                 LOGGER.atDebug().setMessage("consumer close").setCause(e).log();
             } finally {
+                try {
+                    clientMetrics.close();
+                } catch (Exception e) {
+                    LOGGER.atDebug().setMessage("client metrics close").setCause(e).log();
+                }
                 closed();
                 stopped.countDown();
             }
@@ -130,10 +147,13 @@ public abstract class RecordLoop<K, V> implements Runnable, AutoCloseable {
     private ConsumerRecords<byte[], byte[]> poll() throws InterruptedException {
         for (int attempt = 1; ; attempt++) {
             try {
-                return consumer.poll(Duration.ofMillis(500));
+                ConsumerRecords<byte[], byte[]> records = consumer.poll(Duration.ofMillis(500));
+                polling = true;
+                return records;
             } catch (WakeupException e) {
                 throw e;
             } catch (RuntimeException e) {
+                polling = false;
                 if (!Failures.isTransient(e) || !running.get()) {
                     throw e;
                 }

@@ -19,8 +19,12 @@ public final class TopicSetup {
     private TopicSetup() {
     }
 
+    /**
+     * @param replication the replication factor of topics created here; 0 or less: the broker's
+     *     {@code default.replication.factor}
+     */
     public static void ensure(ClientConfig config, int partitions, short replication) {
-        try (Admin admin = Admin.create(config.properties())) {
+        try (Admin admin = Admin.create(config.adminProperties())) {
             Set<String> existing = admin.listTopics().names().get();
             List<NewTopic> missing = new ArrayList<>();
             for (String name : List.of(PipelineTopics.JOBS, PipelineTopics.EXTENTS, PipelineTopics.SCANS,
@@ -33,7 +37,9 @@ public final class TopicSetup {
                 Map<String, String> configs = PipelineTopics.STATUS.equals(name)
                         ? Map.of("cleanup.policy", "compact", "max.message.bytes", String.valueOf(maxBytes))
                         : Map.of("max.message.bytes", String.valueOf(maxBytes));
-                missing.add(new NewTopic(name, partitions, replication).configs(configs));
+                NewTopic topic = replication > 0 ? new NewTopic(name, partitions, replication)
+                        : new NewTopic(name, java.util.Optional.of(partitions), java.util.Optional.empty());
+                missing.add(topic.configs(configs));
             }
             if (!missing.isEmpty()) {
                 try {

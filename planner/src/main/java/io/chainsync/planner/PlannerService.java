@@ -115,12 +115,22 @@ public final class PlannerService implements AutoCloseable {
         // unreadable records are set aside, never stop the planner (docs/design.md §3, "Faults")
         p.put(StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetterOrWait.class.getName());
         p.put(StreamsConfig.ERRORS_DEAD_LETTER_QUEUE_TOPIC_NAME_CONFIG, PipelineTopics.DEAD_LETTERS);
+        // streams.X=V from --kafka-config wins over the above, except what correctness depends on
+        io.chainsync.kafka.ClientOverrides.apply(p, config.extra(), io.chainsync.kafka.ClientOverrides.STREAMS);
         return p;
     }
 
     public void start() {
         LOGGER.atInfo().setMessage("starting planner").addKeyValue("state", streams.state()).log();
+        streamsMetrics = io.chainsync.kafka.ServiceMetrics.bind(streams);
         streams.start();
+    }
+
+    private volatile AutoCloseable streamsMetrics;
+
+    /** Ready while the Streams client is RUNNING (not while it rebalances, restores or has stopped). */
+    public boolean ready() {
+        return streams.state() == KafkaStreams.State.RUNNING;
     }
 
     public KafkaStreams.State state() {
@@ -151,6 +161,14 @@ public final class PlannerService implements AutoCloseable {
     @Override
     public void close() {
         streams.close(Duration.ofSeconds(30));
+        AutoCloseable m = streamsMetrics;
+        if (m != null) {
+            try {
+                m.close();
+            } catch (Exception ignored) {
+                // metrics only
+            }
+        }
         ended.countDown();
     }
 }

@@ -11,7 +11,7 @@ import java.util.function.IntSupplier;
  */
 public record Captured(int code, String out, String err) {
 
-    public static Captured run(IntSupplier command) {
+    public static synchronized Captured run(IntSupplier command) {
         PrintStream oldOut = System.out;
         PrintStream oldErr = System.err;
         ByteArrayOutputStream out = new ByteArrayOutputStream();

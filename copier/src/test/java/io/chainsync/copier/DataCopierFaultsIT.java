@@ -238,8 +238,10 @@ class DataCopierFaultsIT {
                 interruptedAfter.set(Thread.currentThread().isInterrupted());
             }, "copying");
             copying.start();
-            // every buffer is in flight and the copying thread waits for one
-            while (copier.availableBuffers() > 0 || copying.getState() != Thread.State.WAITING) {
+            // every buffer is in flight, at least one piece is held in its write (a piece still
+            // reading when the copy fails returns its buffer at once), and the copying thread waits
+            while (copier.availableBuffers() > 0 || copying.getState() != Thread.State.WAITING
+                    || target.writes.get() == 0) {
                 Thread.sleep(10);
             }
             copying.interrupt();

@@ -32,8 +32,8 @@ public final class DecisionStream {
     private Action runAction;
 
     /**
-     * @param mode decides how many contexts are joined: one ({@code base:allocation}) for
-     *     BOTTOM_WITHOUT_DEPTH, else two ({@code base:allocation}, then depth or dirty bitmap)
+     * @param mode decides how many contexts are joined: two ({@code base:allocation}, then depth
+     *     or dirty bitmap) where the mode joins a second context, else one ({@code base:allocation})
      * @param out receives the decisions, in order, tiling {@code [start, end)} once {@link #finish()} returns
      */
     @SuppressWarnings("unchecked")
@@ -60,7 +60,7 @@ public final class DecisionStream {
 
     /** The number of contexts joined in {@code mode}: context 0 is {@code base:allocation}. */
     public static int contextCount(DecisionTable.Mode mode) {
-        return mode == DecisionTable.Mode.BOTTOM_WITHOUT_DEPTH ? 1 : 2;
+        return mode.joinsSecondContext() ? 2 : 1;
     }
 
     /**

@@ -1,6 +1,7 @@
 package io.chainsync.planner;
 
 import io.chainsync.avro.ChunkDecided;
+import io.chainsync.avro.ChunkLayout;
 import io.chainsync.avro.ChunkPlan;
 import io.chainsync.avro.ClusterRunRecord;
 import io.chainsync.avro.LayerLayout;
@@ -30,18 +31,19 @@ public final class ChunkPlanner {
      * The COPY plan of a decided chunk, or null when there is none to give: the chunk or the layout
      * failed (the status reports why), or the layout is incomplete.
      */
-    public static ChunkPlan copyPlan(ChunkDecided decided, LayerLayout layout) {
+    public static ChunkPlan copyPlan(ChunkDecided decided, ChunkLayout place) {
+        LayerLayout layout = place == null ? null : place.getLayout();
         if (decided.getError() != null || !LayoutPlanner.isUsable(layout)) {
             return null;
         }
-        int chunk = Math.toIntExact(decided.getChunk());
-        if (chunk < 0 || chunk >= layout.getFirstDataIndex().size()) {
+        long chunk = decided.getChunk();
+        if (chunk != place.getChunk() || chunk < 0 || chunk >= layout.getScan().getChunkCount()) {
             return null;
         }
         int bits = layout.getClusterBits();
         List<ClusterRun> runs;
         try {
-            runs = ClusterMap.runs(ChunkDecider.decisions(decided), bits, layout.getFirstDataIndex().get(chunk),
+            runs = ClusterMap.runs(ChunkDecider.decisions(decided), bits, place.getFirstDataIndex(),
                     layout.getScan().getMode() != io.chainsync.avro.DecisionMode.BOTTOM_WITHOUT_DEPTH);
         } catch (NotReproducibleException | IllegalArgumentException e) {
             // cannot happen for a layout built from this chunk's own alignment; never approximate

@@ -1,6 +1,7 @@
 package io.chainsync.scanner;
 
 import io.chainsync.core.Extent;
+import io.chainsync.kafka.TopicSetup;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -21,12 +22,8 @@ final class ChunkCutter {
 
     /** Chunk edges fall on multiples of 2 MiB, the largest qcow2 cluster. */
     static final long ALIGNMENT = 2L << 20;
-    /**
-     * Most extents of one context in one chunk: with two contexts a chunk then has at most twice as
-     * many decisions and cluster runs, and every record of the chunk (extents, decisions, COPY
-     * plan) stays well below the topics' 16 MiB (checked by {@code ChunkRecordBoundsTest}).
-     */
-    static final int MAX_EXTENTS = 1 << 17;
+    /** Most extents of one context in one chunk ({@link TopicSetup#MAX_CHUNK_EXTENTS}). */
+    static final int MAX_EXTENTS = TopicSetup.MAX_CHUNK_EXTENTS;
     /** The ZERO bit of {@code base:allocation}. */
     private static final int ZERO = 2;
 

@@ -23,7 +23,7 @@ final class JobOptions {
     String dirtyBitmap;
 
     @Option(names = "--chunk-size", paramLabel = "BYTES", defaultValue = "" + JobSpec.DEFAULT_CHUNK_SIZE,
-            description = "bytes per chunk, a multiple of 2 MiB (default ${DEFAULT-VALUE})")
+            description = "most data bytes per chunk (chunks follow the data), a multiple of 2 MiB (default ${DEFAULT-VALUE})")
     long chunkSize;
 
     @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "86400",

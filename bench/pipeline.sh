@@ -100,11 +100,12 @@ sync_empty() {
 }
 
 planner_16m() {
-  local cp="$work/e2e.cp"
-  (cd "$root/e2e" && mvn -q -o -B dependency:build-classpath -Dmdep.outputFile="$cp" -Dmdep.includeScope=test >/dev/null)
+  # the e2e test classes (mvn -o verify -pl e2e -am -DskipTests builds them) over the CLI's class path
+  [ -f "$root/e2e/target/test-classes/io/chainsync/e2e/PlannerBrokerBench.class" ] \
+    || (cd "$root" && mvn -q -o -B verify -pl e2e -am -DskipTests)
   local line
-  line=$(java "$heap" -cp "$root/e2e/target/test-classes:$(cat "$cp")" io.chainsync.e2e.PlannerBrokerBench 16 2>/dev/null \
-    | grep '^planner-16M')
+  line=$(java "$heap" -cp "$root/e2e/target/test-classes:$jar" io.chainsync.e2e.PlannerBrokerBench 16 2>"$work/bench.err" \
+    | grep '^planner-16M') || { tail -20 "$work/bench.err" >&2; return 1; }
   row planner-16M "${line#planner-16M-extents }"
 }
 

@@ -8,17 +8,12 @@ import io.chainsync.avro.LayerKey;
 import io.chainsync.avro.LayerScanned;
 import io.chainsync.avro.TaskKind;
 import io.chainsync.core.MetaContexts;
-import io.chainsync.jobs.EmbeddedPipeline;
 import io.chainsync.kafka.ClientConfig;
 import io.chainsync.kafka.KafkaClients;
 import io.chainsync.kafka.PipelineTopics;
 import io.chainsync.kafka.TopicSetup;
-import io.chainsync.stack.LocalStack;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -37,7 +32,9 @@ import org.apache.kafka.clients.producer.RecordMetadata;
  * them ({@link TopicSetup#MAX_CHUNK_EXTENTS} extents per context). Prints the seconds from the first
  * extents record produced to the last COPY plan read.
  *
- * <p>Usage: {@code PlannerBrokerBench [MILLION_EXTENTS_PER_CONTEXT]} (default 16).
+ * <p>Usage: {@code PlannerBrokerBench BOOTSTRAP REGISTRY [MILLION_EXTENTS_PER_CONTEXT]} (default 16),
+ * against a running broker, registry and planner ({@code chainsync stack}, {@code chainsync planner},
+ * each a process of its own, as bench/pipeline.sh starts them).
  */
 public final class PlannerBrokerBench {
 
@@ -45,18 +42,16 @@ public final class PlannerBrokerBench {
     }
 
     public static void main(String[] args) throws Exception {
-        long perContext = (args.length > 0 ? Long.parseLong(args[0]) : 16) * 1_000_000L;
+        long perContext = (args.length > 2 ? Long.parseLong(args[2]) : 16) * 1_000_000L;
         int max = TopicSetup.MAX_CHUNK_EXTENTS;
         long unit = 4096;
         long chunkCount = (perContext + max - 1) / max;
         long size = perContext * unit;
-        Path dir = Files.createTempDirectory("chainsync-planner-bench");
-        try (LocalStack stack = LocalStack.start(dir.resolve("stack"))) {
-            ClientConfig config = new ClientConfig(stack.bootstrapServers(), stack.registryUrl());
+        {
+            ClientConfig config = new ClientConfig(args[0], args[1]);
             PipelineTopics topics = config.topics();
-            try (EmbeddedPipeline planner = EmbeddedPipeline.start(config, dir.resolve("planner"), dir.resolve("dest"),
-                    0, 4, EnumSet.of(EmbeddedPipeline.Role.PLANNER));
-                 KafkaProducer<ChunkKey, ChunkExtents> extents = KafkaClients.producer(config, topics.extents(), "bench");
+            TopicSetup.ensure(config, 4, (short) 1);
+            try (KafkaProducer<ChunkKey, ChunkExtents> extents = KafkaClients.producer(config, topics.extents(), "bench");
                  KafkaProducer<LayerKey, LayerScanned> scans = KafkaClients.producer(config, topics.scans(), "bench-s");
                  KafkaConsumer<ChunkKey, ChunkPlan> plans = planConsumer(config, topics)) {
                 plans.subscribe(List.of(topics.plans().name()));

@@ -172,9 +172,10 @@ public final class ScannerService extends RecordLoop<JobKey, SyncJob> {
             LayerScanner scanner = new LayerScanner(client, contexts, WINDOW, 1);
             long extentCount = 0;
             List<Future<RecordMetadata>> sent = new ArrayList<>();
-            for (long start = 0; start <= size; start += WINDOW) {
+            for (long start = 0; ; start += WINDOW) {
+                boolean last = start >= size;
                 List<ChunkCutter.Chunk> closed;
-                if (start < size) {
+                if (!last) {
                     long end = Math.min(size, start + WINDOW);
                     LayerScan scan = scanner.scan(start, end);
                     List<List<Extent>> window = new ArrayList<>(contexts.size());
@@ -198,6 +199,9 @@ public final class ScannerService extends RecordLoop<JobKey, SyncJob> {
                     if (sent.size() >= 64) {
                         awaitSends(sent);
                     }
+                }
+                if (last) {
+                    break;
                 }
             }
             long chunkCount = cutter.count();

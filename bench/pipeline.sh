@@ -39,7 +39,10 @@ seconds() { # command... -> prints elapsed seconds, fails loudly
   t1=$(date +%s.%N)
   echo "$t1 - $t0" | bc
 }
-errors() { grep -cE '(^| )ERROR( |$)|OutOfOrderSequence' "$work/out.log" || true; }
+errors() { # count of ERROR lines in the last command's output; the first three go to stderr
+  grep -E '(^| )ERROR( |$)|OutOfOrderSequence' "$work/out.log" | head -3 | cut -c1-200 >&2 || true
+  grep -cE '(^| )ERROR( |$)|OutOfOrderSequence' "$work/out.log" || true
+}
 row() { printf '%-12s %s\n' "$1" "$2"; }
 
 sparse_8t() {

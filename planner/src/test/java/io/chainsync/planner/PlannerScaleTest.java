@@ -35,7 +35,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The planner's work per layer is linear in its chunks: every byte its stores and internal topics
  * serialize is counted (a per-layer record rewritten on every chunk would make this quadratic),
- * for a layer of 100 and of 400 chunks.
+ * for a layer of 50 and of 200 chunks.
  */
 class PlannerScaleTest {
 
@@ -107,14 +107,14 @@ class PlannerScaleTest {
 
     @Test
     void storeAndTopicBytesGrowLinearlyWithTheChunksOfALayer() throws Exception {
-        long small = bytesFor(100, Files.createDirectories(stateDir.resolve("small")));
-        long large = bytesFor(400, Files.createDirectories(stateDir.resolve("large")));
-        double perChunkSmall = small / 100.0;
-        double perChunkLarge = large / 400.0;
+        long small = bytesFor(50, Files.createDirectories(stateDir.resolve("small")));
+        long large = bytesFor(200, Files.createDirectories(stateDir.resolve("large")));
+        double perChunkSmall = small / 50.0;
+        double perChunkLarge = large / 200.0;
         // linear: the same bytes per chunk (within 10%); the per-layer aggregate of chunk stats this
         // replaced wrote ~60 bytes per chunk held on every update, 4x more per chunk at 4x the chunks
         assertTrue(perChunkLarge < perChunkSmall * 1.1, perChunkSmall + " then " + perChunkLarge + " bytes per chunk");
         assertTrue(perChunkLarge < 4096, perChunkLarge + " bytes per chunk");
-        System.out.printf("planner bytes per chunk: %.0f at 100 chunks, %.0f at 400%n", perChunkSmall, perChunkLarge);
+        System.out.printf("planner bytes per chunk: %.0f at 50 chunks, %.0f at 200%n", perChunkSmall, perChunkLarge);
     }
 }

@@ -119,7 +119,9 @@ planner_16m() {
 scale_out() {
   local raw="$work/scale.raw"
   truncate -s 2G "$raw"
-  qemu-io -f raw -c "write -P 7 0 2G" "$raw" >/dev/null
+  local w=() i
+  for ((i = 0; i < 8; i++)); do w+=(-c "write -P $((i + 1)) $((i * 256))M 256M"); done
+  qemu-io -f raw "${w[@]}" "$raw" >/dev/null
   # 32 MiB/s per connection (bits per second for nbdkit)
   nbdkit -f -U "$work/scale.sock" --filter=rate file "$raw" connection-rate=268435456 >/dev/null 2>&1 &
   pids+=($!)

@@ -18,8 +18,11 @@ jar="$root/cli/target/chainsync-cli.jar"
 [ -f "$jar" ] || (cd "$root" && mvn -q -B -DskipTests install)
 heap="${CHAINSYNC_BENCH_HEAP:--Xmx256m}"
 cs() { java "$heap" -jar "$jar" "$@"; }
+# a service in the background: java itself (not a subshell) is the job, so cleanup can stop it
+csbg() { local log="$1"; shift; java "$heap" -jar "$jar" "$@" >"$log" 2>&1 & pids+=($!); }
 pids=()
 cleanup() {
+  # SIGTERM: services stop within a bounded time, the stack stops its registry child
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   rm -rf "$work"
@@ -63,8 +66,7 @@ sparse_8t() {
 }
 
 start_stack() {
-  cs stack --dir "$work/stack" >"$work/stack.log" 2>&1 &
-  pids+=($!)
+  csbg "$work/stack.log" stack --dir "$work/stack"
   for _ in $(seq 600); do grep -q '^bootstrap=' "$work/stack.log" 2>/dev/null && break; sleep 0.2; done
   read -r bootstrap registry < <(sed -n 's/^bootstrap=\(\S*\) registry=\(\S*\).*/\1 \2/p' "$work/stack.log" | head -1)
   K=(--bootstrap-servers "$bootstrap" --registry-url "$registry")
@@ -72,8 +74,8 @@ start_stack() {
 
 services=""
 start_services() { # scanner and planner, once
-  cs scanner "${K[@]}" >"$work/scanner.log" 2>&1 & pids+=($!)
-  cs planner "${K[@]}" --state-dir "$work/planner" >"$work/planner.log" 2>&1 & pids+=($!)
+  csbg "$work/scanner.log" scanner "${K[@]}"
+  csbg "$work/planner.log" planner "${K[@]}" --state-dir "$work/planner"
   services=yes
 }
 
@@ -88,7 +90,7 @@ warm_2g() {
   start_stack
   mkdir -p "$work/root"
   start_services
-  cs copier "${K[@]}" --dest-root "$work/root" >"$work/copier.log" 2>&1 & pids+=($!)
+  csbg "$work/copier.log" copier "${K[@]}" --dest-root "$work/root"
   # a first job warms the services up (group joins, topic metadata)
   cs submit "${K[@]}" --wait --dest warmup --layer "two.qcow2=$uri" >/dev/null 2>&1
   w=$(seconds cs submit "${K[@]}" --wait --dest measured --layer "two.qcow2=$uri")
@@ -130,8 +132,8 @@ scale_out() {
   local copiers=() n t one=""
   for n in 1 2 4; do
     while [ "${#copiers[@]}" -lt "$n" ]; do
-      cs copier "${K[@]}" --dest-root "$work/root" >"$work/copier-${#copiers[@]}.log" 2>&1 &
-      copiers+=($!); pids+=($!)
+      csbg "$work/copier-${#copiers[@]}.log" copier "${K[@]}" --dest-root "$work/root"
+      copiers+=("${pids[-1]}")
     done
     sleep 10
     t=$(seconds cs submit "${K[@]}" --wait --chunk-size $((64 << 20)) --dest "scale$n" \

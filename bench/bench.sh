@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Benchmark: chainsync copy and sync against qemu-img convert and nbdcopy, same NBD source, same run.
+# Benchmark: chainsync copy and sync against qemu-img convert and nbdcopy, same NBD source, same run;
+# and chainsync verify of the copied layer against the same source.
 # Usage: bench/bench.sh [SIZE_GIB] [DATA_GIB] [RUNS]   (default 4 2 3)
 # Source: one qcow2 layer of SIZE GiB holding DATA GiB of random-ish data in 1 MiB extents spread
 # over the disk, served alone with qemu-nbd -A. Prints median seconds, MiB/s and ratios.
@@ -55,6 +56,9 @@ results+=("$(measure "nbdcopy-to-raw" nbdcopy --destination-is-zero "$uri" "$wor
 results+=("$(measure "nbdcopy-to-raw+sync" sh -c "nbdcopy --destination-is-zero '$uri' '$work/out/x.raw' && sync '$work/out/x.raw'")")
 results+=("$(measure "chainsync-copy" "$root/bin/chainsync" copy --layer "x.qcow2=$uri" --dest "$work/out")")
 results+=("$(measure "chainsync-sync" "$root/bin/chainsync" sync --layer "x.qcow2=$uri" --dest "$work/out")")
+# verify reads the same source and the copied layer, digests it: it should run at >= 0.8x copy's speed
+"$root/bin/chainsync" copy --layer "x.qcow2=$uri" --dest "$work/copied" >/dev/null 2>&1
+results+=("$(measure "chainsync-verify" "$root/bin/chainsync" verify --layer "x.qcow2=$uri" --dest "$work/copied")")
 
 base=$(printf '%s\n' "${results[@]}" | awk '$1=="qemu-img-convert"{print $2}')
 echo "source: ${size_gib} GiB qcow2 layer, ${data_mib} MiB data, median of $runs runs, $(nproc) CPUs"

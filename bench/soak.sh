@@ -10,6 +10,9 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 minutes="${1:-5}"; kill_every="${2:-6}"; job_every="${3:-3}"
 work="$(mktemp -d /var/tmp/chainsync-soak.XXXXXX)"
 cs() { java -Xmx256m -jar "$root/cli/target/chainsync-cli.jar" "$@"; }
+# for services started with `&`: exec, so that the PID kept is the JVM's own and a kill reaches it
+# (a backgrounded function runs in a subshell whose death would leave the JVM running)
+cs_exec() { exec java -Xmx256m -jar "$root/cli/target/chainsync-cli.jar" "$@"; }
 declare -A pid
 pids_extra=()
 cleanup() {
@@ -22,7 +25,7 @@ cleanup() {
 trap cleanup EXIT
 [ -f "$root/cli/target/chainsync-cli.jar" ] || (cd "$root" && mvn -q -B -DskipTests install)
 
-cs stack --dir "$work/stack" >"$work/stack.log" 2>&1 &
+cs_exec stack --dir "$work/stack" >"$work/stack.log" 2>&1 &
 pids_extra+=($!)
 for _ in $(seq 600); do grep -q '^bootstrap=' "$work/stack.log" 2>/dev/null && break; sleep 0.2; done
 read -r b r < <(sed -n 's/^bootstrap=\(\S*\) registry=\(\S*\).*/\1 \2/p' "$work/stack.log" | head -1)
@@ -32,9 +35,9 @@ mkdir -p "$work/dest"
 
 start() { # service
   case "$1" in
-    scanner) cs scanner "${K[@]}" >>"$work/scanner.log" 2>&1 & ;;
-    planner) cs planner "${K[@]}" --state-dir "$work/planner" >>"$work/planner.log" 2>&1 & ;;
-    copier1|copier2) cs copier "${K[@]}" --dest-root "$work/dest" >>"$work/$1.log" 2>&1 & ;;
+    scanner) cs_exec scanner "${K[@]}" >>"$work/scanner.log" 2>&1 & ;;
+    planner) cs_exec planner "${K[@]}" --state-dir "$work/planner" >>"$work/planner.log" 2>&1 & ;;
+    copier1|copier2) cs_exec copier "${K[@]}" --dest-root "$work/dest" >>"$work/$1.log" 2>&1 & ;;
   esac
   pid[$1]=$!
 }

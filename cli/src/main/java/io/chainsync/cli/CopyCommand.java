@@ -49,6 +49,23 @@ final class CopyCommand implements Callable<Integer> {
             description = "incremental: copy only what qemu:dirty-bitmap:NAME marks dirty")
     String dirtyBitmap;
 
+    @Option(names = "--backing", paramLabel = "NAME",
+            description = "put the first layer on NAME, an existing layer in the destination (e.g. the previous"
+                    + " backup, for an incremental)")
+    String backing;
+
+    @Option(names = "--flatten",
+            description = "one layer holding everything the source's whole chain provides (serve the disk with its"
+                    + " backing chain attached)")
+    boolean flatten;
+
+    @Option(names = "--verify", description = "then verify every layer against its source (as chainsync verify)")
+    boolean verify;
+
+    @Option(names = "--replace", description = "replace layers that exist in the destination (atomically, once"
+            + " complete); never a file another chain there uses as its backing file")
+    boolean replace;
+
     @Override
     public Integer call() {
         List<LayerSpec> specs = new ArrayList<>();
@@ -60,7 +77,9 @@ final class CopyCommand implements Callable<Integer> {
             JobSpec.validateChain(specs);
             CopyOptions defaults = CopyOptions.defaults();
             options = new CopyOptions(defaults.clusterBits(), connections, defaults.requestSize(), defaults.buffers(),
-                    defaults.writerThreads(), dirtyBitmap, defaults.retry());
+                    defaults.writerThreads(), dirtyBitmap, defaults.retry()).withBacking(backing).withFlatten(flatten)
+                    .withReplace(replace);
+            JobSpec.validateBase(specs, backing, flatten, dirtyBitmap);
             if (clusterSize != null) {
                 options = options.withClusterSize(clusterSize);
             }
@@ -91,6 +110,15 @@ final class CopyCommand implements Callable<Integer> {
                 // the hook is running or has run
             }
         }
-        return 0;
+        return verify ? verifyCopy(options, specs) : 0;
+    }
+
+    private int verifyCopy(CopyOptions options, List<LayerSpec> specs) {
+        try {
+            return VerifyCommand.verify(spec.commandLine().getOut(), dest, options, specs);
+        } catch (Exception e) {
+            spec.commandLine().getErr().println("chainsync: verify: " + (e.getMessage() == null ? e : e.getMessage()));
+            return Main.EXIT_FAILED;
+        }
     }
 }

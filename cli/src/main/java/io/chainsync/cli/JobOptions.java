@@ -22,9 +22,20 @@ final class JobOptions {
     @Option(names = "--dirty-bitmap", paramLabel = "NAME", description = "incremental: qemu:dirty-bitmap:NAME")
     String dirtyBitmap;
 
+    @Option(names = "--backing", paramLabel = "NAME",
+            description = "put the first layer on NAME, an existing layer in the destination (incremental)")
+    String backing;
+
+    @Option(names = "--flatten", description = "one layer holding everything the source's whole chain provides")
+    boolean flatten;
+
     @Option(names = "--chunk-size", paramLabel = "BYTES", defaultValue = "" + JobSpec.DEFAULT_CHUNK_SIZE,
             description = "most data bytes per chunk (chunks follow the data), a multiple of 2 MiB (default ${DEFAULT-VALUE})")
     long chunkSize;
+
+    @Option(names = "--replace", description = "replace layers that exist in the destination (atomically, once"
+            + " complete); never a file another chain there uses as its backing file")
+    boolean replace;
 
     @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "86400",
             description = "how long to wait for the job (default ${DEFAULT-VALUE})")
@@ -34,7 +45,8 @@ final class JobOptions {
     JobSpec job(CommandSpec spec, String jobId, String dest) {
         List<LayerSpec> chain = LayerArgs.parse(spec, layers);
         try {
-            return JobSpec.of(jobId, chain, dest, clusterSize, dirtyBitmap, chunkSize);
+            return JobSpec.of(jobId, chain, dest, clusterSize, dirtyBitmap, chunkSize, backing, flatten)
+                    .withReplace(replace);
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }

@@ -8,6 +8,8 @@ import picocli.CommandLine.Command;
         description = "Reconstructs qcow2 image chains layer by layer from NBD servers.",
         subcommands = {CopyCommand.class, SyncCommand.class, StackCommand.class, ServiceCommands.Scanner.class,
             ServiceCommands.Planner.class, ServiceCommands.Copier.class, SubmitCommand.class, StatusCommand.class,
+            VerifyCommand.class,
+            JobControlCommands.Retry.class, JobControlCommands.Cancel.class,
             CommandLine.HelpCommand.class})
 public final class Main {
 

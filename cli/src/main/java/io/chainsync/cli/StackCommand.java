@@ -17,7 +17,10 @@ import picocli.CommandLine.Model.CommandSpec;
 @Command(name = "stack", mixinStandardHelpOptions = true,
         description = {"Runs a local single-node Kafka (KRaft) broker and schema registry on 127.0.0.1,",
             "with the pipeline's topics, keeping state in DIR. Prints one line",
-            "'bootstrap=HOST:PORT registry=URL' and runs until interrupted."})
+            "'bootstrap=HOST:PORT registry=URL' and runs until interrupted.",
+            "With --secure the broker takes SASL_SSL (SCRAM-SHA-512) clients only and",
+            "the registry HTTPS only; the line adds 'kafka-config=FILE registry-config=FILE':",
+            "the files its clients pass as --kafka-config and --registry-config."})
 final class StackCommand implements Callable<Integer> {
 
     @Spec
@@ -30,16 +33,21 @@ final class StackCommand implements Callable<Integer> {
             description = "partitions of every pipeline topic (default ${DEFAULT-VALUE})")
     int partitions;
 
+    @Option(names = "--secure", description = "SASL_SSL-only broker and HTTPS-only registry; the CA, server "
+            + "certificate and SCRAM users are made in DIR/tls at first start and kept")
+    boolean secure;
+
     @Override
     public Integer call() throws Exception {
         Files.createDirectories(dir);
-        LocalStack stack = LocalStack.start(dir);
+        LocalStack stack = LocalStack.start(LocalStack.Settings.defaults(dir).withSecure(secure));
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             stack.close();
             stopped.countDown();
         }, "chainsync-stack-stop"));
-        TopicSetup.ensure(new ClientConfig(stack.bootstrapServers(), stack.registryUrl()), partitions, (short) 1);
+        TopicSetup.ensure(new ClientConfig(stack.bootstrapServers(), stack.registryUrl(), stack.kafkaClientProperties(),
+                stack.registryClientProperties()), partitions, (short) 1);
         spec.commandLine().getOut().println(stack.describe());
         spec.commandLine().getOut().flush();
         stopped.await();

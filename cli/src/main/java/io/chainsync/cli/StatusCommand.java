@@ -2,12 +2,14 @@ package io.chainsync.cli;
 
 import io.chainsync.jobs.StatusReader;
 import io.chainsync.kafka.ClientConfig;
+import io.chainsync.kafka.Failures;
 import io.chainsync.kafka.PipelineTopics;
 
 import io.chainsync.avro.JobStatus;
 import java.io.PrintWriter;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
@@ -33,7 +35,13 @@ final class StatusCommand implements Callable<Integer> {
         ClientConfig config = kafka.config();
         PipelineTopics topics = config.topics();
         PrintWriter out = spec.commandLine().getOut();
-        StatusReader.Lag lag = StatusReader.copierLag(config, topics);
+        StatusReader.Lag lag;
+        try {
+            lag = StatusReader.copierLag(config, topics);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("cannot read the copiers' lag from Kafka at " + config.bootstrapServers()
+                    + ": " + Failures.reason(e), e);
+        }
         out.println("copier lag: " + lag.pending() + " task records pending (plans end offset " + lag.end()
                 + ", committed " + lag.committed() + ")");
         Map<String, JobStatus> all = StatusReader.latest(config, topics);

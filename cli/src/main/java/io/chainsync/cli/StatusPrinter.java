@@ -1,5 +1,6 @@
 package io.chainsync.cli;
 
+import io.chainsync.avro.JobState;
 import io.chainsync.avro.JobStatus;
 import io.chainsync.avro.LayerStatus;
 import java.io.PrintWriter;
@@ -21,7 +22,8 @@ final class StatusPrinter {
 
     void print(JobStatus status) {
         out.println("job " + status.getJob() + ": " + status.getState()
-                + (status.getError() == null ? "" : " (" + status.getError() + ")"));
+                + (status.getAttempt() > 0 ? " attempt " + status.getAttempt() : "")
+                + (status.getError() == null ? "" : " (" + status.getError() + ")") + ", " + pending(status));
         for (LayerStatus layer : status.getLayers()) {
             StringBuilder line = new StringBuilder("  ").append(layer.getName()).append(' ').append(layer.getState());
             if (bars) {
@@ -35,6 +37,25 @@ final class StatusPrinter {
             out.println(line);
         }
         out.flush();
+    }
+
+    /**
+     * The work still to do, summed over the job's layers: chunks not yet copied of all chunks, and
+     * data bytes not yet copied (a COMPLETE layer has none left, even when its layer was kept from
+     * an earlier attempt and copied nothing in this one).
+     */
+    static String pending(JobStatus status) {
+        long chunks = 0;
+        long chunksTotal = 0;
+        long bytes = 0;
+        for (LayerStatus layer : status.getLayers()) {
+            chunksTotal += layer.getChunksTotal();
+            if (layer.getState() != JobState.COMPLETE) {
+                chunks += Math.max(0, layer.getChunksTotal() - layer.getChunksDone());
+                bytes += Math.max(0, layer.getBytesTotal() - layer.getBytesDone());
+            }
+        }
+        return "pending " + chunks + "/" + chunksTotal + " chunks, " + mib(bytes) + " MiB";
     }
 
     static String bar(long done, long total) {

@@ -65,8 +65,14 @@ final class SubmitCommand implements Callable<Integer> {
 
     /** Waits for a job, printing status changes on stderr; 0 only when it completed. */
     static int awaitJob(CommandSpec spec, ClientConfig config, PipelineTopics topics, String job, Duration timeout) {
+        return awaitJob(spec, config, topics, job, 0, timeout);
+    }
+
+    /** As {@link #awaitJob(CommandSpec, ClientConfig, PipelineTopics, String, Duration)}, for an attempt or a later one. */
+    static int awaitJob(CommandSpec spec, ClientConfig config, PipelineTopics topics, String job, int attempt,
+                        Duration timeout) {
         StatusPrinter printer = new StatusPrinter(spec.commandLine().getErr(), StatusPrinter.terminal());
-        Optional<JobStatus> last = Jobs.await(config, topics, job, timeout, status -> {
+        Optional<JobStatus> last = Jobs.await(config, topics, job, attempt, timeout, status -> {
             if (StatusPrinter.terminal()) {
                 printer.print(status);
             }

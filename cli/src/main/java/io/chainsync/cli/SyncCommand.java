@@ -1,5 +1,6 @@
 package io.chainsync.cli;
 
+import io.chainsync.jobs.CopyOptions;
 import io.chainsync.jobs.EmbeddedPipeline;
 import io.chainsync.jobs.Jobs;
 import io.chainsync.kafka.ClientConfig;
@@ -13,7 +14,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
@@ -48,11 +48,17 @@ final class SyncCommand implements Callable<Integer> {
     @Option(names = "--registry-url", paramLabel = "URL", description = "use this registry")
     String registryUrl;
 
-    @Option(names = "--kafka-config", paramLabel = "FILE", description = "client properties for every Kafka client")
+    @Option(names = "--kafka-config", paramLabel = "FILE", description = KafkaOptions.KAFKA_CONFIG_HELP)
     Path kafkaConfig;
+
+    @Option(names = "--registry-config", paramLabel = "FILE", description = KafkaOptions.REGISTRY_CONFIG_HELP)
+    Path registryConfig;
 
     @Option(names = "--copiers", paramLabel = "N", defaultValue = "2", description = "copier workers (default ${DEFAULT-VALUE})")
     int copierCount;
+
+    @Option(names = "--verify", description = "then verify every layer against its source (as chainsync verify)")
+    boolean verify;
 
     @Override
     public Integer call() throws Exception {
@@ -71,8 +77,7 @@ final class SyncCommand implements Callable<Integer> {
                 stack = LocalStack.start(work.resolve("stack"));
                 config = new ClientConfig(stack.bootstrapServers(), stack.registryUrl());
             } else {
-                Map<String, String> extra = kafkaConfig == null ? Map.of() : ClientConfig.readProperties(kafkaConfig);
-                config = new ClientConfig(bootstrapServers, registryUrl, extra);
+                config = KafkaOptions.config(bootstrapServers, registryUrl, kafkaConfig, registryConfig);
             }
             PipelineTopics topics = config.topics();
             try (EmbeddedPipeline pipeline = EmbeddedPipeline.start(config, work.resolve("planner"), destRoot,
@@ -82,7 +87,14 @@ final class SyncCommand implements Callable<Integer> {
                 } catch (IllegalArgumentException e) {
                     throw new ParameterException(spec.commandLine(), e.getMessage());
                 }
-                return SubmitCommand.awaitJob(spec, config, topics, job.job(), Duration.ofSeconds(jobOptions.timeoutSeconds));
+                int code = SubmitCommand.awaitJob(spec, config, topics, job.job(),
+                        Duration.ofSeconds(jobOptions.timeoutSeconds));
+                if (code != 0 || !verify) {
+                    return code;
+                }
+                CopyOptions options = CopyOptions.defaults().withDirtyBitmap(job.dirtyBitmap())
+                        .withBacking(job.backing()).withFlatten(job.flatten());
+                return VerifyCommand.verify(spec.commandLine().getOut(), destRoot, options, job.layers());
             }
         } finally {
             if (stack != null) {

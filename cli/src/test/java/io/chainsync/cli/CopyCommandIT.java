@@ -3,19 +3,21 @@ package io.chainsync.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.chainsync.testkit.Captured;
 import io.chainsync.testkit.Chain;
+import io.chainsync.testkit.ChainBuilder;
+import io.chainsync.testkit.DirContents;
 import io.chainsync.testkit.ChainJudge;
 import io.chainsync.testkit.Layer;
 import io.chainsync.testkit.NbdServer;
+import io.chainsync.testkit.PlantedChain;
 import io.chainsync.testkit.QemuNbdServer;
 import io.chainsync.testkit.Scenarios;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -66,22 +68,80 @@ class CopyCommandIT {
         assertEquals(1, r.err.strip().lines().count(), r.err);
     }
 
+    /** A layer name taken by a file of no chain of this copy: refused before base.qcow2 is even written. */
+    @Test
+    void anExistingLayerIsRefusedBeforeAnythingIsCopied() throws Exception {
+        Chain chain = Scenarios.SEED_QCOW2.build(tmp.resolve("src"));
+        Path dest = tmp.resolve("dest");
+        ChainBuilder.in(dest).base("top.qcow2").pattern("WXYZ").build();
+        Map<String, String> before = DirContents.of(dest);
+        Result r = copy(chain, dest);
+        assertEquals(Main.EXIT_FAILED, r.code, r.err);
+        assertTrue(r.err.startsWith("chainsync: layer top.qcow2: already exists in "), r.err);
+        assertTrue(r.err.contains("use --replace"), r.err);
+        assertEquals(1, r.err.strip().lines().count(), r.err);
+        assertEquals(before, DirContents.of(dest), "nothing written, nothing changed, no temporary files");
+    }
+
+    /** An older chain base ← top in the destination: refused, then replaced as a whole with --replace. */
+    @Test
+    void replaceReplacesAnOlderChainExactly() throws Exception {
+        Chain chain = Scenarios.SEED_QCOW2.build(tmp.resolve("src"));
+        Path dest = tmp.resolve("dest");
+        PlantedChain.plant(dest, tmp.resolve("twin"), "base.qcow2", "top.qcow2");
+        Map<String, String> before = DirContents.of(dest);
+        Result refused = copy(chain, dest);
+        assertEquals(Main.EXIT_FAILED, refused.code, refused.err);
+        assertTrue(refused.err.startsWith("chainsync: layer base.qcow2: already exists"), refused.err);
+        assertEquals(before, DirContents.of(dest));
+
+        Result r = copy(chain, dest, "--replace");
+        assertEquals(0, r.code, r.err);
+        ChainJudge.assertExact(chain, dest);
+        assertEquals(java.util.Set.of("base.qcow2", "top.qcow2"), DirContents.of(dest).keySet());
+    }
+
+    /** base.qcow2 is the backing file of other.qcow2, a chain this copy does not replace: never replaced. */
+    @Test
+    void aBackingFileOfAnotherChainIsNeverReplaced() throws Exception {
+        Chain chain = Scenarios.SEED_QCOW2.build(tmp.resolve("src"));
+        Path dest = tmp.resolve("dest");
+        PlantedChain other = PlantedChain.plant(dest, tmp.resolve("twin"), "base.qcow2", "other.qcow2");
+        Map<String, String> before = DirContents.of(dest);
+        Result r = copy(chain, dest, "--replace");
+        assertEquals(Main.EXIT_FAILED, r.code, r.err);
+        assertTrue(r.err.startsWith("chainsync: layer base.qcow2: the existing file is the backing file of other.qcow2"),
+                r.err);
+        assertEquals(1, r.err.strip().lines().count(), r.err);
+        assertEquals(before, DirContents.of(dest));
+        other.assertIntact();
+    }
+
+    /** {@code chainsync copy} of {@code chain}, each layer served alone by qemu-nbd. */
+    private Result copy(Chain chain, Path dest, String... options) {
+        List<NbdServer> servers = new ArrayList<>();
+        try {
+            List<String> args = new ArrayList<>(List.of("copy", "--dest", dest.toString()));
+            args.addAll(List.of(options));
+            for (Layer layer : chain.layers()) {
+                QemuNbdServer server = QemuNbdServer.serveLayer(layer, Files.createDirectories(tmp.resolve("s")));
+                servers.add(server);
+                args.add("--layer");
+                args.add(layer.name() + "=" + server.uri());
+            }
+            return run(args.toArray(String[]::new));
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        } finally {
+            servers.forEach(NbdServer::close);
+        }
+    }
+
     record Result(int code, String out, String err) {
     }
 
     static Result run(String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int code = Main.run(args);
-            return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
+        Captured c = Captured.run(() -> Main.run(args));
+        return new Result(c.code(), c.out(), c.err());
     }
 }

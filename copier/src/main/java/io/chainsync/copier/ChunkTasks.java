@@ -42,9 +42,23 @@ public final class ChunkTasks {
      *
      * @param job the job the layer belongs to: a layer finished by this job is recognised by its
      *            {@link LayerManifest}, so that any task delivered again changes nothing
+     * @param replace whether the job replaces a layer of the same name that exists (see
+     *                {@link ExistingLayers})
+     * @param jobLayers the names of every layer of the job
      */
     public record Layer(String job, Path target, long virtualSize, int clusterBits, String backingName,
-                        String backingFormat) {
+                        String backingFormat, boolean replace, List<String> jobLayers) {
+
+        public Layer {
+            jobLayers = jobLayers == null || jobLayers.isEmpty() ? List.of(target.getFileName().toString())
+                    : List.copyOf(jobLayers);
+        }
+
+        /** A layer of a job that replaces nothing, the job's other layers unknown. */
+        public Layer(String job, Path target, long virtualSize, int clusterBits, String backingName,
+                     String backingFormat) {
+            this(job, target, virtualSize, clusterBits, backingName, backingFormat, false, List.of());
+        }
 
         boolean raw() {
             return LayerFormat.of(name()) == LayerFormat.RAW;
@@ -90,11 +104,12 @@ public final class ChunkTasks {
     public static long copyChunk(DestDir dir, NbdClient client, DataCopier copier, Layer layer, long chunk,
                                  List<ClusterRun> runs, LongConsumer progress) throws IOException {
         LayerFiles files = new LayerFiles(dir, layer.name());
-        if (finishedBy(files, layer)) {
-            removeStale(files);
+        LayerManifest own = ownManifest(files, layer);
+        if (own != null) {
+            removeStale(files, own);
             return 0;
         }
-        refuseForeign(files);
+        refuseForeign(files, layer);
         AtomicLong copied = new AtomicLong();
         try (DestDir chunks = dir.directory(files.chunks(), true, files.chunks() + " in " + dir)) {
             dir.force();
@@ -121,9 +136,10 @@ public final class ChunkTasks {
             }
             writeRuns(chunks, chunkFileName(chunk), runs);
         }
-        if (finishedBy(files, layer)) {
+        own = ownManifest(files, layer);
+        if (own != null) {
             // finalized by another worker while this (redelivered) chunk ran: what it wrote is stale
-            removeStale(files);
+            removeStale(files, own);
         }
         return copied.get();
     }
@@ -158,14 +174,19 @@ public final class ChunkTasks {
      */
     public static void finalizeLayer(DestDir dir, Layer layer, long chunkCount) throws IOException {
         LayerFiles files = new LayerFiles(dir, layer.name());
-        if (finishedBy(files, layer)) {
-            if (dir.exists(files.temporary()) && !dir.exists(files.name())) {
+        LayerManifest own = ownManifest(files, layer);
+        if (own != null) {
+            if (renamePending(files, own)) {
                 files.commit();
             }
             cleanup(files);
             return;
         }
-        refuseForeign(files);
+        refuseForeign(files, layer);
+        if (layer.replace()) {
+            // the moment of replacing: nothing may have come to use the layer as its backing file
+            ExistingLayers.checkLayer(dir, layer.job(), layer.name(), layer.jobLayers(), true);
+        }
         List<ClusterRun> all = new ArrayList<>();
         try (DestDir chunks = dir.directory(files.chunks(), false, files.chunks() + " in " + dir)) {
             for (long c = 0; c < chunkCount; c++) {
@@ -194,7 +215,8 @@ public final class ChunkTasks {
             }
         }
         crashPoint.accept(FinalizeStep.MANIFEST);
-        LayerManifest.of(layer, ClusterMap.dataClusters(all)).write(dir, files.manifest());
+        LayerManifest.of(layer, ClusterMap.dataClusters(all), fileKey(dir, files.temporary()))
+                .write(dir, files.manifest());
         crashPoint.accept(FinalizeStep.RENAME);
         files.commit();
         crashPoint.accept(FinalizeStep.CLEANUP);
@@ -205,24 +227,47 @@ public final class ChunkTasks {
         return new IOException("chunk " + chunk + " of " + chunkCount + " has not been copied", cause);
     }
 
-    /** Whether this layer's job has finished it: its manifest names the job. */
-    private static boolean finishedBy(LayerFiles files, Layer layer) throws IOException {
+    /** The layer's manifest if this layer's job has finished it (the manifest names the job), else null. */
+    private static LayerManifest ownManifest(LayerFiles files, Layer layer) throws IOException {
         LayerManifest manifest = LayerManifest.read(files.dir(), files.manifest());
-        return manifest != null && layer.job().equals(manifest.job());
+        return manifest != null && layer.job().equals(manifest.job()) ? manifest : null;
     }
 
     /**
-     * A layer name already taken by a file this job did not write is never overwritten, and a
-     * symbolic link there is refused (docs/design.md §3, "Confinement").
+     * Whether a layer its job has finished (its manifest) still waits for its rename: its temporary
+     * file is the very file the manifest records. A temporary file created after the rename (a
+     * chunk delivered again) is another file; the layer it would replace may be a file the job is
+     * replacing, so the presence of {@code NAME} proves nothing. A manifest that records no file
+     * (written before it did) counts a temporary file without a layer as pending.
      */
-    private static void refuseForeign(LayerFiles files) throws IOException {
+    private static boolean renamePending(LayerFiles files, LayerManifest manifest) throws IOException {
+        String temporary = fileKey(files.dir(), files.temporary());
+        if (temporary == null) {
+            return false;
+        }
+        return manifest.file() == null ? !files.dir().exists(files.name()) : manifest.file().equals(temporary);
+    }
+
+    /** The identity (device and inode) of {@code name} in {@code dir}, or null when it does not exist. */
+    private static String fileKey(DestDir dir, String name) throws IOException {
+        java.nio.file.attribute.BasicFileAttributes attributes = dir.attributes(name);
+        return attributes == null || attributes.fileKey() == null ? null : attributes.fileKey().toString();
+    }
+
+    /**
+     * A layer name already taken by a file this job did not write is never overwritten unless the
+     * job replaces layers, and a symbolic link there is refused (docs/design.md §3, "Confinement").
+     * Whether another chain uses the file is checked before anything is written (the job's first
+     * task, see {@link ExistingLayers}) and again just before it is replaced.
+     */
+    private static void refuseForeign(LayerFiles files, Layer layer) throws IOException {
         if (files.dir().isSymbolicLink(files.name())) {
             throw new ConfinementException("layer " + files.name() + " in " + files.dir()
                     + " is a symbolic link; it is never followed or overwritten");
         }
-        if (files.dir().exists(files.name())) {
-            throw new LayerExistsException("layer " + files.name() + " already exists in " + files.dir()
-                    + "; it is never overwritten");
+        if (!layer.replace() && files.dir().exists(files.name())) {
+            throw new LayerExistsException(files.name(), "already exists in " + files.dir()
+                    + "; it is never overwritten (use --replace to replace it)");
         }
     }
 
@@ -241,8 +286,8 @@ public final class ChunkTasks {
     }
 
     /** After the layer is in place, a temporary file can only be a redelivered chunk's: remove it. */
-    private static void removeStale(LayerFiles files) throws IOException {
-        if (files.dir().exists(files.name())) {
+    private static void removeStale(LayerFiles files, LayerManifest own) throws IOException {
+        if (files.dir().exists(files.name()) && !renamePending(files, own)) {
             files.dir().delete(files.temporary());
             cleanup(files);
         }
@@ -262,7 +307,7 @@ public final class ChunkTasks {
     public static void discard(DestDir dir, String job, String name) throws IOException {
         LayerFiles files = new LayerFiles(dir, name);
         LayerManifest manifest = LayerManifest.read(dir, files.manifest());
-        if (manifest != null && job.equals(manifest.job()) && !dir.exists(name)) {
+        if (manifest != null && job.equals(manifest.job()) && renamePending(files, manifest)) {
             return; // finished but for the rename: finalize delivered again completes it
         }
         dir.delete(files.temporary());

@@ -7,6 +7,7 @@ import io.chainsync.kafka.Failures;
 import io.chainsync.kafka.JobStatusView;
 import java.util.concurrent.atomic.AtomicLong;
 import io.chainsync.avro.JobState;
+import io.chainsync.avro.JobStatus;
 import java.io.IOException;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -66,6 +67,8 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
     private final FileModes modes;
     /** The layers each job's tasks wrote to, for cleanup once the job ends. */
     private final Map<String, Set<Placement>> touched = new HashMap<>();
+    /** The latest attempt of each job in {@link #touched}: only its end ends the job here. */
+    private final Map<String, Integer> touchedAttempt = new HashMap<>();
     private final AtomicLong retried = new AtomicLong();
 
     public CopierService(ClientConfig config, PipelineTopics topics, Path destRoot, String worker) {
@@ -106,9 +109,19 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
             return;
         }
         ChunkResult.Builder result = ChunkResult.newBuilder().setJob(plan.getJob()).setLayer(plan.getLayer())
-                .setChunk(plan.getChunk()).setKind(plan.getKind()).setWorker(worker).setBytes(0).setError(null);
+                .setChunk(plan.getChunk()).setKind(plan.getKind()).setWorker(worker).setBytes(0).setError(null)
+                .setAttempt(plan.getAttempt());
         String what = plan.getKind() == TaskKind.COPY ? "chunk " + plan.getChunk() : "finalize";
-        JobState state = jobStates.state(plan.getJob());
+        JobStatus status = jobStates.status(plan.getJob());
+        if (status != null && plan.getAttempt() < status.getAttempt()) {
+            // a task of an attempt that a retry superseded: the retry's own tasks redo it
+            LOGGER.atInfo().setMessage("skipping a task of a superseded attempt").addKeyValue("job", plan.getJob())
+                    .addKeyValue("attempt", plan.getAttempt()).addKeyValue("layer", plan.getName())
+                    .addKeyValue("task", what).log();
+            return;
+        }
+        // a status of an older attempt than the task's says nothing about the task's attempt yet
+        JobState state = status == null || plan.getAttempt() > status.getAttempt() ? null : status.getState();
         if (state == JobState.FAILED || state == JobState.COMPLETE) {
             // a failed job stops: its remaining tasks are skipped and its temporary files removed;
             // a complete job's task delivered again changes nothing
@@ -162,11 +175,20 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
     private long run(ChunkPlan plan) throws Exception {
         Path target = Destinations.resolve(destRoot, plan.getDest(), plan.getName());
         try (DestDir dir = Destinations.open(destRoot, plan.getDest(), modes)) {
-            DestLock.acquire(dir, plan.getJob(), job -> JobStatusView.ended(jobStates.state(job)));
+            List<String> jobLayers = plan.getJobLayers().isEmpty() ? List.of(plan.getName()) : plan.getJobLayers();
+            // the job's first task checks all of its layers against the destination before the
+            // lock names the job, so nothing of a refused job is ever written
+            DestLock.acquire(dir, plan.getJob(), job -> JobStatusView.ended(jobStates.state(job)),
+                    () -> ExistingLayers.check(dir, plan.getJob(), jobLayers, plan.getReplace()));
             touched.computeIfAbsent(plan.getJob(), j -> new HashSet<>())
                     .add(new Placement(plan.getDest(), plan.getName()));
+            touchedAttempt.merge(plan.getJob(), plan.getAttempt(), Math::max);
             ChunkTasks.Layer layer = new ChunkTasks.Layer(plan.getJob(), target, plan.getVirtualSize(),
-                    plan.getClusterBits(), plan.getBackingName(), plan.getBackingFormat());
+                    plan.getClusterBits(), plan.getBackingName(), plan.getBackingFormat(), plan.getReplace(),
+                    jobLayers);
+            if (plan.getLayer() == 0 && plan.getBackingName() != null) {
+                BackingLayer.check(dir, plan.getBackingName(), plan.getVirtualSize()); // --backing
+            }
             if (plan.getKind() == TaskKind.COPY) {
                 return ChunkTasks.copyChunk(dir, source(plan.getUri()), copier, layer, plan.getChunk(), runs(plan),
                         n -> { });
@@ -183,7 +205,11 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
     protected void idle() {
         for (Iterator<Map.Entry<String, Set<Placement>>> it = touched.entrySet().iterator(); it.hasNext(); ) {
             Map.Entry<String, Set<Placement>> job = it.next();
-            JobState state = jobStates.state(job.getKey());
+            JobStatus status = jobStates.status(job.getKey());
+            if (status == null || status.getAttempt() < touchedAttempt.getOrDefault(job.getKey(), 0)) {
+                continue; // the status of the attempt this worker wrote for is not known yet
+            }
+            JobState state = status.getState();
             if (state == JobState.FAILED) {
                 for (Placement layer : job.getValue()) {
                     discardTemporaries(job.getKey(), layer);
@@ -193,6 +219,7 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
                 for (Placement layer : job.getValue()) {
                     releaseLock(job.getKey(), layer);
                 }
+                touchedAttempt.remove(job.getKey());
                 it.remove();
             }
         }

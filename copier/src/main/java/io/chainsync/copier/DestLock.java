@@ -43,6 +43,20 @@ public final class DestLock {
      * @throws DestinationHeldException when a running job holds it
      */
     public static void acquire(DestDir dir, String job, Predicate<String> ended) throws IOException {
+        acquire(dir, job, ended, () -> { });
+    }
+
+    /**
+     * Takes (or confirms) the lock of {@code dir} for {@code job}; {@code check} runs whenever this
+     * call takes the lock for the job, before the lock names the job: a lock naming a job therefore
+     * means that its check passed, and the job's other tasks (which wait while the lock is empty)
+     * write nothing before it has. When the check fails the lock is given up and its error thrown.
+     *
+     * @param ended whether a job has ended (a lock it holds is stale)
+     * @param check what must hold before the job writes anything to the destination
+     * @throws DestinationHeldException when a running job holds it
+     */
+    public static void acquire(DestDir dir, String job, Predicate<String> ended, Check check) throws IOException {
         byte[] content = job.getBytes(StandardCharsets.UTF_8);
         int emptyReads = 0;
         for (int attempt = 0; attempt < 3; ) {
@@ -57,6 +71,7 @@ public final class DestLock {
                     pause();
                     continue;
                 }
+                check.run();
                 dir.writeAtomically(NAME, out -> out.write(content));
                 attempt++;
                 continue;
@@ -64,6 +79,13 @@ public final class DestLock {
             attempt++;
             if (holder == null) {
                 try (FileChannel lock = dir.createNew(NAME)) {
+                    try {
+                        check.run();
+                    } catch (IOException | RuntimeException e) {
+                        dir.delete(NAME); // still empty: no other task has written anything
+                        dir.force();
+                        throw e;
+                    }
                     ByteBuffer buffer = ByteBuffer.wrap(content);
                     while (buffer.hasRemaining()) {
                         lock.write(buffer);
@@ -74,6 +96,7 @@ public final class DestLock {
                 }
                 dir.force();
             } else if (ended.test(holder)) {
+                check.run();
                 dir.writeAtomically(NAME, out -> out.write(content));
             } else {
                 throw held(dir, holder);
@@ -101,6 +124,12 @@ public final class DestLock {
 
     private static DestinationHeldException held(DestDir dir, String holder) {
         return new DestinationHeldException("destination " + dir.path() + " is held by running job " + holder);
+    }
+
+    /** A check that must pass before a job takes a destination (it may read the destination). */
+    @FunctionalInterface
+    public interface Check {
+        void run() throws IOException;
     }
 
     /** Another running job holds the destination: permanent for this job. */

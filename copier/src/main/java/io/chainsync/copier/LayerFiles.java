@@ -42,7 +42,7 @@ final class LayerFiles {
 
     /** {@code NAME.manifest.json}: what the layer is and which job finished it. */
     String manifest() {
-        return name + ".manifest.json";
+        return LayerManifest.fileName(name);
     }
 
     Path target() {

@@ -21,19 +21,59 @@ import java.time.Instant;
  * @param dataClusters how many clusters hold data
  * @param backing the backing file's name, or null
  * @param finishedAt when the layer was finished
+ * @param file the identity (device and inode) of the finished file, recorded before its rename: a
+ *             finish interrupted between manifest and rename is told by it from a later temporary
+ *             file, also when the layer replaces a file of the same name; null in older manifests
+ * @param ownedRanges how many ranges the layer provides itself (its zero and allocated clusters),
+ *                    or null: recorded once the layer has been verified against its source
+ * @param ownedDigest {@code OwnedRanges.digest()} of those ranges, or null
+ * @param contentDigest the {@code BlockDigest} root of the layer's content read alone, or null
+ * @param source the source the layer was verified against, or null
+ * @param verifiedAt when it was verified, or null
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record LayerManifest(String format, String layer, String job, long virtualSize, long clusterSize,
-                            long dataClusters, String backing, String finishedAt) {
+                            long dataClusters, String backing, String finishedAt, String file, Integer ownedRanges,
+                            String ownedDigest, String contentDigest, String source, String verifiedAt) {
+
+    /** A manifest without verification. */
+    public LayerManifest(String format, String layer, String job, long virtualSize, long clusterSize,
+                         long dataClusters, String backing, String finishedAt, String file) {
+        this(format, layer, job, virtualSize, clusterSize, dataClusters, backing, finishedAt, file, null, null, null,
+                null, null);
+    }
+
+    /**
+     * The manifest of a layer no job of the pipeline finished (written by {@code copy}): no job.
+     */
+    public static LayerManifest ofLayer(String layer, long virtualSize, long clusterSize, long dataClusters,
+                                        String backing) {
+        return new LayerManifest(FORMAT, layer, null, virtualSize, clusterSize, dataClusters, backing,
+                Instant.now().toString(), null);
+    }
+
+    /** This manifest with the digests of a verification against {@code source}. */
+    public LayerManifest verified(Integer ranges, String rangesDigest, String content, String verifiedSource) {
+        return new LayerManifest(format, layer, job, virtualSize, clusterSize, dataClusters, backing, finishedAt,
+                file, ranges, rangesDigest, content, verifiedSource, Instant.now().toString());
+    }
+
+    /** The manifest's file name for layer {@code name}. */
+    public static String fileName(String name) {
+        return name + SUFFIX;
+    }
+
+    /** What every manifest's file name ends with. */
+    public static final String SUFFIX = ".manifest.json";
 
     public static final String FORMAT = "chainsync-layer-manifest/1";
     private static final ObjectMapper JSON = new ObjectMapper();
     /** Far more than any manifest needs; a larger file is not read. */
     private static final int MAX_BYTES = 1 << 20;
 
-    static LayerManifest of(ChunkTasks.Layer layer, long dataClusters) {
+    static LayerManifest of(ChunkTasks.Layer layer, long dataClusters, String file) {
         return new LayerManifest(FORMAT, layer.target().getFileName().toString(), layer.job(), layer.virtualSize(),
-                1L << layer.clusterBits(), dataClusters, layer.backingName(), Instant.now().toString());
+                1L << layer.clusterBits(), dataClusters, layer.backingName(), Instant.now().toString(), file);
     }
 
     /**
@@ -74,5 +114,12 @@ public record LayerManifest(String format, String layer, String job, long virtua
     void write(DestDir dir, String name) throws IOException {
         byte[] bytes = JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(this);
         dir.writeAtomically(name, out -> out.write(bytes));
+    }
+
+    /** Writes the manifest beside its layer in {@code dir} (named by the operator) atomically. */
+    public void writeIn(Path dir) throws IOException {
+        try (DestDir opened = DestDir.of(dir, FileModes.DEFAULT)) {
+            write(opened, fileName(layer));
+        }
     }
 }

@@ -26,6 +26,8 @@ abstract class TemporaryFileSink implements LayerSink {
         finishWriter();
         files.commit();
         committed = true;
+        // a manifest left beside a layer this sink replaced describes the file that is gone
+        files.dir().deleteQuietly(files.manifest());
         closeDirectory(files);
     }
 

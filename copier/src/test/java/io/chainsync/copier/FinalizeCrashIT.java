@@ -106,6 +106,40 @@ class FinalizeCrashIT {
         assertFinishedAndClean("job-crash");
     }
 
+    /**
+     * A job that replaces an existing {@code top.qcow2} (here an unrelated image without backing),
+     * crashed before each finalize step, then a COPY delivered again, then finalize run again: the
+     * new layer replaces the old one exactly. Between the manifest and the rename both the old
+     * layer and the finished temporary file exist; the manifest's file identity tells the finished
+     * file from a stale one, so the COPY must not remove it and the finalize must rename it.
+     */
+    @ParameterizedTest
+    @EnumSource(ChunkTasks.FinalizeStep.class)
+    void aReplacingFinalizeCrashedAtAnyStepReplacesTheLayerWhenRunAgain(ChunkTasks.FinalizeStep crashAt)
+            throws IOException {
+        ChunkTasks.Layer plain = top("job-replace");
+        Files.copy(source.bottom().path(), plain.target()); // the layer to replace: another image
+        ChunkTasks.Layer layer = new ChunkTasks.Layer("job-replace", plain.target(), plain.virtualSize(),
+                plain.clusterBits(), plain.backingName(), plain.backingFormat(), true,
+                List.of("base.qcow2", "top.qcow2"));
+        assertThrows(LayerExistsException.class, () -> copy(plain, 0, CHUNK0), "refused without replace");
+        copy(layer, 0, CHUNK0);
+        copy(layer, 1, CHUNK1);
+        ChunkTasks.crashPoint = step -> {
+            if (step == crashAt) {
+                throw new IllegalStateException("crash before " + step);
+            }
+        };
+        assertThrows(IllegalStateException.class, () -> ChunkTasks.finalizeLayer(layer, 2));
+        ChunkTasks.crashPoint = step -> { };
+        if (crashAt != ChunkTasks.FinalizeStep.CLEANUP) {
+            assertFalse(ChainJudge.judge(source, dest).isExact(), "the old layer stays until the rename");
+        }
+        copy(layer, 0, CHUNK0); // delivered again meanwhile
+        ChunkTasks.finalizeLayer(layer, 2);
+        assertFinishedAndClean("job-replace");
+    }
+
     @Test
     void finalizeAndCopyDeliveredAgainAfterTheLayerIsInPlaceChangeNothing() throws IOException {
         ChunkTasks.Layer layer = top("job-again");
@@ -134,7 +168,7 @@ class FinalizeCrashIT {
 
         ChunkTasks.Layer second = top("job-2");
         LayerExistsException e = assertThrows(LayerExistsException.class, () -> copy(second, 0, CHUNK0));
-        assertTrue(e.getMessage().contains("top.qcow2 already exists"), e.getMessage());
+        assertTrue(e.getMessage().contains("top.qcow2: already exists"), e.getMessage());
         assertThrows(LayerExistsException.class, () -> ChunkTasks.finalizeLayer(second, 2));
         assertTrue(java.util.Arrays.equals(before, Files.readAllBytes(first.target())));
         assertFinishedAndClean("job-1");

@@ -17,6 +17,7 @@ import java.util.Set;
  * not offered, not bottom   -                          refused: not reproducible
  *
  * dirty bitmap (incremental):  dirty + ZERO → ZERO,  dirty + otherwise → DATA,  clean → SKIP
+ * flatten (whole chain, one layer):  ZERO → SKIP,  otherwise → DATA   (every depth counts)
  * </pre>
  */
 public final class DecisionTable {
@@ -28,7 +29,15 @@ public final class DecisionTable {
         /** The bottom layer of a chain served without the depth context: nothing lies below it. */
         BOTTOM_WITHOUT_DEPTH,
         /** Incremental: {@code qemu:dirty-bitmap:NAME} says which ranges changed. */
-        DIRTY_BITMAP;
+        DIRTY_BITMAP,
+        /**
+         * Full backup of a disk served with its whole backing chain attached (as the guest sees
+         * it) into one layer with nothing below: whatever layer of the chain provides a range, it
+         * is copied; what reads as zeroes is left unallocated. Chosen explicitly ({@code --flatten}),
+         * never because a context is missing: {@code qemu:allocation-depth} is not asked for, so
+         * ranges at depth &ge; 2 are never mistaken for ranges to skip.
+         */
+        FLATTEN;
 
         /**
          * Whether the mode knows which ranges the layer owns, so that a destination cluster must
@@ -37,7 +46,12 @@ public final class DecisionTable {
          * as zeroes, and may share a cluster with data.
          */
         public boolean exactOwnership() {
-            return this != BOTTOM_WITHOUT_DEPTH;
+            return this != BOTTOM_WITHOUT_DEPTH && this != FLATTEN;
+        }
+
+        /** Whether a second context joins {@code base:allocation} (depth or dirty bitmap). */
+        public boolean joinsSecondContext() {
+            return this == ALLOCATION_DEPTH || this == DIRTY_BITMAP;
         }
     }
 
@@ -57,6 +71,7 @@ public final class DecisionTable {
                 }
                 return zero ? Action.ZERO : Action.DATA;
             case BOTTOM_WITHOUT_DEPTH:
+            case FLATTEN:
                 return zero ? Action.SKIP : Action.DATA;
             case DIRTY_BITMAP:
                 if ((second & MetaContexts.STATE_DIRTY) == 0) {
@@ -77,8 +92,30 @@ public final class DecisionTable {
      * @throws NotReproducibleException when the offered contexts cannot reproduce the layer exactly
      */
     public static Mode selectMode(boolean bottom, Set<String> offered, String dirtyBitmap) {
+        return selectMode(bottom, offered, dirtyBitmap, false);
+    }
+
+    /**
+     * As {@link #selectMode(boolean, Set, String)}, and {@code flatten} asks for FLATTEN: a
+     * one-layer job (nothing below it) copying everything its server's whole chain provides.
+     *
+     * @throws NotReproducibleException when the offered contexts cannot reproduce the layer exactly
+     * @throws IllegalArgumentException when FLATTEN is asked for a layer that is not the bottom or
+     *                                  together with a dirty bitmap
+     */
+    public static Mode selectMode(boolean bottom, Set<String> offered, String dirtyBitmap, boolean flatten) {
         if (!offered.contains(MetaContexts.BASE_ALLOCATION)) {
             throw new NotReproducibleException("the server does not offer " + MetaContexts.BASE_ALLOCATION);
+        }
+        if (flatten) {
+            if (dirtyBitmap != null) {
+                throw new IllegalArgumentException("flatten copies a whole disk; it cannot be incremental"
+                        + " (dirty bitmap " + dirtyBitmap + ")");
+            }
+            if (!bottom) {
+                throw new IllegalArgumentException("flatten makes one layer with nothing below it");
+            }
+            return Mode.FLATTEN;
         }
         if (dirtyBitmap != null) {
             String context = MetaContexts.dirtyBitmap(dirtyBitmap);
@@ -101,9 +138,9 @@ public final class DecisionTable {
 
     /** The contexts a mode decides from: base:allocation first, then the second context if the mode has one. */
     public static List<String> contexts(Mode mode, String dirtyBitmap) {
-        return mode == Mode.BOTTOM_WITHOUT_DEPTH
-                ? List.of(MetaContexts.BASE_ALLOCATION)
-                : requestedContexts(dirtyBitmap);
+        return mode.joinsSecondContext()
+                ? requestedContexts(dirtyBitmap)
+                : List.of(MetaContexts.BASE_ALLOCATION);
     }
 
     /** The contexts a layer asks its server for, in the order {@link LayerDecisions} expects them. */

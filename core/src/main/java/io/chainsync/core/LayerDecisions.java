@@ -14,7 +14,7 @@ public final class LayerDecisions {
 
     /**
      * @param baseAllocation the {@code base:allocation} extents
-     * @param second the depth or dirty-bitmap extents; ignored (may be null) for BOTTOM_WITHOUT_DEPTH
+     * @param second the depth or dirty-bitmap extents; ignored (may be null) for BOTTOM_WITHOUT_DEPTH and FLATTEN
      */
     public static List<Decision> decide(DecisionTable.Mode mode, long start, long end,
                                         List<Extent> baseAllocation, List<Extent> second) {
@@ -24,9 +24,9 @@ public final class LayerDecisions {
     /** As {@link #decide(DecisionTable.Mode, long, long, List, List)} with another decider (tests only). */
     public static List<Decision> decide(Decider decider, DecisionTable.Mode mode, long start, long end,
                                         List<Extent> baseAllocation, List<Extent> second) {
-        List<List<Extent>> contexts = mode == DecisionTable.Mode.BOTTOM_WITHOUT_DEPTH
-                ? List.of(baseAllocation)
-                : List.of(baseAllocation, second);
+        List<List<Extent>> contexts = mode.joinsSecondContext()
+                ? List.of(baseAllocation, second)
+                : List.of(baseAllocation);
         List<Decision> out = new ArrayList<>();
         long[] run = {start, start};
         Action[] runAction = {null};

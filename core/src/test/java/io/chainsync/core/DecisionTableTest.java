@@ -3,9 +3,12 @@ package io.chainsync.core;
 import static io.chainsync.core.DecisionTable.Mode.ALLOCATION_DEPTH;
 import static io.chainsync.core.DecisionTable.Mode.BOTTOM_WITHOUT_DEPTH;
 import static io.chainsync.core.DecisionTable.Mode.DIRTY_BITMAP;
+import static io.chainsync.core.DecisionTable.Mode.FLATTEN;
 import static io.chainsync.core.MetaContexts.STATE_HOLE;
 import static io.chainsync.core.MetaContexts.STATE_ZERO;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -119,5 +122,68 @@ class DecisionTableTest {
     void requestedContexts() {
         assertEquals(List.of("base:allocation", "qemu:allocation-depth"), DecisionTable.requestedContexts(null));
         assertEquals(List.of("base:allocation", "qemu:dirty-bitmap:x"), DecisionTable.requestedContexts("x"));
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {0, 1, 2, 3, 7, 1000})
+    void flattenCopiesDataWhateverLayerOfTheChainProvidesIt(int depth) {
+        // depth >= 2 is exactly what ALLOCATION_DEPTH skips; FLATTEN must not drop it
+        assertEquals(Action.DATA, DecisionTable.decide(FLATTEN, DATA, depth));
+        assertEquals(Action.DATA, DecisionTable.decide(FLATTEN, STATE_HOLE, depth), "HOLE alone promises nothing");
+        assertEquals(Action.SKIP, DecisionTable.decide(FLATTEN, STATE_ZERO, depth), "nothing below: reads as zero");
+        assertEquals(Action.SKIP, DecisionTable.decide(FLATTEN, HOLE_ZERO, depth));
+    }
+
+    /** Every mode answers every input with an action; the exhaustive table, mode by mode. */
+    @Test
+    void everyModeDecidesEveryInput() {
+        int[] bases = {DATA, STATE_HOLE, STATE_ZERO, HOLE_ZERO};
+        for (DecisionTable.Mode mode : DecisionTable.Mode.values()) {
+            for (int base : bases) {
+                for (int second = 0; second <= 3; second++) {
+                    Action a = DecisionTable.decide(mode, base, second);
+                    assertNotNull(a, mode + " " + base + " " + second);
+                    boolean zero = (base & STATE_ZERO) != 0;
+                    Action expected = switch (mode) {
+                        case ALLOCATION_DEPTH -> second != 1 ? Action.SKIP : zero ? Action.ZERO : Action.DATA;
+                        case DIRTY_BITMAP -> (second & 1) == 0 ? Action.SKIP : zero ? Action.ZERO : Action.DATA;
+                        case BOTTOM_WITHOUT_DEPTH, FLATTEN -> zero ? Action.SKIP : Action.DATA;
+                    };
+                    assertEquals(expected, a, mode + " base " + base + " second " + second);
+                }
+            }
+        }
+    }
+
+    @Test
+    void modeProperties() {
+        assertTrue(ALLOCATION_DEPTH.exactOwnership());
+        assertTrue(DIRTY_BITMAP.exactOwnership());
+        assertFalse(BOTTOM_WITHOUT_DEPTH.exactOwnership());
+        assertFalse(FLATTEN.exactOwnership());
+        assertTrue(ALLOCATION_DEPTH.joinsSecondContext());
+        assertTrue(DIRTY_BITMAP.joinsSecondContext());
+        assertFalse(BOTTOM_WITHOUT_DEPTH.joinsSecondContext());
+        assertFalse(FLATTEN.joinsSecondContext());
+        assertEquals(List.of("base:allocation"), DecisionTable.contexts(FLATTEN, null));
+    }
+
+    @Test
+    void flattenIsChosenOnlyWhenAskedFor() {
+        Set<String> withDepth = Set.of(MetaContexts.BASE_ALLOCATION, MetaContexts.ALLOCATION_DEPTH);
+        assertEquals(FLATTEN, DecisionTable.selectMode(true, withDepth, null, true));
+        assertEquals(FLATTEN, DecisionTable.selectMode(true, Set.of(MetaContexts.BASE_ALLOCATION), null, true));
+        assertEquals(ALLOCATION_DEPTH, DecisionTable.selectMode(true, withDepth, null, false));
+        assertEquals(BOTTOM_WITHOUT_DEPTH, DecisionTable.selectMode(true, Set.of(MetaContexts.BASE_ALLOCATION), null,
+                false));
+    }
+
+    @Test
+    void flattenIsRefusedAboveTheBottomWithABitmapOrWithoutBaseAllocation() {
+        Set<String> offered = Set.of(MetaContexts.BASE_ALLOCATION, "qemu:dirty-bitmap:b0");
+        assertThrows(IllegalArgumentException.class, () -> DecisionTable.selectMode(false, offered, null, true));
+        assertThrows(IllegalArgumentException.class, () -> DecisionTable.selectMode(true, offered, "b0", true));
+        assertThrows(NotReproducibleException.class,
+                () -> DecisionTable.selectMode(true, Set.of(MetaContexts.ALLOCATION_DEPTH), null, true));
     }
 }

@@ -56,6 +56,23 @@ class LayerDecisionsTest {
                 LayerDecisions.decide(DecisionTable.Mode.BOTTOM_WITHOUT_DEPTH, 0, 8192, base, null));
     }
 
+    /**
+     * A disk served with its chain attached: base:allocation alone, whichever layer provides the
+     * data; a zero run 4 KiB into a 64 KiB cluster does not constrain the cluster size.
+     */
+    @Test
+    void flattenCopiesEveryDataRangeAndMayMixSkipAndDataInACluster() {
+        List<Extent> base = List.of(new Extent(0, K64, 0), new Extent(K64, 4096, 3), new Extent(K64 + 4096,
+                K64 - 4096, 0), new Extent(2 * K64, 2 * K64, 3));
+        List<Decision> decisions = LayerDecisions.decide(DecisionTable.Mode.FLATTEN, 0, 4 * K64, base, null);
+        assertEquals(List.of(new Decision(0, K64, Action.DATA), new Decision(K64, 4096, Action.SKIP),
+                new Decision(K64 + 4096, K64 - 4096, Action.DATA), new Decision(2 * K64, 2 * K64, Action.SKIP)),
+                decisions);
+        LayerPlan plan = LayerPlan.of(DecisionTable.Mode.FLATTEN, 4 * K64, base, null, java.util.OptionalInt.empty());
+        assertEquals(16, plan.clusterBits());
+        assertEquals(2, plan.dataClusters());
+    }
+
     @Test
     void gapInAContextIsRejected() {
         List<Extent> base = List.of(new Extent(0, 4096, 0), new Extent(8192, 4096, 0));

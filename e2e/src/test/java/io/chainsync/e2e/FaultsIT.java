@@ -3,11 +3,15 @@ package io.chainsync.e2e;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.chainsync.avro.ChunkKey;
+import io.chainsync.avro.ChunkResult;
 import io.chainsync.avro.JobKey;
 import io.chainsync.avro.JobState;
 import io.chainsync.avro.JobStatus;
+import io.chainsync.avro.LayerStatus;
 import io.chainsync.avro.LayerSource;
 import io.chainsync.avro.SyncJob;
+import io.chainsync.cli.Main;
 import io.chainsync.jobs.ChainCopier;
 import io.chainsync.jobs.CopyOptions;
 import io.chainsync.jobs.CopyProgress;
@@ -29,10 +33,12 @@ import io.chainsync.testkit.NbdkitServer;
 import io.chainsync.testkit.QemuNbdServer;
 import io.chainsync.testkit.Scenarios;
 import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -58,7 +64,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Faults against the real broker, registry and qemu-nbd/nbdkit (docs/design.md §3, "Faults"):
- * unreadable records, idle lag, a source restarted mid-copy or left down, injected EIO. Each
+ * unreadable records, idle lag, a source restarted mid-copy or left down, injected EIO; job
+ * control (a failed job retried, a job cancelled mid-copy, retry and cancel refused). Each
  * fault is shown to have happened mid-work (dead letters counted, retries counted, the server
  * killed while the copy is throttled) and every job that completes is judged exact.
  */
@@ -147,20 +154,11 @@ class FaultsIT {
         assertTrue(lag.end() > 0, "the plans topic received nothing: " + lag);
     }
 
-    /** A raw base served throttled, so the copy takes seconds and the kill lands mid-copy. */
-    private static QemuNbdServer throttled(Path raw, Path sockDir) {
-        String spec = "json:{\"driver\":\"throttle\",\"throttle-group\":\"tg\",\"file\":{\"driver\":\"raw\","
-                + "\"file\":{\"driver\":\"file\",\"filename\":\"" + raw + "\"}}}";
-        return QemuNbdServer.builder(spec, null).allocationDepth(false)
-                .arg("--object", "throttle-group,id=tg,x-bps-read=" + (12 << 20)).start(sockDir);
+    /** A layer served throttled, so the copy takes seconds and the kill lands mid-copy. */
+    private static QemuNbdServer throttled(io.chainsync.testkit.Layer layer, Path sockDir) {
+        return QemuNbdServer.serveThrottled(layer, sockDir, 12 << 20);
     }
 
-    /** The same server command again, on the same socket. */
-    private static final class Restarted extends NbdServer {
-        Restarted(NbdServer dead) {
-            super(dead.command(), dead.socket(), START_TIMEOUT);
-        }
-    }
 
     private static Chain bigRaw(Path dir) {
         return ChainBuilder.in(dir).size(48L << 20).clusterSize(65536).base("base.raw")
@@ -172,7 +170,7 @@ class FaultsIT {
         Chain chain = bigRaw(tmp.resolve("src"));
         Path sockets = Files.createDirectories(tmp.resolve("s"));
         long retriedBefore = pipeline.retried();
-        QemuNbdServer server = throttled(chain.bottom().path(), sockets);
+        QemuNbdServer server = throttled(chain.bottom(), sockets);
         NbdServer restarted = null;
         try {
             String job = UUID.randomUUID().toString();
@@ -180,7 +178,7 @@ class FaultsIT {
             Thread.sleep(2_000); // scanned, copying (40 MiB at 12 MiB/s)
             server.close();
             Thread.sleep(2_000);
-            restarted = new Restarted(server);
+            restarted = NbdServer.restart(server);
             JobStatus status = Jobs.await(config, topics, job, Duration.ofSeconds(180), s -> { }).orElseThrow();
             assertEquals(JobState.COMPLETE, status.getState(), String.valueOf(status));
             ChainJudge.assertExact(chain, destRoot.resolve("restart"));
@@ -197,7 +195,7 @@ class FaultsIT {
     void aSourceLeftDownFailsTheJobNamingTheLayerAndTheSource() throws Exception {
         Chain chain = bigRaw(tmp.resolve("src"));
         Path sockets = Files.createDirectories(tmp.resolve("s"));
-        QemuNbdServer server = throttled(chain.bottom().path(), sockets);
+        QemuNbdServer server = throttled(chain.bottom(), sockets);
         try {
             String job = UUID.randomUUID().toString();
             produce(job(job, List.of(new LayerSource("base.raw", server.uri())), "down"));
@@ -255,14 +253,14 @@ class FaultsIT {
     void copyRidesOutASourceRestartedMidCopy() throws Exception {
         Chain chain = bigRaw(tmp.resolve("src"));
         Path sockets = Files.createDirectories(tmp.resolve("s"));
-        QemuNbdServer server = throttled(chain.bottom().path(), sockets);
+        QemuNbdServer server = throttled(chain.bottom(), sockets);
         NbdServer[] restarted = new NbdServer[1];
         Thread restarter = new Thread(() -> {
             try {
                 Thread.sleep(1_500);
                 server.close();
                 Thread.sleep(2_000);
-                restarted[0] = new Restarted(server);
+                restarted[0] = NbdServer.restart(server);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
@@ -287,7 +285,7 @@ class FaultsIT {
     void copyOfASourceLeftDownFailsNamingTheLayerAndTheSource() throws Exception {
         Chain chain = bigRaw(tmp.resolve("src"));
         Path sockets = Files.createDirectories(tmp.resolve("s"));
-        QemuNbdServer server = throttled(chain.bottom().path(), sockets);
+        QemuNbdServer server = throttled(chain.bottom(), sockets);
         Thread killer = new Thread(() -> {
             try {
                 Thread.sleep(1_500);
@@ -350,8 +348,8 @@ class FaultsIT {
         Chain b = ChainBuilder.in(tmp.resolve("b")).size(48L << 20).clusterSize(65536).base("base.raw")
                 .io("write -P 0x71 0 40M").build();
         Path sockets = Files.createDirectories(tmp.resolve("s"));
-        try (QemuNbdServer sa = throttled(a.bottom().path(), sockets);
-             QemuNbdServer sb = throttled(b.bottom().path(), sockets)) {
+        try (QemuNbdServer sa = throttled(a.bottom(), sockets);
+             QemuNbdServer sb = throttled(b.bottom(), sockets)) {
             String ja = "a-" + UUID.randomUUID();
             String jb = "b-" + UUID.randomUUID();
             produce(job(ja, List.of(new LayerSource("base.raw", sa.uri())), "shared-dest"));
@@ -422,6 +420,223 @@ class FaultsIT {
     private static List<String> names(Path dir) throws java.io.IOException {
         try (var files = Files.list(dir)) {
             return files.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+    }
+
+    // ------------------------------------------------------------------ job control
+
+    private static JobStatus await(String job, int attempt) {
+        return Jobs.await(config, topics, job, attempt, Duration.ofSeconds(180), s -> { })
+                .orElseThrow(() -> new AssertionError("job " + job + " did not finish"));
+    }
+
+    private static void signal(NbdServer server, String signal) throws Exception {
+        assertEquals(0, new ProcessBuilder("kill", "-" + signal, Long.toString(server.pid())).start().waitFor());
+    }
+
+    private static void awaitFile(Path file) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (!Files.exists(file) && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertTrue(Files.exists(file), "never written: " + file);
+    }
+
+    /** Waits until {@code dir} holds exactly {@code expected} (the copiers clean up once they see the job end). */
+    private static List<String> awaitNames(Path dir, List<String> expected) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        List<String> names = names(dir);
+        while (!names.equals(expected) && System.nanoTime() < deadline) {
+            Thread.sleep(250);
+            names = names(dir);
+        }
+        return names;
+    }
+
+    private static LayerStatus layer(JobStatus status, String name) {
+        return status.getLayers().stream().filter(l -> l.getName().equals(name)).findFirst().orElseThrow();
+    }
+
+    @Test
+    void aJobFailedByASourceLeftDownIsRetriedOnceTheSourceIsBackAndCompletesExactly() throws Exception {
+        Chain chain = ChainBuilder.in(tmp.resolve("src")).size(32L << 20).clusterSize(65536).base("base.raw")
+                .io("write -P 0x61 0 8M").layer("top.qcow2").io("write -P 0x62 1M 12M", "write -z 24M 2M").build();
+        Path sockets = Files.createDirectories(tmp.resolve("s"));
+        Path dest = destRoot.resolve("retry");
+        String id = "retry-" + UUID.randomUUID();
+        NbdServer restarted = null;
+        try (QemuNbdServer base = QemuNbdServer.serveLayer(chain.bottom(), sockets);
+             QemuNbdServer top = QemuNbdServer.serveLayer(chain.top(), sockets)) {
+            // top.qcow2's server stopped (SIGSTOP): the scanner waits on its handshake while base.raw
+            // is copied and finished; then the server is killed and left down, and the job fails
+            signal(top, "STOP");
+            Jobs.submit(config, topics, JobSpec.of(id, List.of(LayerSpec.of("base.raw", base.uri()),
+                    LayerSpec.of("top.qcow2", top.uri())), "retry", null, null, 2L << 20));
+            awaitFile(dest.resolve("base.raw.manifest.json"));
+            signal(top, "KILL");
+            top.close();
+            JobStatus failed = await(id, 0);
+            assertEquals(JobState.FAILED, failed.getState(), String.valueOf(failed));
+            assertTrue(String.valueOf(failed.getError()).contains("layer top.qcow2")
+                    && failed.getError().contains(top.socket().toString()), failed.getError());
+            assertEquals(JobState.COMPLETE, layer(failed, "base.raw").getState(), String.valueOf(failed));
+            assertEquals(0L, layer(failed, "top.qcow2").getBytesDone(), String.valueOf(failed));
+            // nothing of top.qcow2 on disk: whatever it holds later, the retry wrote
+            assertEquals(List.of("base.raw", "base.raw.manifest.json"),
+                    awaitNames(dest, List.of("base.raw", "base.raw.manifest.json")));
+            BasicFileAttributes baseBefore = Files.readAttributes(dest.resolve("base.raw"), BasicFileAttributes.class);
+            String manifestBefore = Files.readString(dest.resolve("base.raw.manifest.json"));
+
+            restarted = NbdServer.restart(top);
+            int attempt = Jobs.retry(config, topics, id);
+            assertEquals(1, attempt);
+            JobStatus done = await(id, attempt);
+            assertEquals(JobState.COMPLETE, done.getState(), String.valueOf(done));
+            assertEquals(1, done.getAttempt());
+            ChainJudge.assertExact(chain, dest);
+
+            // the retry copied top.qcow2 again, all of it, in its own attempt ...
+            LayerStatus topDone = layer(done, "top.qcow2");
+            assertEquals(topDone.getChunksTotal(), topDone.getChunksDone(), String.valueOf(done));
+            assertTrue(topDone.getBytesDone() >= 12L << 20, String.valueOf(done));
+            // ... and kept base.raw, finished by the failed attempt, as it was: not one byte copied
+            LayerStatus baseDone = layer(done, "base.raw");
+            assertEquals(0L, baseDone.getBytesDone(), String.valueOf(done));
+            BasicFileAttributes baseAfter = Files.readAttributes(dest.resolve("base.raw"), BasicFileAttributes.class);
+            assertEquals(baseBefore.fileKey(), baseAfter.fileKey(), "base.raw was replaced");
+            assertEquals(baseBefore.lastModifiedTime(), baseAfter.lastModifiedTime(), "base.raw was written again");
+            assertEquals(manifestBefore, Files.readString(dest.resolve("base.raw.manifest.json")));
+            assertEquals(List.of("base.raw", "base.raw.manifest.json", "top.qcow2", "top.qcow2.manifest.json"),
+                    names(dest));
+        } finally {
+            if (restarted != null) {
+                restarted.close();
+            }
+        }
+    }
+
+    @Test
+    void aJobCancelledMidCopyEndsCancelledLeavesNothingTemporaryAndTheCopiersGoIdle() throws Exception {
+        Chain chain = ChainBuilder.in(tmp.resolve("src")).size(48L << 20).clusterSize(65536).base("base.raw")
+                .io("write -P 0x61 0 20M", "write -P 0x62 24M 20M").build();
+        Path dest = destRoot.resolve("cancel");
+        String id = "cancel-" + UUID.randomUUID();
+        try (QemuNbdServer source = QemuNbdServer.serveThrottled(chain.bottom(),
+                Files.createDirectories(tmp.resolve("s")), 4 << 20)) {
+            Jobs.submit(config, topics, JobSpec.of(id, List.of(LayerSpec.of("base.raw", source.uri())), "cancel",
+                    null, null, 2L << 20));
+            awaitFile(dest.resolve(".base.raw.partial"));
+            Thread.sleep(1_000);
+            JobStatus before = StatusReader.latest(config, topics).get(id);
+            assertEquals(JobState.COPYING, before.getState(), String.valueOf(before));
+            assertEquals(0, Jobs.cancel(config, topics, id));
+
+            JobStatus cancelled = await(id, 0);
+            assertEquals(JobState.FAILED, cancelled.getState(), String.valueOf(cancelled));
+            assertEquals("cancelled", cancelled.getError());
+            assertEquals(List.of(), awaitNames(dest, List.of()), "temporary files of the cancelled job left behind");
+
+            // the copiers skipped what remained: lag 0, no more results, most chunks never copied
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (StatusReader.copierLag(config, topics).pending() != 0 && System.nanoTime() < deadline) {
+                Thread.sleep(250);
+            }
+            assertEquals(0, StatusReader.copierLag(config, topics).pending(), "the copiers are not idle");
+            long results = copyResults(id);
+            Thread.sleep(2_000);
+            assertEquals(results, copyResults(id), "the copiers still work on the cancelled job");
+            long chunks = layer(cancelled, "base.raw").getChunksTotal();
+            assertTrue(results < chunks, "not cancelled mid-copy: " + results + " of " + chunks + " chunks copied");
+            JobStatus shown = StatusReader.latest(config, topics).get(id);
+            assertEquals(JobState.FAILED, shown.getState());
+            assertEquals("cancelled", shown.getError());
+            assertEquals(List.of(), names(dest));
+            // `status` shows it, with the work the cancel left undone
+            Cli shownByCli = cli("status", "--bootstrap-servers", stack.bootstrapServers(), "--registry-url",
+                    stack.registryUrl(), id);
+            assertEquals(0, shownByCli.code, shownByCli.err);
+            long undone = chunks - layer(shown, "base.raw").getChunksDone();
+            assertTrue(undone > 0 && shownByCli.out.contains("job " + id + ": FAILED (cancelled), pending " + undone
+                    + "/" + chunks + " chunks, "), shownByCli.out);
+        }
+    }
+
+    @Test
+    void retryAndCancelOfACompleteJobAreRefused() throws Exception {
+        Chain chain = Scenarios.SEED_RAW.build(tmp.resolve("src"));
+        Path sockets = Files.createDirectories(tmp.resolve("s"));
+        String id = "complete-" + UUID.randomUUID();
+        try (QemuNbdServer base = QemuNbdServer.serveLayer(chain.bottom(), sockets);
+             QemuNbdServer top = QemuNbdServer.serveLayer(chain.top(), sockets)) {
+            Jobs.submit(config, topics, JobSpec.of(id, List.of(LayerSpec.of("base.raw", base.uri()),
+                    LayerSpec.of("top.qcow2", top.uri())), "complete", null, null, 2L << 20));
+            assertEquals(JobState.COMPLETE, await(id, 0).getState());
+        }
+        Jobs.JobRefusedException refused = org.junit.jupiter.api.Assertions.assertThrows(Jobs.JobRefusedException.class,
+                () -> Jobs.retry(config, topics, id));
+        assertEquals("job " + id + " is COMPLETE: only a failed or cancelled job can be retried", refused.getMessage());
+
+        String[] kafka = {"--bootstrap-servers", stack.bootstrapServers(), "--registry-url", stack.registryUrl()};
+        Cli retry = cli("retry", kafka[0], kafka[1], kafka[2], kafka[3], id);
+        assertEquals(2, retry.code, retry.err);
+        assertTrue(retry.err.startsWith("chainsync: job " + id + " is COMPLETE: only a failed or cancelled job can be "
+                + "retried"), retry.err);
+        Cli cancel = cli("cancel", kafka[0], kafka[1], kafka[2], kafka[3], id);
+        assertEquals(2, cancel.code, cancel.err);
+        assertTrue(cancel.err.startsWith("chainsync: job " + id + " has already ended (COMPLETE)"), cancel.err);
+        Cli unknown = cli("retry", kafka[0], kafka[1], kafka[2], kafka[3], "no-such-job");
+        assertEquals(2, unknown.code, unknown.err);
+        assertTrue(unknown.err.startsWith("chainsync: no status for job no-such-job"), unknown.err);
+
+        JobStatus after = StatusReader.latest(config, topics).get(id);
+        assertEquals(JobState.COMPLETE, after.getState());
+        assertEquals(0, after.getAttempt(), "a refused retry produced an attempt");
+        ChainJudge.assertExact(chain, destRoot.resolve("complete"));
+    }
+
+    private record Cli(int code, String out, String err) {
+    }
+
+    private static Cli cli(String... args) {
+        PrintStream oldOut = System.out;
+        PrintStream oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            int code = Main.run(args);
+            return new Cli(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    /** DONE COPY results of the job on chainsync.results, every attempt. */
+    private static long copyResults(String job) {
+        Properties p = config.properties();
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        try (KafkaConsumer<ChunkKey, ChunkResult> consumer = new KafkaConsumer<>(p,
+                topics.results().keySerde().deserializer(), topics.results().valueSerde().deserializer())) {
+            List<TopicPartition> partitions = new ArrayList<>();
+            consumer.partitionsFor(topics.results().name(), Duration.ofSeconds(10))
+                    .forEach(i -> partitions.add(new TopicPartition(i.topic(), i.partition())));
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+            var end = consumer.endOffsets(partitions);
+            long n = 0;
+            while (partitions.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp))) {
+                for (ConsumerRecord<ChunkKey, ChunkResult> r : consumer.poll(Duration.ofMillis(200))) {
+                    if (r.value() != null && job.equals(r.value().getJob())
+                            && r.value().getKind() == io.chainsync.avro.TaskKind.COPY
+                            && r.value().getState() == io.chainsync.avro.ResultState.DONE) {
+                        n++;
+                    }
+                }
+            }
+            return n;
         }
     }
 

@@ -81,10 +81,10 @@ public final class PlannerBrokerBench {
                     ChunkKey key = new ChunkKey(job, 0, c);
                     sent.add(extents.send(new ProducerRecord<>(topics.extents().name(), key, new ChunkExtents(job, 0, c,
                             MetaContexts.BASE_ALLOCATION, DecisionMode.ALLOCATION_DEPTH, contexts, start, end,
-                            lengths, baseFlags))));
+                            lengths, baseFlags, 0))));
                     sent.add(extents.send(new ProducerRecord<>(topics.extents().name(), key, new ChunkExtents(job, 0, c,
                             MetaContexts.ALLOCATION_DEPTH, DecisionMode.ALLOCATION_DEPTH, contexts, start, end,
-                            depthLengths, depthFlags))));
+                            depthLengths, depthFlags, 0))));
                 }
                 for (Future<RecordMetadata> f : sent) {
                     f.get();

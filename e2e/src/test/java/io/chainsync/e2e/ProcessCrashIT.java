@@ -17,7 +17,9 @@ import io.chainsync.stack.LocalStack;
 import io.chainsync.testkit.Chain;
 import io.chainsync.testkit.ChainBuilder;
 import io.chainsync.testkit.ChainJudge;
+import io.chainsync.testkit.NbdServer;
 import io.chainsync.testkit.QemuNbdServer;
+import io.chainsync.testkit.Scenarios;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -119,13 +121,6 @@ class ProcessCrashIT {
                 .setSubmittedAt(Instant.now()).build();
     }
 
-    /** A raw base served throttled, so the copy takes seconds. */
-    private static QemuNbdServer throttled(Path raw, Path sockDir, int bytesPerSecond) {
-        String spec = "json:{\"driver\":\"throttle\",\"throttle-group\":\"tg\",\"file\":{\"driver\":\"raw\","
-                + "\"file\":{\"driver\":\"file\",\"filename\":\"" + raw + "\"}}}";
-        return QemuNbdServer.builder(spec, null).allocationDepth(false)
-                .arg("--object", "throttle-group,id=tg,x-bps-read=" + bytesPerSecond).start(sockDir);
-    }
 
     private static Chain bigRaw(Path dir) {
         return ChainBuilder.in(dir).size(48L << 20).clusterSize(65536).base("base.raw")
@@ -181,7 +176,7 @@ class ProcessCrashIT {
         Chain chain = bigRaw(tmp.resolve("src"));
         Path destRoot = Files.createDirectories(tmp.resolve("dest-root"));
         try (LocalStack stack = LocalStack.start(tmp.resolve("stack"));
-             QemuNbdServer source = throttled(chain.bottom().path(), Files.createDirectories(tmp.resolve("s")),
+             QemuNbdServer source = QemuNbdServer.serveThrottled(chain.bottom(), Files.createDirectories(tmp.resolve("s")),
                      8 << 20)) {
             ClientConfig config = new ClientConfig(stack.bootstrapServers(), stack.registryUrl());
             TopicSetup.ensure(config, 4, (short) 1);
@@ -220,7 +215,7 @@ class ProcessCrashIT {
         Process stack = cli("stack", "--dir", stackDir.toString());
         String[] addresses = addresses(stack);
         ClientConfig config = new ClientConfig(addresses[0], addresses[1]);
-        try (QemuNbdServer source = throttled(chain.bottom().path(), Files.createDirectories(tmp.resolve("s")),
+        try (QemuNbdServer source = QemuNbdServer.serveThrottled(chain.bottom(), Files.createDirectories(tmp.resolve("s")),
                 6 << 20);
              EmbeddedPipeline pipeline = EmbeddedPipeline.start(config, tmp.resolve("planner"), destRoot, 2, 4)) {
             long resultsBefore = records(config, PipelineTopics.RESULTS);
@@ -254,7 +249,7 @@ class ProcessCrashIT {
     void copyInterruptedRemovesItsTemporaryFilesAndExits130() throws Exception {
         Chain chain = bigRaw(tmp.resolve("src"));
         Path dest = tmp.resolve("dest");
-        try (QemuNbdServer source = throttled(chain.bottom().path(), Files.createDirectories(tmp.resolve("s")),
+        try (QemuNbdServer source = QemuNbdServer.serveThrottled(chain.bottom(), Files.createDirectories(tmp.resolve("s")),
                 4 << 20)) {
             Process copy = cli("copy", "--layer", "base.raw=" + source.uri(), "--dest", dest.toString());
             long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
@@ -279,7 +274,7 @@ class ProcessCrashIT {
         Chain chain = bigRaw(tmp.resolve("src"));
         Path destRoot = Files.createDirectories(tmp.resolve("dest-root"));
         try (LocalStack stack = LocalStack.start(tmp.resolve("stack"));
-             QemuNbdServer source = throttled(chain.bottom().path(), Files.createDirectories(tmp.resolve("s")),
+             QemuNbdServer source = QemuNbdServer.serveThrottled(chain.bottom(), Files.createDirectories(tmp.resolve("s")),
                      2 << 20)) {
             ClientConfig config = new ClientConfig(stack.bootstrapServers(), stack.registryUrl());
             try (EmbeddedPipeline pipeline = EmbeddedPipeline.start(config, tmp.resolve("planner"), destRoot, 0, 4,
@@ -299,6 +294,91 @@ class ProcessCrashIT {
                 assertTrue(Duration.ofNanos(System.nanoTime() - t0).toSeconds() < 50);
             }
         }
+    }
+
+    /**
+     * SIGTERM of the scanner mid-job, then of the planner mid-copy (one stack for both): each
+     * exits 0 within a bounded time, and each job completes exactly once the service is started
+     * again. Each signal is shown to land while the service holds work: the scanner's job has the
+     * summary of its first layer out and is retrying its second, whose source is away; the
+     * planner's job has some results and not all.
+     */
+    @Test
+    void theScannerAndThePlannerStopWithinBoundedTimeOnSigtermAndExit0() throws Exception {
+        Chain seed = Scenarios.SEED_QCOW2.build(tmp.resolve("seed"));
+        Chain big = bigRaw(tmp.resolve("big"));
+        Path destRoot = Files.createDirectories(tmp.resolve("dest-root"));
+        Path sockets = Files.createDirectories(tmp.resolve("s"));
+        NbdServer topRestarted = null;
+        try (LocalStack stack = LocalStack.start(tmp.resolve("stack"));
+             QemuNbdServer baseSource = QemuNbdServer.serveLayer(seed.bottom(), sockets);
+             QemuNbdServer topSource = QemuNbdServer.serveLayer(seed.top(), sockets);
+             QemuNbdServer bigSource = QemuNbdServer.serveThrottled(big.bottom(), sockets, 8 << 20)) {
+            topSource.close(); // away until the scanner is stopped
+            ClientConfig config = new ClientConfig(stack.bootstrapServers(), stack.registryUrl());
+            TopicSetup.ensure(config, 4, (short) 1);
+            Path state = tmp.resolve("planner-state");
+            Process planner = cli("planner", concat(kafkaArgs(stack), "--state-dir", state.toString()));
+            Process scanner = cli("scanner", kafkaArgs(stack));
+            try (EmbeddedPipeline pipeline = EmbeddedPipeline.start(config, tmp.resolve("unused"), destRoot, 2, 4,
+                    EnumSet.of(EmbeddedPipeline.Role.COPIERS))) {
+                // the scanner, mid-job: layer 0 scanned, layer 1 retried while its source is away
+                long scansBefore = records(config, PipelineTopics.SCANS);
+                String scanned = UUID.randomUUID().toString();
+                SyncJob two = job(scanned, seed.bottom().name(), baseSource.uri(), "scanner-sigterm");
+                two.getLayers().add(new LayerSource(seed.top().name(), topSource.uri()));
+                produce(config, two);
+                Path scannerLog = tmp.resolve("scanner.log");
+                long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+                while ((records(config, PipelineTopics.SCANS) < scansBefore + 1
+                        || !Files.readString(scannerLog).contains("layer scan failed, retrying"))
+                        && System.nanoTime() < deadline) {
+                    Thread.sleep(50);
+                }
+                assertEquals(scansBefore + 1, records(config, PipelineTopics.SCANS), "not mid-job");
+                assertTrue(Files.readString(scannerLog).contains("layer scan failed, retrying"), "not mid-job");
+                stopsWithin(scanner, "scanner", Duration.ofSeconds(30));
+                assertEquals(scansBefore + 1, records(config, PipelineTopics.SCANS), "the stopping scanner went on");
+                topRestarted = NbdServer.restart(topSource);
+                scanner = cli("scanner", kafkaArgs(stack));
+                JobStatus status = await(config, scanned);
+                assertEquals(JobState.COMPLETE, status.getState(), String.valueOf(status));
+                ChainJudge.assertExact(seed, destRoot.resolve("scanner-sigterm"));
+
+                // the planner, mid-copy
+                long resultsBefore = records(config, PipelineTopics.RESULTS);
+                String copied = UUID.randomUUID().toString();
+                produce(config, job(copied, "base.raw", bigSource.uri(), "planner-sigterm"));
+                deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+                while (records(config, PipelineTopics.RESULTS) < resultsBefore + 3 && System.nanoTime() < deadline) {
+                    Thread.sleep(50);
+                }
+                long results = records(config, PipelineTopics.RESULTS) - resultsBefore;
+                assertTrue(results >= 3 && results < 20, "not mid-job: " + results + " results");
+                stopsWithin(planner, "planner", Duration.ofSeconds(45));
+                planner = cli("planner", concat(kafkaArgs(stack), "--state-dir", state.toString()));
+                status = await(config, copied);
+                assertEquals(JobState.COMPLETE, status.getState(), String.valueOf(status));
+                ChainJudge.assertExact(big, destRoot.resolve("planner-sigterm"));
+            } finally {
+                scanner.destroyForcibly();
+                planner.destroyForcibly();
+            }
+        } finally {
+            if (topRestarted != null) {
+                topRestarted.close();
+            }
+        }
+    }
+
+    /** Sends SIGTERM and expects exit 0 within {@code bound}. */
+    private void stopsWithin(Process service, String name, Duration bound) throws Exception {
+        long t0 = System.nanoTime();
+        service.destroy(); // SIGTERM
+        assertTrue(service.waitFor(bound.toSeconds() + 15, TimeUnit.SECONDS), "the " + name + " ignored SIGTERM");
+        Duration took = Duration.ofNanos(System.nanoTime() - t0);
+        assertEquals(0, service.exitValue(), Files.readString(tmp.resolve(name + ".log")));
+        assertTrue(took.compareTo(bound) < 0, "the " + name + " took " + took + " to stop");
     }
 
     /** Waits for {@code stack}'s line 'bootstrap=HOST:PORT registry=URL' in its log. */

@@ -1,7 +1,12 @@
 package io.chainsync.jobs;
 
+import io.chainsync.copier.BackingLayer;
 import io.chainsync.copier.DataCopier;
+import io.chainsync.copier.DestDir;
+import io.chainsync.copier.FileModes;
 import io.chainsync.copier.Destinations;
+import io.chainsync.copier.ExistingLayers;
+import io.chainsync.copier.LayerExistsException;
 import io.chainsync.kafka.Backoff;
 import io.chainsync.kafka.Failures;
 import io.chainsync.copier.LayerSink;
@@ -29,7 +34,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Reconstructs a chain layer by layer in one process: scan → decide → copy, the baseline the
  * distributed pipeline must match. Layer i is written to {@code DEST/NAME_i} with layer i-1 as its
- * backing file (relative name, with its format).
+ * backing file (relative name, with its format); the first layer's backing file is the options'
+ * existing layer ({@code --backing}, checked by {@link BackingLayer}), or none.
  */
 public final class ChainCopier {
 
@@ -40,6 +46,8 @@ public final class ChainCopier {
     private final CopyProgress progress;
     private final Decider decider;
     private int retries;
+    /** The names of the layers being copied. */
+    private List<String> names = List.of();
 
     public ChainCopier(Path destination, CopyOptions options, CopyProgress progress) {
         this(destination, options, progress, Decider.TABLE);
@@ -53,14 +61,33 @@ public final class ChainCopier {
         this.decider = decider;
     }
 
-    /** Copies every layer, bottom first; stops at the first layer that cannot be reproduced exactly. */
+    /**
+     * Copies every layer, bottom first; stops at the first layer that cannot be reproduced exactly.
+     * Before anything is copied, every layer name is checked against the destination
+     * ({@link ExistingLayers}): one that exists is refused unless the options replace, and one that
+     * another chain there uses as its backing file is refused even then.
+     */
     public void copy(List<LayerSpec> layers) throws LayerCopyException {
         JobSpec.validateChain(layers);
+        JobSpec.validateBase(layers, options.backing(), options.flatten(), options.dirtyBitmap());
+        List<String> names = layers.stream().map(LayerSpec::name).toList();
+        for (String name : names) {
+            try {
+                ExistingLayers.checkLayer(destination, name, names, options.replace());
+            } catch (LayerExistsException e) {
+                throw new LayerCopyException(e.layer(), e.reason(), e);
+            } catch (java.nio.file.NoSuchFileException e) {
+                break; // no destination yet: nothing in the way
+            } catch (IOException e) {
+                throw new LayerCopyException(name, describe(e), e);
+            }
+        }
         try {
             Files.createDirectories(destination);
         } catch (IOException e) {
             throw new LayerCopyException(layers.get(0).name(), "cannot create destination " + destination + ": " + e, e);
         }
+        this.names = names;
         ExecutorService writers = Executors.newFixedThreadPool(options.writerThreads(), r -> {
             Thread t = new Thread(r, "chainsync-writer");
             t.setDaemon(true);
@@ -69,8 +96,7 @@ public final class ChainCopier {
         try {
             DataCopier copier = new DataCopier(options.requestSize(), options.buffers(), writers);
             for (int i = 0; i < layers.size(); i++) {
-                LayerSpec below = i == 0 ? null : layers.get(i - 1);
-                copyLayer(layers.get(i), below, copier);
+                copyLayer(layers.get(i), i == 0 ? options.backing() : layers.get(i - 1).name(), i == 0, copier);
             }
         } finally {
             writers.shutdownNow();
@@ -81,11 +107,12 @@ public final class ChainCopier {
      * Copies one layer; after a transient failure (the source restarted, a connection dropped, a
      * deadline passed) the layer is copied again on a new connection, up to the options' attempts.
      */
-    private void copyLayer(LayerSpec layer, LayerSpec below, DataCopier copier) throws LayerCopyException {
+    private void copyLayer(LayerSpec layer, String backing, boolean first, DataCopier copier)
+            throws LayerCopyException {
         Backoff retry = options.retry();
         for (int attempt = 1; ; attempt++) {
             try {
-                copyLayerOnce(layer, below, copier);
+                copyLayerOnce(layer, backing, first, copier);
                 return;
             } catch (LayerCopyException e) {
                 boolean transientFailure = Failures.isTransient(e.getCause()) || NbdErrors.isTransient(e.getCause());
@@ -124,35 +151,49 @@ public final class ChainCopier {
         return retries;
     }
 
-    private void copyLayerOnce(LayerSpec layer, LayerSpec below, DataCopier copier) throws LayerCopyException {
+    /**
+     * @param backing the backing file's name (the layer below, or for the first layer the
+     *                existing layer of {@code --backing}), or null
+     */
+    private void copyLayerOnce(LayerSpec layer, String backing, boolean first, DataCopier copier)
+            throws LayerCopyException {
         Path target = Destinations.layerFile(destination, layer.name());
         NbdClient.Options clientOptions = NbdClient.Options.defaults()
                 .withMetaContexts(DecisionTable.requestedContexts(options.dirtyBitmap()))
                 .withConnections(options.connections())
                 .withMaxInFlight(Math.max(4, options.buffers()));
         try (NbdClient client = NbdClient.connect(layer.source(), clientOptions)) {
-            LayerPlan plan = plan(client, below == null);
+            LayerPlan plan = plan(client, first && backing == null); // a backing layer lies below
+            if (first && backing != null) {
+                try (DestDir dir = DestDir.of(destination, FileModes.DEFAULT)) {
+                    BackingLayer.check(dir, backing, plan.virtualSize());
+                }
+            }
             LOGGER.atInfo().setMessage("layer planned").addKeyValue("layer", layer.name())
                     .addKeyValue("size", plan.virtualSize()).addKeyValue("clusterSize", plan.clusterSize())
                     .addKeyValue("dataClusters", plan.dataClusters()).log();
             progress.layerPlanned(layer.name(), plan.dataBytes());
-            try (LayerSink sink = LayerSink.open(target, plan.virtualSize(), plan.clusterBits(),
-                    below == null ? null : below.name())) {
+            try (LayerSink sink = LayerSink.open(target, plan.virtualSize(), plan.clusterBits(), backing)) {
                 copier.copy(client, plan.runs(), plan.clusterBits(), plan.virtualSize(), sink,
                         n -> progress.bytesCopied(layer.name(), n));
                 sink.map(plan.runs());
+                // just before the rename: nothing may have taken the name, or come to use it as a backing file
+                ExistingLayers.checkLayer(destination, layer.name(), names, options.replace());
                 sink.commit();
             }
             progress.layerCompleted(layer.name());
         } catch (NotReproducibleException e) {
             throw new LayerCopyException(layer.name(), e.getMessage(), e);
+        } catch (LayerExistsException e) {
+            throw new LayerCopyException(e.layer(), e.reason(), e);
         } catch (IOException | RuntimeException e) {
             throw new LayerCopyException(layer.name(), describe(e), e);
         }
     }
 
     private LayerPlan plan(NbdClient client, boolean bottom) throws IOException {
-        DecisionTable.Mode mode = DecisionTable.selectMode(bottom, client.metaContexts(), options.dirtyBitmap());
+        DecisionTable.Mode mode = DecisionTable.selectMode(bottom, client.metaContexts(), options.dirtyBitmap(),
+                options.flatten());
         List<String> contexts = DecisionTable.contexts(mode, options.dirtyBitmap());
         LayerScan scan = new LayerScanner(client, contexts).scan();
         return LayerPlan.of(decider, mode, client.size(), scan.of(MetaContexts.BASE_ALLOCATION),

@@ -14,9 +14,19 @@ import java.util.OptionalInt;
  * @param writerThreads threads writing destination files
  * @param dirtyBitmap incremental mode: the bitmap naming changed ranges, or null
  * @param retry how often, and how far apart, a layer is copied again after a transient failure
+ * @param backing an existing layer in the destination the first layer is put on, or null
+ * @param flatten one layer holding everything the source's whole chain provides (FLATTEN)
+ * @param replace whether layers that exist in the destination are replaced (never one that another
+ *                chain there uses as its backing file); otherwise the copy is refused
  */
 public record CopyOptions(OptionalInt clusterBits, int connections, int requestSize, int buffers, int writerThreads,
-                          String dirtyBitmap, Backoff retry) {
+                          String dirtyBitmap, Backoff retry, String backing, boolean flatten, boolean replace) {
+
+    /** Options without a backing layer, flatten or replace. */
+    public CopyOptions(OptionalInt clusterBits, int connections, int requestSize, int buffers, int writerThreads,
+                       String dirtyBitmap, Backoff retry) {
+        this(clusterBits, connections, requestSize, buffers, writerThreads, dirtyBitmap, retry, null, false, false);
+    }
 
     public CopyOptions {
         if (clusterBits == null) {
@@ -43,14 +53,33 @@ public record CopyOptions(OptionalInt clusterBits, int connections, int requestS
     /** With a cluster size in bytes: a power of two from 512 B to 2 MiB. */
     public CopyOptions withClusterSize(long bytes) {
         return new CopyOptions(OptionalInt.of(ClusterSizes.bitsOf(bytes)), connections, requestSize, buffers,
-                writerThreads, dirtyBitmap, retry);
+                writerThreads, dirtyBitmap, retry, backing, flatten, replace);
     }
 
     public CopyOptions withRetry(Backoff backoff) {
-        return new CopyOptions(clusterBits, connections, requestSize, buffers, writerThreads, dirtyBitmap, backoff);
+        return new CopyOptions(clusterBits, connections, requestSize, buffers, writerThreads, dirtyBitmap, backoff,
+                backing, flatten, replace);
     }
 
     public CopyOptions withDirtyBitmap(String bitmap) {
-        return new CopyOptions(clusterBits, connections, requestSize, buffers, writerThreads, bitmap, retry);
+        return new CopyOptions(clusterBits, connections, requestSize, buffers, writerThreads, bitmap, retry, backing,
+                flatten, replace);
+    }
+
+    /** With the first layer put on the existing layer {@code name} of the destination. */
+    public CopyOptions withBacking(String name) {
+        return new CopyOptions(clusterBits, connections, requestSize, buffers, writerThreads, dirtyBitmap, retry, name,
+                flatten, replace);
+    }
+
+    /** With FLATTEN: the one layer holds everything its source's whole chain provides. */
+    public CopyOptions withFlatten(boolean on) {
+        return new CopyOptions(clusterBits, connections, requestSize, buffers, writerThreads, dirtyBitmap, retry,
+                backing, on, replace);
+    }
+
+    public CopyOptions withReplace(boolean replaceExisting) {
+        return new CopyOptions(clusterBits, connections, requestSize, buffers, writerThreads, dirtyBitmap, retry,
+                backing, flatten, replaceExisting);
     }
 }

@@ -8,13 +8,24 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Properties;
+import java.util.TreeSet;
 
 /**
  * Where the pipeline's Kafka and registry are, plus client properties passed to every Kafka
- * client (e.g. security settings from {@code --kafka-config}). Converted to {@link Properties}
+ * client (e.g. security settings from {@code --kafka-config}) and settings of the registry client
+ * (trust store, authentication, from {@code --registry-config}). Converted to {@link Properties}
  * only at the client boundary.
+ *
+ * @param extra    Kafka client properties ({@code security.protocol}, {@code sasl.*}, {@code ssl.*}, ...)
+ * @param registry Apicurio registry client settings, every key {@code apicurio.*}: e.g.
+ *                 {@code apicurio.registry.request.ssl.truststore.location|type|password},
+ *                 {@code apicurio.auth.username|password}
  */
-public record ClientConfig(String bootstrapServers, String registryUrl, Map<String, String> extra) {
+public record ClientConfig(String bootstrapServers, String registryUrl, Map<String, String> extra,
+                           Map<String, String> registry) {
+
+    /** Prefix of every setting the Apicurio registry client reads. */
+    public static final String REGISTRY_PREFIX = "apicurio.";
 
     public ClientConfig {
         if (bootstrapServers == null || bootstrapServers.isBlank()) {
@@ -24,13 +35,31 @@ public record ClientConfig(String bootstrapServers, String registryUrl, Map<Stri
             throw new IllegalArgumentException("registry URL must be an http(s) URL: " + registryUrl);
         }
         extra = Map.copyOf(Objects.requireNonNullElse(extra, Map.of()));
+        registry = Map.copyOf(Objects.requireNonNullElse(registry, Map.of()));
+        for (String key : registry.keySet()) {
+            if (!key.startsWith(REGISTRY_PREFIX)) {
+                throw new IllegalArgumentException("registry client setting '" + key + "' is not one of the Apicurio"
+                        + " client's (" + REGISTRY_PREFIX + "*); Kafka client settings belong in --kafka-config");
+            }
+        }
+    }
+
+    public ClientConfig(String bootstrapServers, String registryUrl, Map<String, String> extra) {
+        this(bootstrapServers, registryUrl, extra, Map.of());
     }
 
     public ClientConfig(String bootstrapServers, String registryUrl) {
-        this(bootstrapServers, registryUrl, Map.of());
+        this(bootstrapServers, registryUrl, Map.of(), Map.of());
     }
 
-    /** Reads client properties from a file ({@code --kafka-config}). */
+    /** Names the settings but not their values: they may hold passwords. */
+    @Override
+    public String toString() {
+        return "ClientConfig[bootstrapServers=" + bootstrapServers + ", registryUrl=" + registryUrl + ", extra="
+                + new TreeSet<>(extra.keySet()) + ", registry=" + new TreeSet<>(registry.keySet()) + "]";
+    }
+
+    /** Reads client properties from a file ({@code --kafka-config}, {@code --registry-config}). */
     public static Map<String, String> readProperties(Path file) throws IOException {
         Properties p = new Properties();
         try (Reader r = Files.newBufferedReader(file)) {
@@ -50,7 +79,7 @@ public record ClientConfig(String bootstrapServers, String registryUrl, Map<Stri
     }
 
     public SerdeFactory serdes() {
-        return new RegistrySerdes(registryUrl);
+        return new RegistrySerdes(registryUrl, registry);
     }
 
     public PipelineTopics topics() {

@@ -68,6 +68,23 @@ public final class Failures {
         return false;
     }
 
+    /**
+     * The registry refused this client (HTTP 401 or 403): its credentials are wrong or missing
+     * ({@code --registry-config}). Neither transient nor a fault of the record: a record must not be
+     * set aside for it.
+     */
+    public static boolean isRegistryRefusal(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (c instanceof RestClientException r && r.getError() != null && r.getError().getErrorCode() != null) {
+                int status = r.getError().getErrorCode();
+                if (status == 401 || status == 403) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
     /** The innermost meaningful message of a failure, for one-line reasons. */
     public static String reason(Throwable t) {
         Throwable c = t;

@@ -8,7 +8,8 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 
 /**
- * What a job is, as one hash: its layers (names and sources), destination and options, not when
+ * What a job is, as one hash: its layers (names and sources), destination and options (replace
+ * included), not when
  * it was submitted. A job id names one job only: a record with a used id and another fingerprint
  * is refused; one with the same fingerprint is the same job, submitted again.
  */
@@ -33,6 +34,16 @@ public final class JobFingerprint {
         field(sha, String.valueOf(job.getClusterSize()));
         field(sha, String.valueOf(job.getDirtyBitmap()));
         field(sha, String.valueOf(job.getChunkSize()));
+        // added later: hashed only when set, so a job without them keeps its earlier fingerprint
+        if (job.getBacking() != null) {
+            field(sha, "backing=" + job.getBacking());
+        }
+        if (job.getFlatten()) {
+            field(sha, "flatten");
+        }
+        if (job.getReplace()) {
+            field(sha, "replace"); // only when set: the fingerprints of earlier jobs stay as they were
+        }
         return HexFormat.of().formatHex(sha.digest());
     }
 

@@ -159,6 +159,11 @@ public abstract class RecordLoop<K, V> implements Runnable, AutoCloseable {
                         .addKeyValue("reason", Failures.reason(e)).log();
                 return retryLater(tp, raw.offset());
             }
+            if (Failures.isRegistryRefusal(e)) {
+                // the client's credentials, not the record, are at fault: stop rather than set records aside
+                throw new IllegalStateException("the schema registry refused this client (see --registry-config): "
+                        + Failures.reason(e), e);
+            }
             return setAside(tp, raw, "unreadable record: " + Failures.reason(e));
         }
         current = raw;

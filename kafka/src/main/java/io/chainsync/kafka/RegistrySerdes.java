@@ -30,7 +30,10 @@ public final class RegistrySerdes implements SerdeFactory {
         this(registryUrl, Map.of());
     }
 
-    /** @param extra further serde settings (e.g. registry authentication) */
+    /**
+     * @param extra further serde settings: the registry client's trust store and authentication
+     *              ({@link ClientConfig#registry()}); the wire-format settings below always win
+     */
     public RegistrySerdes(String registryUrl, Map<String, ?> extra) {
         Map<String, Object> c = new HashMap<>(extra);
         c.put(SerdeConfig.REGISTRY_URL, registryUrl);

@@ -7,6 +7,7 @@ import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.errors.AuthenticationException;
 import org.apache.kafka.common.errors.TopicExistsException;
 
 /** Creates the pipeline's topics when missing (idempotent). */
@@ -54,6 +55,11 @@ public final class TopicSetup {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while creating topics", e);
         } catch (ExecutionException e) {
+            if (e.getCause() instanceof AuthenticationException) {
+                // SASL (wrong user or password) or TLS (untrusted certificate): retrying cannot help
+                throw new IllegalStateException("cannot authenticate with Kafka at " + config.bootstrapServers()
+                        + " (see --kafka-config): " + e.getCause().getMessage(), e.getCause());
+            }
             throw new IllegalStateException("cannot create the pipeline's topics at " + config.bootstrapServers()
                     + ": " + e.getCause().getMessage(), e.getCause());
         }

@@ -78,6 +78,17 @@ class BackoffAndFailuresTest {
     }
 
     @Test
+    void aRegistryRefusingTheClientIsNeitherTransientNorTheRecordsFault() {
+        for (int status : new int[] {401, 403}) {
+            RestClientException refused = registryError("NotAuthorizedException", status);
+            assertFalse(Failures.isTransient(refused));
+            assertTrue(Failures.isRegistryRefusal(new SerializationException(refused)));
+        }
+        assertFalse(Failures.isRegistryRefusal(registryError("ContentNotFoundException", 404)));
+        assertFalse(Failures.isRegistryRefusal(registryError("ConnectException", null)));
+    }
+
+    @Test
     void badDataIsPermanent() {
         assertFalse(Failures.isTransient(new SerializationException("Unknown magic byte!")));
         assertFalse(Failures.isTransient(new AvroRuntimeException("Malformed data. Length is negative: -1")));

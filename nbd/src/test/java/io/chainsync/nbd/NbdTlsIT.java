@@ -15,6 +15,7 @@ import io.chainsync.testkit.ChainBuilder;
 import io.chainsync.testkit.NbdServer;
 import io.chainsync.testkit.QemuImg;
 import io.chainsync.testkit.QemuNbdServer;
+import io.chainsync.testkit.TestPki;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -100,27 +101,16 @@ class NbdTlsIT {
         wrongPskFile = TestPki.pskDir(pki.resolve("psk-wrong"), PSK_USER, TestPki.randomKey()).resolve("keys.psk");
 
         plain = serve(QemuNbdServer.builder(spec, "qcow2").start(dir));
-        tlsUnix = serve(QemuNbdServer.builder(spec, "qcow2").arg(x509(serverDir, true)).start(dir));
-        tlsTcp = serve(QemuNbdServer.builder(spec, "qcow2").arg(x509(serverDir, true)).startTcp(HOST));
-        wrongNameTcp = serve(QemuNbdServer.builder(spec, "qcow2").arg(x509(wrongNameDir, true)).startTcp(HOST));
-        noClientAuthUnix = serve(QemuNbdServer.builder(spec, "qcow2").arg(x509(serverDir, false)).start(dir));
-        pskUnix = serve(QemuNbdServer.builder(spec, "qcow2").arg(psk(pskDir)).start(dir));
-        pskTcp = serve(QemuNbdServer.builder(spec, "qcow2").arg(psk(pskDir)).startTcp(HOST));
+        tlsUnix = serve(QemuNbdServer.builder(spec, "qcow2").arg(TestPki.qemuX509(serverDir, true)).start(dir));
+        tlsTcp = serve(QemuNbdServer.builder(spec, "qcow2").arg(TestPki.qemuX509(serverDir, true)).startTcp(HOST));
+        wrongNameTcp = serve(QemuNbdServer.builder(spec, "qcow2").arg(TestPki.qemuX509(wrongNameDir, true)).startTcp(HOST));
+        noClientAuthUnix = serve(QemuNbdServer.builder(spec, "qcow2").arg(TestPki.qemuX509(serverDir, false)).start(dir));
+        pskUnix = serve(QemuNbdServer.builder(spec, "qcow2").arg(TestPki.qemuPsk(pskDir)).start(dir));
+        pskTcp = serve(QemuNbdServer.builder(spec, "qcow2").arg(TestPki.qemuPsk(pskDir)).startTcp(HOST));
         Path scratch = dir.resolve("scratch.raw");
         QemuImg.create(scratch, "raw", 4 * MIB);
         writableTls = serve(QemuNbdServer.builder(scratch.toString(), "raw").writable().allocationDepth(false)
-                .shared(1).arg(x509(serverDir, true)).start(dir));
-    }
-
-    /** qemu's X.509 server credentials; {@code verify-peer} (client certificates) is qemu's default. */
-    private static String[] x509(Path serverDir, boolean verifyPeer) {
-        return new String[] {"--object", "tls-creds-x509,id=tls0,dir=" + serverDir + ",endpoint=server"
-                + (verifyPeer ? "" : ",verify-peer=off"), "--tls-creds", "tls0"};
-    }
-
-    private static String[] psk(Path pskDir) {
-        return new String[] {"--object", "tls-creds-psk,id=tls0,dir=" + pskDir + ",endpoint=server",
-                "--tls-creds", "tls0"};
+                .shared(1).arg(TestPki.qemuX509(serverDir, true)).start(dir));
     }
 
     private NbdServer serve(NbdServer server) {

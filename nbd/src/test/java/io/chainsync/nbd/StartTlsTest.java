@@ -1,5 +1,7 @@
 package io.chainsync.nbd;
 
+import io.chainsync.testkit.TestPki;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;

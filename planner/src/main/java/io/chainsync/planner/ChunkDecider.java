@@ -44,10 +44,16 @@ public final class ChunkDecider {
     /**
      * Adds one context's record to a chunk's aggregate: the latest record per context wins; a
      * record equal to the stored one (a redelivery) leaves the aggregate unchanged, with
-     * {@code changed == false}. Parts are kept sorted by context name (deterministic bytes).
+     * {@code changed == false}. Parts are kept sorted by context name (deterministic bytes). A
+     * record of a newer attempt of the job (a retry) starts the chunk afresh, so that contexts of
+     * two attempts are never joined; one of an older attempt changes nothing.
      */
     public static ChunkContexts add(ChunkContexts aggregate, ChunkExtents part) {
-        List<ChunkExtents> parts = new ArrayList<>(aggregate.getParts());
+        int attempt = aggregate.getParts().isEmpty() ? part.getAttempt() : aggregate.getParts().get(0).getAttempt();
+        if (part.getAttempt() < attempt) {
+            return new ChunkContexts(aggregate.getParts(), false);
+        }
+        List<ChunkExtents> parts = part.getAttempt() > attempt ? new ArrayList<>() : new ArrayList<>(aggregate.getParts());
         for (int i = 0; i < parts.size(); i++) {
             if (parts.get(i).getContext().equals(part.getContext())) {
                 if (parts.get(i).equals(part)) {
@@ -130,7 +136,7 @@ public final class ChunkDecider {
         }
         List<Extent> baseExtents = extents(base);
         List<Extent> secondExtents = null;
-        if (mode != DecisionMode.BOTTOM_WITHOUT_DEPTH) {
+        if (mode(mode).joinsSecondContext()) {
             ChunkExtents second = null;
             for (String c : required(aggregate)) {
                 if (!c.equals(MetaContexts.BASE_ALLOCATION)) {
@@ -167,6 +173,7 @@ public final class ChunkDecider {
                 .setDataClustersByBits(boxed(clusters)).setDataBytes(dataBytes)
                 .setDataBytesByBits(boxed(bytes))
                 .setError(null)
+                .setAttempt(first.getAttempt())
                 .build();
     }
 
@@ -181,6 +188,7 @@ public final class ChunkDecider {
                 .setDataClustersByBits(boxed(none)).setDataBytes(0).setDataBytesByBits(boxed(none))
                 .setError("chunk " + first.getChunk() + " of layer " + first.getLayer() + " of job " + first.getJob()
                         + ": " + error)
+                .setAttempt(first.getAttempt())
                 .build();
     }
 
@@ -234,6 +242,7 @@ public final class ChunkDecider {
                 .setStart(decided.getStart())
                 .setEnd(decided.getEnd())
                 .setDataBytesByBits(decided.getDataBytesByBits())
+                .setAttempt(decided.getAttempt())
                 .build();
     }
 

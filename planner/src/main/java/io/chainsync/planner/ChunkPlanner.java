@@ -29,11 +29,13 @@ public final class ChunkPlanner {
 
     /**
      * The COPY plan of a decided chunk, or null when there is none to give: the chunk or the layout
-     * failed (the status reports why), or the layout is incomplete.
+     * failed (the status reports why), the layout is incomplete, or the chunk and the layout belong
+     * to different attempts of the job.
      */
     public static ChunkPlan copyPlan(ChunkDecided decided, ChunkLayout place) {
         LayerLayout layout = place == null ? null : place.getLayout();
-        if (decided.getError() != null || !LayoutPlanner.isUsable(layout)) {
+        if (decided.getError() != null || !LayoutPlanner.isUsable(layout)
+                || decided.getAttempt() != layout.getScan().getAttempt()) {
             return null;
         }
         long chunk = decided.getChunk();
@@ -44,7 +46,7 @@ public final class ChunkPlanner {
         List<ClusterRun> runs;
         try {
             runs = ClusterMap.runs(ChunkDecider.decisions(decided), bits, place.getFirstDataIndex(),
-                    layout.getScan().getMode() != io.chainsync.avro.DecisionMode.BOTTOM_WITHOUT_DEPTH);
+                    ChunkDecider.mode(layout.getScan().getMode()).exactOwnership());
         } catch (NotReproducibleException | IllegalArgumentException e) {
             // cannot happen for a layout built from this chunk's own alignment; never approximate
             return null;
@@ -66,12 +68,14 @@ public final class ChunkPlanner {
 
     /**
      * The FINALIZE plan when every chunk of the layer is copied and nothing failed, else null.
-     * A layer of no chunks (size 0) is ready at once.
+     * A layer of no chunks (size 0) is ready at once. Results of another attempt than the
+     * layout's count as none.
      */
     public static ChunkPlan finalizeIfReady(LayerLayout layout, LayerResults results) {
         if (!LayoutPlanner.isUsable(layout)) {
             return null;
         }
+        results = ResultTracker.ofAttempt(results, layout.getScan().getAttempt());
         long done = results == null ? 0 : ResultTracker.doneChunksBelow(results, layout.getScan().getChunkCount());
         boolean failed = results != null && results.getError() != null;
         if (failed || done < layout.getScan().getChunkCount()) {
@@ -90,6 +94,8 @@ public final class ChunkPlanner {
                 .setChunkCount(scan.getChunkCount())
                 .setBackingName(scan.getBackingName()).setBackingFormat(scan.getBackingFormat())
                 .setRuns(runs).setDataBytes(dataBytes)
+                .setAttempt(scan.getAttempt())
+                .setJobLayers(scan.getJobLayers()).setReplace(scan.getReplace())
                 .build();
     }
 }

@@ -44,14 +44,14 @@ public final class LayoutPlanner {
      * (and complete) when the scan failed, a chunk failed or the chunks do not tile the layer, or
      * no exact cluster size exists (or not the forced one).
      *
-     * @param received how many distinct chunks' stats are in
-     * @param chunkError the first chunk error seen, or null
-     * @param chunks the chunks' stats in chunk order; read (once) only when every chunk is in
+     * @param received how many distinct chunks of the scan's attempt have their stats in
+     * @param chunkError the first chunk error of the scan's attempt, or null
+     * @param chunks the chunks' stats in chunk order; read (once) only when every chunk is in.
+     *               Stats of another attempt than the scan's (left by an earlier attempt, which
+     *               may have cut more chunks) are not the scan's chunks and are skipped
      */
     public static LayerLayout plan(LayerScanned scan, long received, String chunkError, ChunksInOrder chunks) {
-        LayerLayout.Builder out = LayerLayout.newBuilder().setScan(scan).setClusterBits(-1)
-                .setFirstDataIndex(new ArrayList<>()).setDataClusters(0).setDataBytes(0).setError(null)
-                .setComplete(false);
+        LayerLayout.Builder out = LayerLayout.newBuilder(waiting(scan));
         String where = "layer " + scan.getLayer() + " (" + scan.getName() + ") of job " + scan.getJob();
         if (scan.getError() != null) {
             return out.setComplete(true).setError(where + ": scan failed: " + scan.getError()).build();
@@ -72,6 +72,9 @@ public final class LayoutPlanner {
         long covered = 0;
         for (Iterator<ChunkStats> it = chunks.iterator(); it.hasNext(); ) {
             ChunkStats s = it.next();
+            if (s.getAttempt() != scan.getAttempt()) {
+                continue;
+            }
             if (s.getError() != null) {
                 return out.setComplete(true).setError(where + ": " + s.getError()).build();
             }
@@ -124,9 +127,17 @@ public final class LayoutPlanner {
                 .setDataBytes(bytes[index]).build();
     }
 
+    /** The layout of a layer still waiting for chunks (not complete, nothing chosen). */
+    public static LayerLayout waiting(LayerScanned scan) {
+        return LayerLayout.newBuilder().setScan(scan).setClusterBits(-1)
+                .setFirstDataIndex(new ArrayList<>()).setDataClusters(0).setDataBytes(0).setError(null)
+                .setComplete(false).build();
+    }
+
     /**
      * Each chunk's first data index under a usable layout, in chunk order: the DATA clusters of all
-     * earlier chunks at the layout's cluster size. One pass over the chunks.
+     * earlier chunks at the layout's cluster size. One pass over the chunks; stats of another
+     * attempt than the layout's scan are skipped (as in {@link #plan}).
      */
     public static void firstDataIndexes(LayerLayout layout, Iterator<ChunkStats> inChunkOrder,
                                         ObjLongConsumer<ChunkStats> sink) {
@@ -137,6 +148,9 @@ public final class LayoutPlanner {
         long next = 0;
         while (inChunkOrder.hasNext()) {
             ChunkStats s = inChunkOrder.next();
+            if (s.getAttempt() != layout.getScan().getAttempt()) {
+                continue;
+            }
             sink.accept(s, next);
             next += s.getDataClustersByBits().get(index);
         }

@@ -69,11 +69,19 @@ final class LayoutProcessor implements Processor<LayerKey, LayoutProcessor.Input
         if (layer == null || in == null) {
             return;
         }
+        int attempt = in.stats() != null ? in.stats().getAttempt() : in.scan().getAttempt();
         LayerTally tally = tallies.get(layer);
-        if (tally == null) {
-            tally = new LayerTally(null, 0L, null, false);
+        if (tally != null && attempt < tally.getAttempt()) {
+            return; // an older attempt of the job: superseded by a retry
         }
         boolean scanChanged = false;
+        LayerScanned superseded = null;
+        if (tally == null || attempt > tally.getAttempt()) {
+            // a retry starts the layer afresh; the older attempt's chunk stats stay in the store
+            // until overwritten, and the range passes skip them (LayoutPlanner)
+            superseded = tally == null ? null : tally.getScan();
+            tally = new LayerTally(null, 0L, null, false, attempt);
+        }
         if (in.stats() != null) {
             ChunkStats s = in.stats();
             Bytes key = chunkKey(layer, s.getChunk());
@@ -82,7 +90,7 @@ final class LayoutProcessor implements Processor<LayerKey, LayoutProcessor.Input
                 return;
             }
             stats.put(key, s);
-            if (old == null) {
+            if (old == null || old.getAttempt() != attempt) {
                 tally.setReceived(tally.getReceived() + 1);
             }
             if (s.getError() != null && tally.getError() == null) {
@@ -98,6 +106,10 @@ final class LayoutProcessor implements Processor<LayerKey, LayoutProcessor.Input
         LayerScanned scan = tally.getScan();
         if (scan == null) {
             tallies.put(layer, tally);
+            if (superseded != null) {
+                // the older attempt's layout no longer holds: none of its chunks count any more
+                context.forward(record.withValue(new Output(LayoutPlanner.waiting(superseded), null, null)));
+            }
             return;
         }
         boolean wasFinal = tally.getLaidOut();

@@ -10,7 +10,8 @@ import java.util.List;
 
 /**
  * Folds a layer's copier results, idempotently: a chunk counts once however often its DONE
- * result is delivered (its bytes too); the first failure is kept.
+ * result is delivered (its bytes too); the first failure is kept. A result of a newer attempt of
+ * the job (a retry) starts the layer afresh; one of an older attempt is ignored.
  */
 public final class ResultTracker {
 
@@ -18,10 +19,16 @@ public final class ResultTracker {
     }
 
     public static LayerResults empty() {
-        return new LayerResults("", 0, new ArrayList<>(), 0L, false, false, null, false);
+        return new LayerResults("", 0, new ArrayList<>(), 0L, false, false, null, false, 0);
     }
 
     public static LayerResults add(LayerResults aggregate, ChunkResult result) {
+        if (result.getAttempt() < aggregate.getAttempt()) {
+            return LayerResults.newBuilder(aggregate).setChanged(false).build();
+        }
+        if (result.getAttempt() > aggregate.getAttempt()) {
+            aggregate = LayerResults.newBuilder(empty()).setAttempt(result.getAttempt()).build();
+        }
         List<Long> done = new ArrayList<>(aggregate.getDoneChunks());
         LayerResults.Builder out = LayerResults.newBuilder(aggregate).setJob(result.getJob())
                 .setLayer(result.getLayer()).setDoneChunks(done).setChanged(false);
@@ -45,6 +52,11 @@ public final class ResultTracker {
             out.setBytes(aggregate.getBytes() + result.getBytes()).setChanged(true);
         }
         return out.build();
+    }
+
+    /** The results if they belong to {@code attempt}, else null (none yet for that attempt). */
+    static LayerResults ofAttempt(LayerResults results, int attempt) {
+        return results == null || results.getAttempt() != attempt ? null : results;
     }
 
     /** Chunks in [0, chunkCount) copied. */

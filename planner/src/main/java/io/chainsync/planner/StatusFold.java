@@ -1,5 +1,6 @@
 package io.chainsync.planner;
 
+import io.chainsync.avro.JobCommand;
 import io.chainsync.avro.JobState;
 import io.chainsync.avro.JobStatus;
 import io.chainsync.avro.LayerLayout;
@@ -19,8 +20,16 @@ import java.util.List;
  * layout pending) → COPYING (layout known) → COMPLETE (finalized), or FAILED with the reason; the
  * job is FAILED if any layer failed, COMPLETE when every layer of the chain is, else the state of
  * its least advanced layer.
+ *
+ * <p>Job control (docs/design.md §3, "Faults"): a job record of a newer attempt (a retry), or a
+ * layer of a newer attempt, starts every layer afresh as SUBMITTED; anything of an older attempt
+ * changes nothing. A CANCEL record of the current attempt of a job that has not ended makes the
+ * job FAILED with the reason "cancelled", whatever its layers do afterwards.
  */
 public final class StatusFold {
+
+    /** The reason of a cancelled job. */
+    public static final String CANCELLED = "cancelled";
 
     private StatusFold() {
     }
@@ -28,6 +37,7 @@ public final class StatusFold {
     /** One layer's status from its (possibly incomplete) layout and its results so far. */
     public static LayerProgress layer(LayerLayout layout, LayerResults results) {
         LayerScanned scan = layout.getScan();
+        results = ResultTracker.ofAttempt(results, scan.getAttempt());
         long chunksDone = results == null ? 0 : ResultTracker.doneChunksBelow(results, scan.getChunkCount());
         long bytesDone = results == null ? 0 : results.getBytes();
         JobState state;
@@ -48,11 +58,11 @@ public final class StatusFold {
         }
         LayerStatus status = new LayerStatus(scan.getLayer(), scan.getName(), state, bytesDone,
                 layout.getComplete() ? layout.getDataBytes() : 0L, chunksDone, scan.getChunkCount(), error);
-        return new LayerProgress(scan.getLayerCount(), status);
+        return new LayerProgress(scan.getLayerCount(), status, scan.getAttempt());
     }
 
     public static JobStatus empty() {
-        return new JobStatus("", JobState.SUBMITTED, new ArrayList<>(), null, Instant.EPOCH, null, null);
+        return new JobStatus("", JobState.SUBMITTED, new ArrayList<>(), null, Instant.EPOCH, null, null, 0, false, null);
     }
 
     /**
@@ -62,10 +72,20 @@ public final class StatusFold {
      */
     public static JobStatus withJob(String job, SyncJob submitted, JobStatus status) {
         String fingerprint = JobFingerprint.of(submitted);
-        if (status.getFingerprint() != null && !status.getFingerprint().equals(fingerprint)) {
+        if (status.getFingerprint() != null && !status.getFingerprint().equals(fingerprint)
+                || submitted.getAttempt() < status.getAttempt()) {
             return status;
         }
-        status = JobStatus.newBuilder(status).setDest(submitted.getDest()).setFingerprint(fingerprint).build();
+        status = atAttempt(status, submitted.getAttempt());
+        JobStatus.Builder changed = JobStatus.newBuilder(status).setDest(submitted.getDest()).setFingerprint(fingerprint);
+        if (submitted.getCommand() == JobCommand.CANCEL) {
+            if (status.getState() != JobState.COMPLETE && status.getState() != JobState.FAILED) {
+                changed.setCancelled(true);
+            }
+        } else {
+            changed.setSpec(submitted);
+        }
+        status = changed.build();
         List<LayerStatus> layers = padded(status.getLayers(), submitted.getLayers().size());
         for (int i = 0; i < submitted.getLayers().size(); i++) {
             LayerStatus l = layers.get(i);
@@ -79,10 +99,27 @@ public final class StatusFold {
 
     /** A layer's new status (latest wins). */
     public static JobStatus withLayer(String job, LayerProgress progress, JobStatus status) {
+        if (progress.getAttempt() < status.getAttempt()) {
+            return status;
+        }
+        status = atAttempt(status, progress.getAttempt());
         LayerStatus layer = progress.getStatus();
         List<LayerStatus> layers = padded(status.getLayers(), Math.max(progress.getLayerCount(), layer.getLayer() + 1));
         layers.set(layer.getLayer(), layer);
         return summarize(job, layers, status);
+    }
+
+    /** The status at {@code attempt}: when newer than the status's, every layer starts afresh. */
+    private static JobStatus atAttempt(JobStatus status, int attempt) {
+        if (attempt <= status.getAttempt()) {
+            return status;
+        }
+        List<LayerStatus> layers = new ArrayList<>();
+        for (LayerStatus l : status.getLayers()) {
+            layers.add(new LayerStatus(l.getLayer(), l.getName(), JobState.SUBMITTED, 0L, 0L, 0L, 0L, null));
+        }
+        return JobStatus.newBuilder(status).setAttempt(attempt).setCancelled(false).setLayers(layers)
+                .setState(JobState.SUBMITTED).setError(null).build();
     }
 
     private static List<LayerStatus> padded(List<LayerStatus> layers, int count) {
@@ -106,8 +143,11 @@ public final class StatusFold {
                 state = l.getState();
             }
         }
-        return new JobStatus(job, state, layers, error, previous.getUpdatedAt(), previous.getDest(),
-                previous.getFingerprint());
+        if (previous.getCancelled()) {
+            state = JobState.FAILED;
+            error = CANCELLED;
+        }
+        return JobStatus.newBuilder(previous).setJob(job).setState(state).setLayers(layers).setError(error).build();
     }
 
     /**

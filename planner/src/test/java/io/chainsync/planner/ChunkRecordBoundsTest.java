@@ -68,9 +68,9 @@ class ChunkRecordBoundsTest {
         assertEquals(MAX, depthLengths.size());
         List<String> contexts = List.of(MetaContexts.BASE_ALLOCATION, MetaContexts.ALLOCATION_DEPTH);
         ChunkExtents base = new ChunkExtents(LONG, Integer.MAX_VALUE, 1L << 50, MetaContexts.BASE_ALLOCATION,
-                DecisionMode.ALLOCATION_DEPTH, contexts, start, end, baseLengths, baseFlags);
+                DecisionMode.ALLOCATION_DEPTH, contexts, start, end, baseLengths, baseFlags, Integer.MAX_VALUE);
         ChunkExtents depth = new ChunkExtents(LONG, Integer.MAX_VALUE, 1L << 50, MetaContexts.ALLOCATION_DEPTH,
-                DecisionMode.ALLOCATION_DEPTH, contexts, start, end, depthLengths, depthFlags);
+                DecisionMode.ALLOCATION_DEPTH, contexts, start, end, depthLengths, depthFlags, Integer.MAX_VALUE);
         ChunkContexts both = ChunkDecider.add(ChunkDecider.add(ChunkDecider.emptyContexts(), base), depth);
         ChunkDecided decided = ChunkDecider.decide(both);
         assertNull(decided.getError());
@@ -80,7 +80,7 @@ class ChunkRecordBoundsTest {
                 .setName(LONG).setUri(LONG).setDest(LONG).setSize(Long.MAX_VALUE).setChunkSize(64L << 20)
                 .setChunkCount(Long.MAX_VALUE).setOffered(contexts).setMode(DecisionMode.ALLOCATION_DEPTH)
                 .setExtentCount(Long.MAX_VALUE).setBackingName(LONG).setBackingFormat("qcow2").setClusterSize(512)
-                .setError(null).build();
+                .setError(null).setAttempt(Integer.MAX_VALUE).build();
         LayerLayout layout = LayerLayout.newBuilder().setScan(scan).setClusterBits(9).setFirstDataIndex(List.of())
                 .setDataClusters(Long.MAX_VALUE).setDataBytes(Long.MAX_VALUE).setError(null).setComplete(true).build();
         ChunkPlan plan = ChunkPlanner.copyPlan(decided,

@@ -154,6 +154,6 @@ public final class PlannerBenchmark {
     private static ChunkExtents record(long chunk, String context, long start, long end, List<Long> lengths,
                                        List<Integer> flags) {
         return new ChunkExtents("bench", 0, chunk, context, DecisionMode.ALLOCATION_DEPTH, contexts(), start, end,
-                lengths, flags);
+                lengths, flags, 0);
     }
 }

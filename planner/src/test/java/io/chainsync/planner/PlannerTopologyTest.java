@@ -18,6 +18,7 @@ import io.chainsync.avro.ChunkPlan;
 import io.chainsync.avro.ChunkResult;
 import io.chainsync.avro.ClusterKind;
 import io.chainsync.avro.ClusterRunRecord;
+import io.chainsync.avro.JobCommand;
 import io.chainsync.avro.JobKey;
 import io.chainsync.avro.JobState;
 import io.chainsync.avro.JobStatus;
@@ -103,7 +104,7 @@ class PlannerTopologyTest {
             sources.add(new LayerSource("layer" + i + ".qcow2", "nbd+unix:///?socket=/s" + i));
         }
         jobs.pipeInput(new JobKey(JOB), new SyncJob(JOB, sources, "out", null, null, 2 * MIB,
-                Instant.ofEpochMilli(1_000_000)));
+                Instant.ofEpochMilli(1_000_000), null, false, 0, JobCommand.RUN, false));
     }
 
     private void pipe(ChunkExtents e) {
@@ -116,7 +117,7 @@ class PlannerTopologyTest {
 
     private void done(int layer, long chunk, TaskKind kind, long bytes) {
         results.pipeInput(new ChunkKey(JOB, layer, chunk),
-                new ChunkResult(JOB, layer, chunk, kind, ResultState.DONE, bytes, "w1", null));
+                new ChunkResult(JOB, layer, chunk, kind, ResultState.DONE, bytes, "w1", null, 0));
     }
 
     private JobStatus lastStatus() {
@@ -263,7 +264,7 @@ class PlannerTopologyTest {
         pipe(TestLayers.scan(seed, 0, 1, 2 * MIB));
         assertEquals(1, plans.readKeyValuesToList().size());
         results.pipeInput(new ChunkKey(JOB, 0, 0L),
-                new ChunkResult(JOB, 0, 0L, TaskKind.COPY, ResultState.FAILED, 0L, "w2", "disk full"));
+                new ChunkResult(JOB, 0, 0L, TaskKind.COPY, ResultState.FAILED, 0L, "w2", "disk full", 0));
         done(0, 0, TaskKind.COPY, 65536);
         assertTrue(plans.isEmpty(), "no FINALIZE after a failure");
         JobStatus s = lastStatus();

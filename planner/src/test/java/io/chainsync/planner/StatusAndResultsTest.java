@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Test;
 class StatusAndResultsTest {
 
     private static ChunkResult result(long chunk, TaskKind kind, ResultState state, long bytes) {
-        return new ChunkResult(TestLayers.JOB, 0, chunk, kind, state, bytes, "w", state == ResultState.FAILED ? "boom" : null);
+        return new ChunkResult(TestLayers.JOB, 0, chunk, kind, state, bytes, "w", state == ResultState.FAILED ? "boom" : null, 0);
     }
 
     @Test
@@ -60,13 +60,14 @@ class StatusAndResultsTest {
 
     private static LayerProgress layer(int index, JobState state) {
         return new LayerProgress(3, new LayerStatus(index, "l" + index, state, 0L, 0L, 0L, 0L,
-                state == JobState.FAILED ? "layer " + index + " broke" : null));
+                state == JobState.FAILED ? "layer " + index + " broke" : null), 0);
     }
 
     @Test
     void jobStateIsTheLeastAdvancedLayerOrFailedOrComplete() {
         SyncJob job = new SyncJob(TestLayers.JOB, List.of(new LayerSource("a", "u"), new LayerSource("b", "u"),
-                new LayerSource("c", "u")), "out", null, null, 2L << 20, Instant.EPOCH);
+                new LayerSource("c", "u")), "out", null, null, 2L << 20, Instant.EPOCH, null, false, 0,
+                io.chainsync.avro.JobCommand.RUN, false);
         JobStatus s = StatusFold.withJob(TestLayers.JOB, job, StatusFold.empty());
         assertEquals(JobState.SUBMITTED, s.getState());
         assertEquals(3, s.getLayers().size());

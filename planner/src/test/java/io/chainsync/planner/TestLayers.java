@@ -144,7 +144,7 @@ final class TestLayers {
             }
         }
         return new ChunkExtents(JOB, layerIndex, chunk, context, layer.mode(), layer.contexts(), start, end,
-                lengths, flags);
+                lengths, flags, 0);
     }
 
     static LayerScanned scan(Layer layer, int layerIndex, int layerCount, long chunkSize) {

@@ -82,15 +82,7 @@ public final class Qcow2Reader implements Closeable {
             pos += Qcow2Header.EXT_HEADER_BYTES + (int) ((len + 7) & ~7L);
         }
         this.backingFormat = fmt;
-        if (header.backingFileOffset() != 0) {
-            if (header.backingFileOffset() + header.backingFileSize() > fileSize) {
-                throw new Qcow2FormatException("backing file name lies beyond the end of the file");
-            }
-            ByteBuffer name = readAt(header.backingFileOffset(), header.backingFileSize());
-            this.backingFile = StandardCharsets.UTF_8.decode(name).toString();
-        } else {
-            this.backingFile = null;
-        }
+        this.backingFile = backingFile(channel, header, fileSize);
 
         long l1Size = Integer.toUnsignedLong(header.l1Size());
         if (l1Size * L1E_SIZE > QCOW_MAX_L1_SIZE) {
@@ -128,6 +120,39 @@ public final class Qcow2Reader implements Closeable {
         if ((incompat & QCOW2_INCOMPAT_DATA_FILE) != 0) {
             throw new Qcow2FormatException("unsupported qcow2 feature: external data file");
         }
+    }
+
+    /** The backing file name of {@code header}'s image on {@code channel}, or null when it has none. */
+    private static String backingFile(FileChannel channel, Qcow2Header header, long fileSize) throws IOException {
+        if (header.backingFileOffset() == 0) {
+            return null;
+        }
+        if (header.backingFileOffset() + header.backingFileSize() > fileSize) {
+            throw new Qcow2FormatException("backing file name lies beyond the end of the file");
+        }
+        return StandardCharsets.UTF_8.decode(readAt(channel, header.backingFileOffset(), header.backingFileSize()))
+                .toString();
+    }
+
+    /**
+     * Whether the file on {@code channel} begins with the qcow2 magic (any version). A file that
+     * does not is no qcow2 image at all, e.g. a layer whose header is not written yet.
+     */
+    public static boolean hasMagic(FileChannel channel) throws IOException {
+        return channel.size() >= 4 && readAt(channel, 0, 4).getInt(0) == QCOW_MAGIC;
+    }
+
+    /**
+     * The backing file name recorded in the image on {@code channel}, or null when it names none.
+     * Only the header and the name are read: any version 2 or 3 image answers, whatever its
+     * features (unlike {@link #open}, which refuses what it cannot map).
+     *
+     * @throws Qcow2FormatException when it is not a qcow2 image or its header is invalid
+     */
+    public static String backingFileOf(FileChannel channel) throws IOException {
+        long fileSize = channel.size();
+        Qcow2Header header = Qcow2Header.decode(readAt(channel, 0, (int) Math.min(fileSize, 4096)));
+        return backingFile(channel, header, fileSize);
     }
 
     /** Opens {@code path} read-only. */
@@ -288,6 +313,10 @@ public final class Qcow2Reader implements Closeable {
     }
 
     private ByteBuffer readAt(long offset, int length) throws IOException {
+        return readAt(channel, offset, length);
+    }
+
+    private static ByteBuffer readAt(FileChannel channel, long offset, int length) throws IOException {
         ByteBuffer buf = ByteBuffer.allocate(length).order(ByteOrder.BIG_ENDIAN);
         long pos = offset;
         while (buf.hasRemaining()) {

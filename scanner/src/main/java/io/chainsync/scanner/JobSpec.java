@@ -3,6 +3,7 @@ package io.chainsync.scanner;
 import io.chainsync.avro.LayerSource;
 import io.chainsync.avro.SyncJob;
 import io.chainsync.core.ClusterSizes;
+import io.chainsync.core.LayerNames;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -22,9 +23,14 @@ import java.util.UUID;
  * @param clusterBits a forced destination cluster size (log2), or empty to choose per layer
  * @param dirtyBitmap incremental mode: the bitmap naming changed ranges, or null
  * @param chunkSize bytes per chunk of the scanner's grid, a positive multiple of 2 MiB
+ * @param backing an existing layer in the destination that the first layer gets as its backing
+ *                file (an incremental on top of an earlier backup), or null
+ * @param flatten one layer holding everything its source's whole chain provides (FLATTEN mode)
+ * @param replace whether layers that already exist in the destination are replaced (never one that
+ *                another chain there uses as its backing file); otherwise the job is refused
  */
 public record JobSpec(String job, List<LayerSpec> layers, String dest, OptionalInt clusterBits, String dirtyBitmap,
-                      long chunkSize) {
+                      long chunkSize, String backing, boolean flatten, boolean replace) {
 
     /** The grid's unit: chunks are whole multiples of the largest cluster. */
     public static final long CHUNK_UNIT = 1L << ClusterSizes.MAX_BITS;
@@ -51,14 +57,32 @@ public record JobSpec(String job, List<LayerSpec> layers, String dest, OptionalI
         if (chunkSize < CHUNK_UNIT || chunkSize % CHUNK_UNIT != 0) {
             throw new IllegalArgumentException("chunk size " + chunkSize + " is not a positive multiple of 2 MiB");
         }
+        validateBase(layers, backing, flatten, dirtyBitmap);
+    }
+
+    /** A job without {@code backing}, {@code flatten} or {@code replace}. */
+    public JobSpec(String job, List<LayerSpec> layers, String dest, OptionalInt clusterBits, String dirtyBitmap,
+                   long chunkSize) {
+        this(job, layers, dest, clusterBits, dirtyBitmap, chunkSize, null, false, false);
     }
 
     /** A new job with a fresh id when {@code job} is null. */
     public static JobSpec of(String job, List<LayerSpec> layers, String dest, Integer clusterSize, String dirtyBitmap,
                              long chunkSize) {
+        return of(job, layers, dest, clusterSize, dirtyBitmap, chunkSize, null, false);
+    }
+
+    /** As {@link #of(String, List, String, Integer, String, long)} with a backing layer and flatten. */
+    public static JobSpec of(String job, List<LayerSpec> layers, String dest, Integer clusterSize, String dirtyBitmap,
+                             long chunkSize, String backing, boolean flatten) {
         return new JobSpec(job == null ? UUID.randomUUID().toString() : job, layers, dest,
                 clusterSize == null ? OptionalInt.empty() : OptionalInt.of(ClusterSizes.bitsOf(clusterSize)),
-                dirtyBitmap, chunkSize);
+                dirtyBitmap, chunkSize, backing, flatten, false);
+    }
+
+    /** This job, replacing existing layers or not. */
+    public JobSpec withReplace(boolean replaceExisting) {
+        return new JobSpec(job, layers, dest, clusterBits, dirtyBitmap, chunkSize, backing, flatten, replaceExisting);
     }
 
     /**
@@ -72,7 +96,7 @@ public record JobSpec(String job, List<LayerSpec> layers, String dest, OptionalI
             layers.add(LayerSpec.of(source.getName(), source.getUri()));
         }
         return of(record.getJob(), layers, record.getDest(), record.getClusterSize(), record.getDirtyBitmap(),
-                record.getChunkSize());
+                record.getChunkSize(), record.getBacking(), record.getFlatten()).withReplace(record.getReplace());
     }
 
     /** The record to produce to {@code chainsync.jobs}. */
@@ -84,6 +108,7 @@ public record JobSpec(String job, List<LayerSpec> layers, String dest, OptionalI
         return SyncJob.newBuilder().setJob(job).setLayers(sources).setDest(dest)
                 .setClusterSize(clusterBits.isPresent() ? 1 << clusterBits.getAsInt() : null)
                 .setDirtyBitmap(dirtyBitmap).setChunkSize(chunkSize).setSubmittedAt(submittedAt)
+                .setBacking(backing).setFlatten(flatten).setReplace(replace)
                 .build();
     }
 
@@ -104,6 +129,40 @@ public record JobSpec(String job, List<LayerSpec> layers, String dest, OptionalI
             if (i > 0 && !layer.format().canHaveBacking()) {
                 throw new IllegalArgumentException("layer " + layer.name()
                         + ": only the bottom layer can be raw (a raw file cannot have a backing file)");
+            }
+        }
+    }
+
+    /**
+     * The rules of what lies below the first layer. {@code backing}: a plain layer name, not one of
+     * the job's own layers, under a first layer that can have a backing file (qcow2); whether it
+     * exists, and its size, is checked where the destination is (docs/design.md §3, "Backing
+     * layers"). {@code flatten}: one layer with nothing below it, not incremental.
+     */
+    public static void validateBase(List<LayerSpec> layers, String backing, boolean flatten, String dirtyBitmap) {
+        if (backing != null) {
+            LayerNames.validate(backing);
+            for (LayerSpec layer : layers) {
+                if (layer.name().equals(backing)) {
+                    throw new IllegalArgumentException("backing " + backing + " is one of the job's own layers");
+                }
+            }
+            if (!layers.get(0).format().canHaveBacking()) {
+                throw new IllegalArgumentException("layer " + layers.get(0).name()
+                        + " cannot have backing " + backing + " (a raw file cannot have a backing file)");
+            }
+        }
+        if (flatten) {
+            if (layers.size() != 1) {
+                throw new IllegalArgumentException("flatten makes one layer; the job lists " + layers.size());
+            }
+            if (backing != null) {
+                throw new IllegalArgumentException("flatten makes a layer with nothing below it; it cannot have"
+                        + " backing " + backing);
+            }
+            if (dirtyBitmap != null) {
+                throw new IllegalArgumentException("flatten copies the whole disk; it cannot be incremental"
+                        + " (dirty bitmap " + dirtyBitmap + ")");
             }
         }
     }

@@ -18,6 +18,7 @@ import io.chainsync.kafka.RecordLoop;
 import io.chainsync.avro.ChunkExtents;
 import io.chainsync.avro.ChunkKey;
 import io.chainsync.avro.DecisionMode;
+import io.chainsync.avro.JobCommand;
 import io.chainsync.avro.JobKey;
 import io.chainsync.avro.LayerKey;
 import io.chainsync.avro.LayerScanned;
@@ -94,8 +95,16 @@ public final class ScannerService extends RecordLoop<JobKey, SyncJob> {
             return;
         }
         fingerprints.put(job.getJob(), fingerprint);
+        if (job.getCommand() == JobCommand.CANCEL) {
+            return; // nothing to scan: the planner ends the attempt, the copiers skip its tasks
+        }
+        if (known != null && job.getAttempt() < known.getAttempt()) {
+            LOGGER.atInfo().setMessage("skipping an attempt superseded by a retry").addKeyValue("job", job.getJob())
+                    .addKeyValue("attempt", job.getAttempt()).log();
+            return;
+        }
         LOGGER.atInfo().setMessage("scanning job").addKeyValue("job", job.getJob())
-                .addKeyValue("layers", job.getLayers().size()).log();
+                .addKeyValue("attempt", job.getAttempt()).addKeyValue("layers", job.getLayers().size()).log();
         String chainError = validateChain(job);
         if (chainError == null) {
             Optional<String> holder = statuses.holderOf(job.getDest(), job.getJob());
@@ -108,10 +117,32 @@ public final class ScannerService extends RecordLoop<JobKey, SyncJob> {
             LayerScanned summary = chainError != null
                     ? summary(job, i, null, chainError)
                     : scanLayer(job, i);
+            if (summary == null) {
+                LOGGER.atInfo().setMessage("job cancelled, scan abandoned").addKeyValue("job", job.getJob())
+                        .addKeyValue("attempt", job.getAttempt()).log();
+                break;
+            }
             scans.send(new ProducerRecord<>(topics.scans().name(), new LayerKey(job.getJob(), i), summary)).get();
         }
         extents.flush();
         scans.flush();
+    }
+
+    /** The service is stopping (SIGTERM): the job in hand is abandoned between two chunks. */
+    private static final class StopRequested extends RuntimeException {
+        StopRequested() {
+            super("the scanner is stopping", null, false, false);
+        }
+    }
+
+    /**
+     * Whether this attempt of the job was cancelled, or superseded by a retry, as
+     * {@code chainsync.status} says: its scan is abandoned (null summaries), nothing more produced.
+     */
+    private boolean cancelled(SyncJob job) {
+        JobStatus known = statuses.status(job.getJob());
+        return known != null && (known.getAttempt() > job.getAttempt()
+                || known.getAttempt() == job.getAttempt() && known.getCancelled());
     }
 
     /** Checks the whole job ({@link JobSpec}) before any layer is scanned: null when valid, else the reason. */
@@ -130,14 +161,17 @@ public final class ScannerService extends RecordLoop<JobKey, SyncJob> {
     /**
      * Scans one layer, again after a transient failure (the source restarted, a connection
      * dropped) up to {@link Backoff#TASKS}' attempts; a permanent failure, or the last attempt's,
-     * becomes the layer's error.
+     * becomes the layer's error. Null when the job's attempt was cancelled or superseded.
      */
     private LayerScanned scanLayer(SyncJob job, int index) throws InterruptedException {
+        if (cancelled(job)) {
+            return null;
+        }
         LayerSource source = job.getLayers().get(index);
         for (int attempt = 1; ; attempt++) {
             try {
                 return scanLayerOnce(job, index);
-            } catch (InterruptedException e) {
+            } catch (InterruptedException | StopRequested e) {
                 throw e;
             } catch (Exception e) {
                 String reason = Failures.reason(e);
@@ -146,6 +180,9 @@ public final class ScannerService extends RecordLoop<JobKey, SyncJob> {
                 LOGGER.atWarn().setMessage(retry ? "layer scan failed, retrying" : "layer cannot be scanned")
                         .addKeyValue("job", job.getJob()).addKeyValue("layer", source.getName())
                         .addKeyValue("attempt", attempt).addKeyValue("reason", reason).log();
+                if (retry && stopping()) {
+                    throw new StopRequested(); // abandoned, uncommitted: the job is scanned again
+                }
                 if (!retry) {
                     return summary(job, index, null, transientFailure
                             ? reason + " (source " + source.getUri() + ", gave up after " + attempt + " attempts)"
@@ -163,7 +200,9 @@ public final class ScannerService extends RecordLoop<JobKey, SyncJob> {
                 .withMetaContexts(DecisionTable.requestedContexts(bitmap))
                 .withConnections(1);
         try (NbdClient client = NbdClient.connect(NbdUri.parse(source.getUri()), options)) {
-            DecisionTable.Mode mode = DecisionTable.selectMode(index == 0, client.metaContexts(), bitmap);
+            DecisionTable.Mode mode = DecisionTable.selectMode(index == 0 && job.getBacking() == null,
+                    client.metaContexts(), bitmap,
+                    job.getFlatten());
             List<String> contexts = DecisionTable.contexts(mode, bitmap);
             long size = client.size();
             // chunks follow the data: cut by non-zero bytes and extent counts, not on a grid over the size
@@ -173,6 +212,12 @@ public final class ScannerService extends RecordLoop<JobKey, SyncJob> {
             long extentCount = 0;
             List<Future<RecordMetadata>> sent = new ArrayList<>();
             for (long start = 0; ; start += WINDOW) {
+                if (stopping()) {
+                    throw new StopRequested(); // abandoned, uncommitted: the job is scanned again
+                }
+                if (cancelled(job)) { // a local view's lookup, once per scan window
+                    return null;
+                }
                 boolean last = start >= size;
                 List<ChunkCutter.Chunk> closed;
                 if (!last) {
@@ -249,12 +294,13 @@ public final class ScannerService extends RecordLoop<JobKey, SyncJob> {
         }
         return ChunkExtents.newBuilder().setJob(job.getJob()).setLayer(layer).setChunk(chunk).setContext(context)
                 .setMode(mode).setContexts(contexts).setStart(start).setEnd(end)
-                .setLengths(lengths).setFlags(flags).build();
+                .setLengths(lengths).setFlags(flags).setAttempt(job.getAttempt()).build();
     }
 
     private static LayerScanned summary(SyncJob job, int index, NbdClient client, String error) {
         LayerSource source = job.getLayers().get(index);
         LayerSource below = index == 0 ? null : job.getLayers().get(index - 1);
+        String backing = index == 0 ? job.getBacking() : below.getName();
         return LayerScanned.newBuilder()
                 .setJob(job.getJob()).setLayer(index).setLayerCount(job.getLayers().size())
                 .setName(source.getName()).setUri(source.getUri()).setDest(job.getDest())
@@ -262,10 +308,13 @@ public final class ScannerService extends RecordLoop<JobKey, SyncJob> {
                 .setChunkSize(job.getChunkSize()).setChunkCount(0)
                 .setOffered(client == null ? List.of() : new ArrayList<>(client.metaContexts()))
                 .setMode(null).setExtentCount(0)
-                .setBackingName(below == null ? null : below.getName())
-                .setBackingFormat(below == null ? null : LayerFormat.of(below.getName()).qemuName())
+                .setBackingName(backing)
+                .setBackingFormat(backing == null ? null : LayerFormat.of(backing).qemuName())
                 .setClusterSize(job.getClusterSize())
                 .setError(error == null ? null : "layer " + source.getName() + ": " + error)
+                .setAttempt(job.getAttempt())
+                .setJobLayers(job.getLayers().stream().map(LayerSource::getName).toList())
+                .setReplace(job.getReplace())
                 .build();
     }
 

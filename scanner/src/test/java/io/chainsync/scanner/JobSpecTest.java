@@ -3,6 +3,7 @@ package io.chainsync.scanner;
 import io.chainsync.core.LayerFormat;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.chainsync.avro.SyncJob;
@@ -66,5 +67,50 @@ class JobSpecTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> JobSpec.of(record));
         assertEquals("layer second.raw: only the bottom layer can be raw (a raw file cannot have a backing file)",
                 e.getMessage());
+    }
+
+    @Test
+    void backingAndFlattenRoundTripAndChangeTheFingerprint() {
+        JobSpec spec = JobSpec.of("job-2", List.of(TOP), "vm1", null, "b1", 64L << 20, "full.qcow2", false);
+        SyncJob record = spec.toRecord(Instant.ofEpochMilli(1000));
+        assertEquals("full.qcow2", record.getBacking());
+        assertEquals(spec, JobSpec.of(record));
+        String withBacking = io.chainsync.kafka.JobFingerprint.of(record);
+        record.setBacking(null);
+        assertNotEquals(withBacking, io.chainsync.kafka.JobFingerprint.of(record));
+        JobSpec flat = JobSpec.of("job-3", List.of(TOP), "vm1", null, null, 64L << 20, null, true);
+        assertEquals(flat, JobSpec.of(flat.toRecord(Instant.EPOCH)));
+    }
+
+    @Test
+    void backingRules() {
+        JobSpec.validateBase(List.of(TOP), "full.qcow2", false, "b1");
+        JobSpec.validateBase(List.of(TOP), "full.raw", false, null);
+        assertThrows(IllegalArgumentException.class, () -> JobSpec.validateBase(List.of(TOP), "../x.qcow2", false, null));
+        assertThrows(IllegalArgumentException.class, () -> JobSpec.validateBase(List.of(TOP), "top.qcow2", false, null),
+                "a job's own layer");
+        assertThrows(IllegalArgumentException.class, () -> JobSpec.validateBase(List.of(RAW), "full.qcow2", false, null),
+                "raw has no backing");
+    }
+
+    @Test
+    void flattenRules() {
+        JobSpec.validateBase(List.of(TOP), null, true, null);
+        assertThrows(IllegalArgumentException.class, () -> JobSpec.validateBase(List.of(RAW, TOP), null, true, null));
+        assertThrows(IllegalArgumentException.class, () -> JobSpec.validateBase(List.of(TOP), "b.qcow2", true, null));
+        assertThrows(IllegalArgumentException.class, () -> JobSpec.validateBase(List.of(TOP), null, true, "b1"));
+    }
+
+    @Test
+    void replaceTravelsInTheRecordAndIsPartOfTheFingerprint() {
+        JobSpec plain = JobSpec.of("job-1", List.of(RAW, TOP), "vm1", null, null, 64L << 20);
+        JobSpec replacing = plain.withReplace(true);
+        SyncJob plainRecord = plain.toRecord(Instant.ofEpochMilli(1000));
+        SyncJob replacingRecord = replacing.toRecord(Instant.ofEpochMilli(1000));
+        assertEquals(false, plainRecord.getReplace());
+        assertEquals(true, replacingRecord.getReplace());
+        assertEquals(replacing, JobSpec.of(replacingRecord));
+        assertNotEquals(io.chainsync.kafka.JobFingerprint.of(plainRecord),
+                io.chainsync.kafka.JobFingerprint.of(replacingRecord));
     }
 }

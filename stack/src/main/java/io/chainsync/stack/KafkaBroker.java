@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Properties;
@@ -49,6 +50,7 @@ public final class KafkaBroker implements AutoCloseable {
     public static final int NODE_ID = 1;
     static final String HOST = "127.0.0.1";
     private static final String BROKER_LISTENER = "PLAINTEXT";
+    private static final String SECURE_LISTENER = "SASL_SSL";
     private static final String CONTROLLER_LISTENER = "CONTROLLER";
     private static final String PORTS_FILE = "ports.properties";
 
@@ -60,8 +62,11 @@ public final class KafkaBroker implements AutoCloseable {
      * @param controllerPort controller port; 0 = reuse the persisted port, else a free one
      * @param numPartitions  {@code num.partitions} default for topics created without a count
      * @param overrides      extra broker properties, applied last
+     * @param credentials    null: a PLAINTEXT client listener; else the client listener is SASL_SSL only (SCRAM,
+     *                       TLS with {@link StackCredentials#keystore()}) and its users are made at format time
      */
-    public record Settings(Path dir, int port, int controllerPort, int numPartitions, Map<String, String> overrides) {
+    public record Settings(Path dir, int port, int controllerPort, int numPartitions, Map<String, String> overrides,
+                           StackCredentials credentials) {
         public Settings {
             Objects.requireNonNull(dir, "dir");
             if (port < 0 || port > 65535 || controllerPort < 0 || controllerPort > 65535) {
@@ -78,19 +83,24 @@ public final class KafkaBroker implements AutoCloseable {
 
         /** Free ports (persisted), 1 partition per topic by default, no overrides. */
         public static Settings defaults(Path dir) {
-            return new Settings(dir, 0, 0, 1, Map.of());
+            return new Settings(dir, 0, 0, 1, Map.of(), null);
         }
 
         public Settings withPorts(int newPort, int newControllerPort) {
-            return new Settings(dir, newPort, newControllerPort, numPartitions, overrides);
+            return new Settings(dir, newPort, newControllerPort, numPartitions, overrides, credentials);
         }
 
         public Settings withNumPartitions(int n) {
-            return new Settings(dir, port, controllerPort, n, overrides);
+            return new Settings(dir, port, controllerPort, n, overrides, credentials);
         }
 
         public Settings withOverrides(Map<String, String> newOverrides) {
-            return new Settings(dir, port, controllerPort, numPartitions, newOverrides);
+            return new Settings(dir, port, controllerPort, numPartitions, newOverrides, credentials);
+        }
+
+        /** SASL_SSL (SCRAM) clients only, authenticated with {@code newCredentials}. */
+        public Settings withCredentials(StackCredentials newCredentials) {
+            return new Settings(dir, port, controllerPort, numPartitions, overrides, newCredentials);
         }
     }
 
@@ -130,13 +140,17 @@ public final class KafkaBroker implements AutoCloseable {
             if (port == controllerPort) {
                 controllerPort = Ports.free();
             }
+            String security = settings.credentials() == null ? "PLAINTEXT" : "SASL_SSL";
+            checkSecurity(dir, persisted.getProperty("security", "PLAINTEXT"), security);
             Properties props = serverProperties(dir, port, controllerPort, settings);
-            writeProperties(dir.resolve("server.properties"), props, "chainsync in-process KRaft broker");
+            // it may hold the broker's SCRAM password and the key store's
+            StackCredentials.writePrivate(dir.resolve("server.properties"), props, "chainsync in-process KRaft broker");
             KafkaConfig config = KafkaConfig.fromProps(props, false);
-            format(config, dir, controllerPort);
+            format(config, dir, controllerPort, settings.credentials());
             Properties ports = new Properties();
             ports.setProperty("port", Integer.toString(port));
             ports.setProperty("controller.port", Integer.toString(controllerPort));
+            ports.setProperty("security", security);
             writeProperties(dir.resolve(PORTS_FILE), ports, "ports of the chainsync broker in this directory");
 
             KafkaRaftServer server = new KafkaRaftServer(config, Time.SYSTEM);
@@ -218,16 +232,36 @@ public final class KafkaBroker implements AutoCloseable {
 
     static Properties serverProperties(Path dir, int port, int controllerPort, Settings settings) {
         Properties p = new Properties();
+        StackCredentials credentials = settings.credentials();
+        // the one client (and inter-broker) listener: PLAINTEXT, or SASL_SSL only; the controller's stays internal
+        String listener = credentials == null ? BROKER_LISTENER : SECURE_LISTENER;
         p.setProperty("process.roles", "broker,controller");
         p.setProperty("node.id", Integer.toString(NODE_ID));
         p.setProperty("controller.quorum.bootstrap.servers", HOST + ":" + controllerPort);
         p.setProperty("listeners",
-                BROKER_LISTENER + "://" + HOST + ":" + port + "," + CONTROLLER_LISTENER + "://" + HOST + ":" + controllerPort);
-        p.setProperty("advertised.listeners", BROKER_LISTENER + "://" + HOST + ":" + port);
+                listener + "://" + HOST + ":" + port + "," + CONTROLLER_LISTENER + "://" + HOST + ":" + controllerPort);
+        p.setProperty("advertised.listeners", listener + "://" + HOST + ":" + port);
         p.setProperty("controller.listener.names", CONTROLLER_LISTENER);
-        p.setProperty("inter.broker.listener.name", BROKER_LISTENER);
+        p.setProperty("inter.broker.listener.name", listener);
         p.setProperty("listener.security.protocol.map",
-                BROKER_LISTENER + ":PLAINTEXT," + CONTROLLER_LISTENER + ":PLAINTEXT");
+                listener + ":" + listener + "," + CONTROLLER_LISTENER + ":PLAINTEXT");
+        if (credentials != null) {
+            String mechanism = StackCredentials.SCRAM_MECHANISM;
+            p.setProperty("sasl.enabled.mechanisms", mechanism);
+            p.setProperty("sasl.mechanism.inter.broker.protocol", mechanism);
+            p.setProperty("listener.name." + listener.toLowerCase(Locale.ROOT) + "."
+                    + mechanism.toLowerCase(Locale.ROOT) + ".sasl.jaas.config",
+                    StackCredentials.scramJaas(StackCredentials.BROKER_USER, credentials.brokerPassword()));
+            p.setProperty("ssl.keystore.type", StackCredentials.STORE_TYPE);
+            p.setProperty("ssl.keystore.location", credentials.keystore().toString());
+            p.setProperty("ssl.keystore.password", credentials.storePassword());
+            p.setProperty("ssl.key.password", credentials.storePassword());
+            // the broker's own inter-broker client connects to this listener too
+            p.setProperty("ssl.truststore.type", StackCredentials.STORE_TYPE);
+            p.setProperty("ssl.truststore.location", credentials.truststore().toString());
+            p.setProperty("ssl.truststore.password", credentials.storePassword());
+            p.setProperty("ssl.client.auth", "none");
+        }
         p.setProperty("log.dirs", dir.resolve("logs").toString());
         p.setProperty("num.partitions", Integer.toString(settings.numPartitions()));
         p.setProperty("default.replication.factor", "1");
@@ -251,8 +285,9 @@ public final class KafkaBroker implements AutoCloseable {
     }
 
     /** The programmatic equivalent of {@code kafka-storage.sh format --standalone --ignore-formatted}. */
-    private static void format(KafkaConfig config, Path dir, int controllerPort) throws IOException {
-        if (Files.exists(dir.resolve("logs").resolve("meta.properties"))) {
+    private static void format(KafkaConfig config, Path dir, int controllerPort, StackCredentials credentials)
+            throws IOException {
+        if (formatted(dir)) {
             return;
         }
         String clusterId = Uuid.randomUuid().toString();
@@ -270,6 +305,12 @@ public final class KafkaBroker implements AutoCloseable {
                 .setHasDynamicQuorum(true)
                 .setInitialControllers(voters)
                 .setDirectories(List.of(dir.resolve("logs").toString()));
+        if (credentials != null) {
+            // KRaft keeps SCRAM users in the metadata log: bootstrap records, as `format --add-scram` makes them
+            formatter.setScramArguments(List.of(
+                    scramArgument(StackCredentials.CLIENT_USER, credentials.clientPassword()),
+                    scramArgument(StackCredentials.BROKER_USER, credentials.brokerPassword())));
+        }
         try {
             formatter.run();
         } catch (Exception e) {
@@ -279,6 +320,27 @@ public final class KafkaBroker implements AutoCloseable {
                 .addKeyValue("dir", dir)
                 .addKeyValue("clusterId", clusterId)
                 .log();
+    }
+
+    private static String scramArgument(String user, String password) {
+        return StackCredentials.SCRAM_MECHANISM + "=[name=" + user + ",password=" + password + "]";
+    }
+
+    private static boolean formatted(Path dir) {
+        return Files.exists(dir.resolve("logs").resolve("meta.properties"));
+    }
+
+    /**
+     * SCRAM users exist only when made at format time: a directory formatted for one kind of client listener
+     * is not started with the other.
+     */
+    private static void checkSecurity(Path dir, String persisted, String wanted) {
+        if (formatted(dir) && !persisted.equals(wanted)) {
+            throw new IllegalStateException("The broker in " + dir + " was made with a " + persisted
+                    + " client listener and cannot be started with a " + wanted + " one (its SCRAM users are made"
+                    + " when the directory is formatted): start it " + ("SASL_SSL".equals(persisted) ? "with" : "without")
+                    + " --secure, or use another directory");
+        }
     }
 
     private static int choosePort(int requested, Properties persisted, String key) throws IOException {

@@ -1,9 +1,12 @@
 package io.chainsync.stack;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 
@@ -14,10 +17,19 @@ import org.slf4j.LoggerFactory;
  * The local chainsync stack: an in-process {@link KafkaBroker} in {@code DIR/kafka} and a child-process
  * {@link SchemaRegistry} with its H2 database in {@code DIR/registry}. Both are started concurrently; restarting on the
  * same directory keeps topics, records, schema ids and the ports (the registry's only while still free). Prints nothing.
+ *
+ * <p>A <b>secure</b> stack ({@link Settings#secure()}) has a broker whose only client listener is SASL_SSL
+ * (SCRAM-SHA-512; the KRaft controller listener stays on loopback, PLAINTEXT) and a registry that serves HTTPS only,
+ * both with the server certificate of {@link StackCredentials} in {@code DIR/tls}. It writes what its clients need
+ * into {@code DIR/client.properties} ({@code --kafka-config}) and {@code DIR/registry.properties}
+ * ({@code --registry-config}), both 0600. A restart keeps certificates, users and passwords.
  */
 public final class LocalStack implements AutoCloseable {
 
     private static final Logger LOGGER = LoggerFactory.getLogger(LocalStack.class);
+    private static final String TLS_DIR = "tls";
+    private static final String KAFKA_CLIENT_FILE = "client.properties";
+    private static final String REGISTRY_CLIENT_FILE = "registry.properties";
 
     /**
      * How to run the stack.
@@ -27,8 +39,10 @@ public final class LocalStack implements AutoCloseable {
      * @param kafkaPort     broker client port, 0 = persisted or free
      * @param registryPort  registry HTTP port, 0 = persisted (if free) or free
      * @param persistentRegistry keep registry state in {@code DIR/registry} (false = in-memory)
+     * @param secure        SASL_SSL-only broker and HTTPS-only registry, credentials in {@code DIR/tls}
      */
-    public record Settings(Path dir, int numPartitions, int kafkaPort, int registryPort, boolean persistentRegistry) {
+    public record Settings(Path dir, int numPartitions, int kafkaPort, int registryPort, boolean persistentRegistry,
+                           boolean secure) {
         public Settings {
             Objects.requireNonNull(dir, "dir");
             if (numPartitions < 1) {
@@ -38,31 +52,39 @@ public final class LocalStack implements AutoCloseable {
 
         /** One partition per topic by default, free/persisted ports, persistent registry. */
         public static Settings defaults(Path dir) {
-            return new Settings(dir, 1, 0, 0, true);
+            return new Settings(dir, 1, 0, 0, true, false);
         }
 
         public Settings withNumPartitions(int n) {
-            return new Settings(dir, n, kafkaPort, registryPort, persistentRegistry);
+            return new Settings(dir, n, kafkaPort, registryPort, persistentRegistry, secure);
         }
 
         public Settings withPorts(int newKafkaPort, int newRegistryPort) {
-            return new Settings(dir, numPartitions, newKafkaPort, newRegistryPort, persistentRegistry);
+            return new Settings(dir, numPartitions, newKafkaPort, newRegistryPort, persistentRegistry, secure);
         }
 
         public Settings withPersistentRegistry(boolean persistent) {
-            return new Settings(dir, numPartitions, kafkaPort, registryPort, persistent);
+            return new Settings(dir, numPartitions, kafkaPort, registryPort, persistent, secure);
+        }
+
+        /** See {@link LocalStack} on the secure stack. */
+        public Settings withSecure(boolean newSecure) {
+            return new Settings(dir, numPartitions, kafkaPort, registryPort, persistentRegistry, newSecure);
         }
     }
 
     private final Path dir;
     private final KafkaBroker broker;
     private final SchemaRegistry registry;
+    private final StackCredentials credentials;
     private final Duration startTime;
 
-    private LocalStack(Path dir, KafkaBroker broker, SchemaRegistry registry, Duration startTime) {
+    private LocalStack(Path dir, KafkaBroker broker, SchemaRegistry registry, StackCredentials credentials,
+                       Duration startTime) {
         this.dir = dir;
         this.broker = broker;
         this.registry = registry;
+        this.credentials = credentials;
         this.startTime = startTime;
     }
 
@@ -75,9 +97,11 @@ public final class LocalStack implements AutoCloseable {
     public static LocalStack start(Settings settings) {
         long t0 = System.nanoTime();
         Path dir = settings.dir().toAbsolutePath();
+        StackCredentials credentials = settings.secure() ? StackCredentials.ensure(dir.resolve(TLS_DIR)) : null;
         SchemaRegistry.Settings rs = SchemaRegistry.Settings
                 .defaults(settings.persistentRegistry() ? dir.resolve("registry") : null)
-                .withPort(settings.registryPort());
+                .withPort(settings.registryPort())
+                .withTls(credentials);
         // Resolve the app before starting anything: a missing build fails fast with the build hint.
         rs = rs.withHome(SchemaRegistry.locateHome());
         SchemaRegistry.Settings registrySettings = rs;
@@ -95,7 +119,8 @@ public final class LocalStack implements AutoCloseable {
         try {
             broker = KafkaBroker.start(KafkaBroker.Settings.defaults(dir.resolve("kafka"))
                     .withPorts(settings.kafkaPort(), 0)
-                    .withNumPartitions(settings.numPartitions()));
+                    .withNumPartitions(settings.numPartitions())
+                    .withCredentials(credentials));
         } catch (RuntimeException e) {
             registryFuture.thenAccept(SchemaRegistry::close);
             throw e;
@@ -107,6 +132,16 @@ public final class LocalStack implements AutoCloseable {
             broker.close();
             throw e.getCause() instanceof RuntimeException re ? re : e;
         }
+        if (credentials != null) {
+            try {
+                writeClientFiles(dir, credentials);
+            } catch (IOException | RuntimeException e) {
+                broker.close();
+                registry.close();
+                throw e instanceof IOException io ? new UncheckedIOException("Cannot write client files in " + dir, io)
+                        : (RuntimeException) e;
+            }
+        }
         Duration took = Duration.ofNanos(System.nanoTime() - t0);
         LOGGER.atInfo().setMessage("Local stack started")
                 .addKeyValue("bootstrap", broker.bootstrapServers())
@@ -115,7 +150,18 @@ public final class LocalStack implements AutoCloseable {
                 .addKeyValue("registryMs", registry.startTime().toMillis())
                 .addKeyValue("ms", took.toMillis())
                 .log();
-        return new LocalStack(dir, broker, registry, took);
+        return new LocalStack(dir, broker, registry, credentials, took);
+    }
+
+    private static void writeClientFiles(Path dir, StackCredentials credentials) throws IOException {
+        Properties kafka = new Properties();
+        kafka.putAll(credentials.kafkaClientProperties());
+        StackCredentials.writePrivate(dir.resolve(KAFKA_CLIENT_FILE), kafka,
+                "Kafka client settings for this secure stack: chainsync ... --kafka-config FILE");
+        Properties registry = new Properties();
+        registry.putAll(credentials.registryClientProperties());
+        StackCredentials.writePrivate(dir.resolve(REGISTRY_CLIENT_FILE), registry,
+                "Registry client settings for this secure stack: chainsync ... --registry-config FILE");
     }
 
     /** {@code 127.0.0.1:PORT}. */
@@ -133,14 +179,44 @@ public final class LocalStack implements AutoCloseable {
         return registry.confluentCompatUrl();
     }
 
-    /** {@code bootstrap=HOST:PORT registry=URL}, the line {@code chainsync stack} prints. */
+    /**
+     * {@code bootstrap=HOST:PORT registry=URL}, the line {@code chainsync stack} prints; a secure stack adds
+     * {@code kafka-config=FILE registry-config=FILE}.
+     */
     public String describe() {
-        return "bootstrap=" + bootstrapServers() + " registry=" + registryUrl();
+        String line = "bootstrap=" + bootstrapServers() + " registry=" + registryUrl();
+        return credentials == null ? line
+                : line + " kafka-config=" + kafkaConfigFile() + " registry-config=" + registryConfigFile();
     }
 
     /** {@code bootstrap.servers} and {@code apicurio.registry.url}, to merge into client configs. */
     public Map<String, Object> clientConfig() {
         return Map.of("bootstrap.servers", bootstrapServers(), "apicurio.registry.url", registryUrl());
+    }
+
+    /** Whether this is a secure stack (SASL_SSL broker, HTTPS registry). */
+    public boolean secure() {
+        return credentials != null;
+    }
+
+    /** Kafka client properties a client of this stack needs (empty unless secure); also in {@link #kafkaConfigFile()}. */
+    public Map<String, String> kafkaClientProperties() {
+        return credentials == null ? Map.of() : credentials.kafkaClientProperties();
+    }
+
+    /** Registry client properties (empty unless secure); also in {@link #registryConfigFile()}. */
+    public Map<String, String> registryClientProperties() {
+        return credentials == null ? Map.of() : credentials.registryClientProperties();
+    }
+
+    /** {@code DIR/client.properties}: what {@code --kafka-config} takes (written by a secure stack only). */
+    public Path kafkaConfigFile() {
+        return dir.resolve(KAFKA_CLIENT_FILE);
+    }
+
+    /** {@code DIR/registry.properties}: what {@code --registry-config} takes (written by a secure stack only). */
+    public Path registryConfigFile() {
+        return dir.resolve(REGISTRY_CLIENT_FILE);
     }
 
     public KafkaBroker broker() {

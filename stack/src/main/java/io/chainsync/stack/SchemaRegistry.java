@@ -64,8 +64,9 @@ public final class SchemaRegistry implements AutoCloseable {
      * @param dataDir      directory for the H2 database, log and pid files; null = in-memory storage, temp log
      * @param port         HTTP port; 0 = the one persisted in {@code dataDir} if still free, else a free one
      * @param readyTimeout how long to wait for {@code /health/ready}
+     * @param tls          null: plain HTTP; else HTTPS only, with the server key of {@link StackCredentials#keystore()}
      */
-    public record Settings(Path home, Path dataDir, int port, Duration readyTimeout) {
+    public record Settings(Path home, Path dataDir, int port, Duration readyTimeout, StackCredentials tls) {
         public Settings {
             if (port < 0 || port > 65535) {
                 throw new IllegalArgumentException("port must be 0..65535, got " + port);
@@ -78,29 +79,37 @@ public final class SchemaRegistry implements AutoCloseable {
 
         /** Located app, H2 file storage in {@code dataDir} (null = in-memory), free port, 120 s to get ready. */
         public static Settings defaults(Path dataDir) {
-            return new Settings(null, dataDir, 0, Duration.ofSeconds(120));
+            return new Settings(null, dataDir, 0, Duration.ofSeconds(120), null);
         }
 
         public Settings withPort(int newPort) {
-            return new Settings(home, dataDir, newPort, readyTimeout);
+            return new Settings(home, dataDir, newPort, readyTimeout, tls);
         }
 
         public Settings withHome(Path newHome) {
-            return new Settings(newHome, dataDir, port, readyTimeout);
+            return new Settings(newHome, dataDir, port, readyTimeout, tls);
+        }
+
+        /** HTTPS only (no plain HTTP port), the server certificate and key from {@code credentials}. */
+        public Settings withTls(StackCredentials credentials) {
+            return new Settings(home, dataDir, port, readyTimeout, credentials);
         }
     }
 
     private final Process process;
     private final int port;
+    private final StackCredentials tls;
     private final Path log;
     private final Path pidFile;
     private final Thread shutdownHook;
     private volatile Duration startTime = Duration.ZERO;
     private boolean closed;
 
-    private SchemaRegistry(Process process, int port, Path log, Path pidFile, Thread shutdownHook) {
+    private SchemaRegistry(Process process, int port, StackCredentials tls, Path log, Path pidFile,
+                           Thread shutdownHook) {
         this.process = process;
         this.port = port;
+        this.tls = tls;
         this.log = log;
         this.pidFile = pidFile;
         this.shutdownHook = shutdownHook;
@@ -140,7 +149,17 @@ public final class SchemaRegistry implements AutoCloseable {
             cmd.add("-XX:+UseSerialGC");
             cmd.add("-XX:TieredStopAtLevel=1");
             cmd.add("-Dquarkus.http.host=" + KafkaBroker.HOST);
-            cmd.add("-Dquarkus.http.port=" + port);
+            StackCredentials tls = settings.tls();
+            if (tls == null) {
+                cmd.add("-Dquarkus.http.port=" + port);
+            } else {
+                // HTTPS only: the plain HTTP port is not even opened
+                cmd.add("-Dquarkus.http.ssl-port=" + port);
+                cmd.add("-Dquarkus.http.insecure-requests=disabled");
+                cmd.add("-Dquarkus.http.port=0");
+                cmd.add("-Dquarkus.http.ssl.certificate.key-store-file=" + tls.keystore());
+                cmd.add("-Dquarkus.http.ssl.certificate.key-store-file-type=" + StackCredentials.STORE_TYPE);
+            }
             cmd.add("-Dquarkus.datasource.jdbc.url=" + jdbcUrl);
             cmd.add("-Dquarkus.datasource.jdbc.initial-size=2");
             cmd.add("-Dquarkus.datasource.jdbc.min-size=2");
@@ -151,13 +170,17 @@ public final class SchemaRegistry implements AutoCloseable {
                     .directory(home.toFile())
                     .redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.to(log.toFile()));
+            if (tls != null) {
+                // passwords through the environment, not the command line (which every local user can read)
+                pb.environment().put("QUARKUS_HTTP_SSL_CERTIFICATE_KEY_STORE_PASSWORD", tls.storePassword());
+            }
             Process process = pb.start();
             Thread hook = new Thread(() -> destroy(process), "chainsync-registry-killer");
             Runtime.getRuntime().addShutdownHook(hook);
             if (pidFile != null) {
                 Files.writeString(pidFile, Long.toString(process.pid()), StandardCharsets.UTF_8);
             }
-            SchemaRegistry registry = new SchemaRegistry(process, port, log, pidFile, hook);
+            SchemaRegistry registry = new SchemaRegistry(process, port, tls, log, pidFile, hook);
             try {
                 registry.awaitReady(settings.readyTimeout());
             } catch (RuntimeException e) {
@@ -188,9 +211,9 @@ public final class SchemaRegistry implements AutoCloseable {
         return baseUrl() + CCOMPAT_PATH;
     }
 
-    /** {@code http://127.0.0.1:PORT}. */
+    /** {@code http://127.0.0.1:PORT}, or {@code https://...} when serving TLS. */
     public String baseUrl() {
-        return "http://" + KafkaBroker.HOST + ":" + port;
+        return (tls == null ? "http" : "https") + "://" + KafkaBroker.HOST + ":" + port;
     }
 
     /** HTTP port. */
@@ -297,7 +320,11 @@ public final class SchemaRegistry implements AutoCloseable {
     }
 
     private void awaitReady(Duration timeout) {
-        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+        HttpClient.Builder builder = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2));
+        if (tls != null) {
+            builder.sslContext(tls.sslContext());
+        }
+        HttpClient http = builder.build();
         URI ready;
         try {
             ready = new URI(baseUrl() + "/health/ready");

@@ -39,7 +39,7 @@ class SettingsTest {
         assertThrows(IllegalArgumentException.class, () -> KafkaBroker.Settings.defaults(dir).withNumPartitions(0));
         assertThrows(IllegalArgumentException.class, () -> KafkaBroker.Settings.defaults(dir).withPorts(7000, 7000));
         assertThrows(IllegalArgumentException.class, () -> KafkaBroker.Settings.defaults(dir).withPorts(-1, 0));
-        assertThrows(IllegalArgumentException.class, () -> new SchemaRegistry.Settings(null, null, 0, Duration.ZERO));
+        assertThrows(IllegalArgumentException.class, () -> new SchemaRegistry.Settings(null, null, 0, Duration.ZERO, null));
         assertThrows(IllegalArgumentException.class, () -> LocalStack.Settings.defaults(dir).withNumPartitions(0));
     }
 

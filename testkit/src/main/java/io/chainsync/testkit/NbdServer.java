@@ -35,6 +35,11 @@ public abstract class NbdServer implements AutoCloseable {
     /** Default time to wait for the socket to accept a connection. */
     public static final Duration START_TIMEOUT = Duration.ofSeconds(15);
 
+    /** The same server command as {@code dead}'s, started again on its Unix socket (a source restarted). */
+    public static NbdServer restart(NbdServer dead) {
+        return new NbdServer(dead.command(), dead.socket(), START_TIMEOUT) { };
+    }
+
     private static final Set<Process> LIVE = ConcurrentHashMap.newKeySet();
     private static final AtomicInteger COUNTER = new AtomicInteger();
 

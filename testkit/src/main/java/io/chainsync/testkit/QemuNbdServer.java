@@ -35,17 +35,44 @@ public final class QemuNbdServer extends NbdServer {
      * the qcow2 layer alone; depth 0 = absent, 1 = local.
      */
     public static QemuNbdServer serveLayerAlone(Path qcow2, Path sockDir) {
-        return builder(QemuImg.aloneSpec(qcow2, "qcow2"), "qcow2").start(sockDir);
+        return aloneBuilder(qcow2).start(sockDir);
+    }
+
+    private static Builder aloneBuilder(Path qcow2) {
+        return builder(QemuImg.aloneSpec(qcow2, "qcow2"), "qcow2");
     }
 
     /** {@code qemu-nbd -r -t -e 8 -k SOCK -f raw PATH} (no {@code -A}: see docs/design.md §2). */
     public static QemuNbdServer serveRaw(Path raw, Path sockDir) {
-        return builder(raw.toAbsolutePath().toString(), "raw").allocationDepth(false).start(sockDir);
+        return rawBuilder(raw).start(sockDir);
+    }
+
+    private static Builder rawBuilder(Path raw) {
+        return builder(raw.toAbsolutePath().toString(), "raw").allocationDepth(false);
     }
 
     /** Serves a layer the way a scanner sees it: raw via {@link #serveRaw}, else {@link #serveLayerAlone}. */
     public static QemuNbdServer serveLayer(Layer layer, Path sockDir) {
-        return layer.isRaw() ? serveRaw(layer.path(), sockDir) : serveLayerAlone(layer.path(), sockDir);
+        return layerBuilder(layer).start(sockDir);
+    }
+
+    /** A builder serving a layer as {@link #serveLayer} does, for more options (e.g. TLS). */
+    public static Builder layerBuilder(Layer layer) {
+        return layer.isRaw() ? rawBuilder(layer.path()) : aloneBuilder(layer.path());
+    }
+
+    /**
+     * A layer served as {@link #serveLayer} does, but slowed by qemu's throttle filter to
+     * {@code bytesPerSecond} of reads, so that a copy takes seconds and a fault lands mid-copy. The
+     * filter keeps {@code qemu:allocation-depth} intact (docs/design.md §2).
+     */
+    public static QemuNbdServer serveThrottled(Layer layer, Path sockDir, long bytesPerSecond) {
+        String file = "{\"driver\":\"file\",\"filename\":\"" + layer.path().toAbsolutePath() + "\"}";
+        String image = layer.isRaw() ? "{\"driver\":\"raw\",\"file\":" + file + "}"
+                : "{\"driver\":\"qcow2\",\"backing\":null,\"file\":" + file + "}";
+        return builder("json:{\"driver\":\"throttle\",\"throttle-group\":\"tg\",\"file\":" + image + "}", null)
+                .allocationDepth(!layer.isRaw())
+                .arg("--object", "throttle-group,id=tg,x-bps-read=" + bytesPerSecond).start(sockDir);
     }
 
     /**

@@ -1,6 +1,5 @@
-package io.chainsync.nbd;
+package io.chainsync.testkit;
 
-import io.chainsync.testkit.Exec;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,17 +12,18 @@ import java.security.SecureRandom;
 /**
  * Test certificates and keys made with GnuTLS's {@code certtool} (package gnutls-bin), laid out as qemu's
  * {@code tls-creds-x509} (server side) and libnbd's {@code tls-certificates=DIR} (client side) expect
- * them. Valid for two days; never used outside a test's temporary directory.
+ * them. Valid for two days; never used outside a test's temporary directory. With {@link #qemuX509} and
+ * {@link #qemuPsk}, the options that make qemu-nbd serve TLS only with such a directory.
  */
-final class TestPki {
+public final class TestPki {
 
     /** A CA: its directory holds ca-cert.pem and ca-key.pem. */
-    record Ca(Path dir) {
-        Path cert() {
+    public record Ca(Path dir) {
+        public Path cert() {
             return dir.resolve("ca-cert.pem");
         }
 
-        Path key() {
+        public Path key() {
             return dir.resolve("ca-key.pem");
         }
     }
@@ -31,7 +31,7 @@ final class TestPki {
     private TestPki() {
     }
 
-    static Ca ca(Path dir, String name) throws IOException {
+    public static Ca ca(Path dir, String name) throws IOException {
         Files.createDirectories(dir);
         Ca ca = new Ca(dir);
         privateKey(ca.key(), "ecdsa");
@@ -46,7 +46,7 @@ final class TestPki {
      * A qemu {@code tls-creds-x509,endpoint=server} directory: ca-cert.pem, server-cert.pem (naming
      * {@code dnsNames} and {@code ipAddresses} as subjectAltNames), server-key.pem.
      */
-    static Path serverDir(Path dir, Ca ca, List<String> dnsNames, List<String> ipAddresses) throws IOException {
+    public static Path serverDir(Path dir, Ca ca, List<String> dnsNames, List<String> ipAddresses) throws IOException {
         Files.createDirectories(dir);
         Files.copy(ca.cert(), dir.resolve("ca-cert.pem"), StandardCopyOption.REPLACE_EXISTING);
         List<String> lines = new ArrayList<>(List.of("organization = chainsync test",
@@ -64,7 +64,7 @@ final class TestPki {
      * {@code keyType}: "rsa" gives a PKCS#1 {@code RSA PRIVATE KEY}, "ecdsa" a SEC1
      * {@code EC PRIVATE KEY}).
      */
-    static Path clientDir(Path dir, Ca trusted, Ca clientCa, String keyType) throws IOException {
+    public static Path clientDir(Path dir, Ca trusted, Ca clientCa, String keyType) throws IOException {
         Files.createDirectories(dir);
         Files.copy(trusted.cert(), dir.resolve("ca-cert.pem"), StandardCopyOption.REPLACE_EXISTING);
         if (clientCa != null) {
@@ -75,7 +75,7 @@ final class TestPki {
     }
 
     /** A CRL of {@code ca} revoking {@code certificate}, written to {@code out}. */
-    static void revoke(Ca ca, Path certificate, Path out) throws IOException {
+    public static void revoke(Ca ca, Path certificate, Path out) throws IOException {
         Path template = template(ca.dir(), "crl.info", "crl_next_update = 2", "crl_number = 1");
         certtool("--generate-crl", "--load-ca-privkey", ca.key().toString(), "--load-ca-certificate",
                 ca.cert().toString(), "--load-certificate", certificate.toString(), "--template",
@@ -83,13 +83,13 @@ final class TestPki {
     }
 
     /** A qemu {@code tls-creds-psk,endpoint=server} directory: keys.psk with {@code user:hexkey}. */
-    static Path pskDir(Path dir, String user, byte[] key) throws IOException {
+    public static Path pskDir(Path dir, String user, byte[] key) throws IOException {
         Files.createDirectories(dir);
         Files.writeString(dir.resolve("keys.psk"), user + ":" + HexFormat.of().formatHex(key) + "\n");
         return dir;
     }
 
-    static byte[] randomKey() {
+    public static byte[] randomKey() {
         byte[] key = new byte[32];
         new SecureRandom().nextBytes(key);
         return key;
@@ -105,7 +105,7 @@ final class TestPki {
                 "--outfile", dir.resolve(name + "-cert.pem").toString());
     }
 
-    static void privateKey(Path out, String keyType) {
+    public static void privateKey(Path out, String keyType) {
         List<String> command = new ArrayList<>(List.of("--generate-privkey", "--key-type=" + keyType));
         if (keyType.equals("rsa")) {
             command.add("--bits=2048");
@@ -120,9 +120,24 @@ final class TestPki {
         return file;
     }
 
-    static void certtool(String... args) {
+    public static void certtool(String... args) {
         List<String> command = new ArrayList<>(List.of("certtool"));
         command.addAll(List.of(args));
         Exec.run(command).expectSuccess();
+    }
+
+    /**
+     * qemu-nbd's options for X.509 server credentials from {@code serverDir} ({@link #serverDir});
+     * {@code verify-peer} (client certificates required) is qemu's default.
+     */
+    public static String[] qemuX509(Path serverDir, boolean verifyPeer) {
+        return new String[] {"--object", "tls-creds-x509,id=tls0,dir=" + serverDir + ",endpoint=server"
+                + (verifyPeer ? "" : ",verify-peer=off"), "--tls-creds", "tls0"};
+    }
+
+    /** qemu-nbd's options for PSK server credentials from {@code pskDir} ({@link #pskDir}). */
+    public static String[] qemuPsk(Path pskDir) {
+        return new String[] {"--object", "tls-creds-psk,id=tls0,dir=" + pskDir + ",endpoint=server",
+                "--tls-creds", "tls0"};
     }
 }

@@ -32,7 +32,8 @@ final class JobOptions {
 
     @Option(names = "--chunk-size", paramLabel = "BYTES", defaultValue = "" + JobSpec.DEFAULT_CHUNK_SIZE,
             converter = Sizes.LongConverter.class,
-            description = "bytes per chunk, a multiple of 2 MiB, e.g. 64M (default ${DEFAULT-VALUE})")
+            description = "most data bytes per chunk (chunks follow the data), a multiple of 2 MiB, e.g. 64M"
+                    + " (default ${DEFAULT-VALUE})")
     long chunkSize;
 
     @Option(names = "--replace", description = "replace layers that exist in the destination (atomically, once"

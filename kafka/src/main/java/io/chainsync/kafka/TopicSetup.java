@@ -15,6 +15,13 @@ public final class TopicSetup {
 
     /** Extent and plan records of fragmented chunks can be large. */
     public static final int MAX_MESSAGE_BYTES = 16 << 20;
+    /**
+     * Most extents of one context in one chunk (the scanner cuts chunks so): a chunk then has at
+     * most twice as many decisions and cluster runs, and each of its records (extents, the
+     * planner's stores, the COPY plan) stays below {@link #MAX_MESSAGE_BYTES} whatever the layer
+     * holds ({@code ChunkRecordBoundsTest} encodes the worst case).
+     */
+    public static final int MAX_CHUNK_EXTENTS = 1 << 16;
 
     private TopicSetup() {
     }

@@ -1,6 +1,7 @@
 package io.chainsync.planner;
 
 import io.chainsync.avro.ChunkDecided;
+import io.chainsync.avro.ChunkLayout;
 import io.chainsync.avro.ChunkPlan;
 import io.chainsync.avro.ClusterRunRecord;
 import io.chainsync.avro.LayerLayout;
@@ -28,21 +29,23 @@ public final class ChunkPlanner {
 
     /**
      * The COPY plan of a decided chunk, or null when there is none to give: the chunk or the layout
-     * failed (the status reports why), or the layout is incomplete.
+     * failed (the status reports why), the layout is incomplete, or the chunk and the layout belong
+     * to different attempts of the job.
      */
-    public static ChunkPlan copyPlan(ChunkDecided decided, LayerLayout layout) {
+    public static ChunkPlan copyPlan(ChunkDecided decided, ChunkLayout place) {
+        LayerLayout layout = place == null ? null : place.getLayout();
         if (decided.getError() != null || !LayoutPlanner.isUsable(layout)
                 || decided.getAttempt() != layout.getScan().getAttempt()) {
             return null;
         }
-        int chunk = Math.toIntExact(decided.getChunk());
-        if (chunk < 0 || chunk >= layout.getFirstDataIndex().size()) {
+        long chunk = decided.getChunk();
+        if (chunk != place.getChunk() || chunk < 0 || chunk >= layout.getScan().getChunkCount()) {
             return null;
         }
         int bits = layout.getClusterBits();
         List<ClusterRun> runs;
         try {
-            runs = ClusterMap.runs(ChunkDecider.decisions(decided), bits, layout.getFirstDataIndex().get(chunk),
+            runs = ClusterMap.runs(ChunkDecider.decisions(decided), bits, place.getFirstDataIndex(),
                     ChunkDecider.mode(layout.getScan().getMode()).exactOwnership());
         } catch (NotReproducibleException | IllegalArgumentException e) {
             // cannot happen for a layout built from this chunk's own alignment; never approximate

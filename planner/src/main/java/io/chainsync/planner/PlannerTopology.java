@@ -7,17 +7,17 @@ import io.chainsync.avro.ChunkContexts;
 import io.chainsync.avro.ChunkDecided;
 import io.chainsync.avro.ChunkExtents;
 import io.chainsync.avro.ChunkKey;
+import io.chainsync.avro.ChunkLayout;
 import io.chainsync.avro.ChunkPlan;
 import io.chainsync.avro.ChunkResult;
 import io.chainsync.avro.ChunkStats;
 import io.chainsync.avro.JobKey;
 import io.chainsync.avro.JobStatus;
-import io.chainsync.avro.LayerChunks;
 import io.chainsync.avro.LayerKey;
 import io.chainsync.avro.LayerLayout;
 import io.chainsync.avro.LayerProgress;
 import io.chainsync.avro.LayerResults;
-import io.chainsync.avro.LayerScanned;
+import io.chainsync.avro.LayerTally;
 import io.chainsync.avro.SyncJob;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.common.serialization.Serde;
@@ -33,7 +33,7 @@ import org.apache.kafka.streams.kstream.KTable;
 import org.apache.kafka.streams.kstream.Materialized;
 import org.apache.kafka.streams.kstream.Named;
 import org.apache.kafka.streams.kstream.Produced;
-import org.apache.kafka.streams.kstream.TableJoined;
+import org.apache.kafka.streams.kstream.Repartitioned;
 import org.apache.kafka.streams.processor.api.FixedKeyProcessor;
 import org.apache.kafka.streams.processor.api.FixedKeyProcessorContext;
 import org.apache.kafka.streams.processor.api.FixedKeyRecord;
@@ -45,11 +45,13 @@ import org.apache.kafka.streams.state.Stores;
  * {@code TopologyTestDriver}. Every store, repartition topic, join and processor is named.
  *
  * <pre>
- * extents ─groupByKey─► [chunk-contexts] ─complete &amp; changed─► decide ─► [chunk-decided] ──────────────┐
- *                                                              └─rekey LayerKey─► [layer-chunks] ─┐   │ FK join
- * scans ─► [layer-scans] ──────────────────────────────── leftJoin (layout-join) ◄────────────────┘   │ chunk-plan-join
- *              layout progress ─final─► dedupe [layout-fingerprints] ─► [layer-layouts] ───────────────┤
- *                                                                                                     ▼
+ * extents ─groupByKey─► [chunk-contexts] ─complete &amp; changed─► decide ─► [chunk-decided] ─────────────────────┐
+ *                                                              └─stats, rekey LayerKey─┐                      │ join
+ * scans ──────────────────────────────────────────────────────────────────── merge ─► layout                  │ (same key)
+ *                                          [chunk-stats] (job, layer, chunk) in order, [layer-tallies]        │
+ *   ├─ layer layout ─► [layout-progress] ─final─► dedupe [layout-fingerprints] ─► [layer-layouts]              │
+ *   └─ chunk layouts (once per layer) ─rekey ChunkKey─► [chunk-layouts] ───────────────────────────────────────┤
+ *                                                                                                             ▼
  *                                                                   dedupe [copy-plan-fingerprints] ─► plans (COPY)
  * results ─rekey LayerKey─► [layer-results] ─┬─ [layer-layouts] leftJoin (finalize-join) ─► dedupe
  *                                            │      [finalize-plan-fingerprints] ─► plans (FINALIZE, chunk -1)
@@ -68,8 +70,10 @@ public final class PlannerTopology {
 
     public static final String CHUNK_CONTEXTS = "chunk-contexts";
     public static final String CHUNK_DECIDED = "chunk-decided";
-    public static final String LAYER_CHUNKS = "layer-chunks";
-    public static final String LAYER_SCANS = "layer-scans";
+    public static final String CHUNK_STATS = "chunk-stats";
+    public static final String LAYER_TALLIES = "layer-tallies";
+    public static final String LAYOUT_PROGRESS = "layout-progress";
+    public static final String CHUNK_LAYOUTS = "chunk-layouts";
     public static final String LAYOUT_FINGERPRINTS = "layout-fingerprints";
     public static final String LAYER_LAYOUTS = "layer-layouts";
     public static final String COPY_PLAN_FINGERPRINTS = "copy-plan-fingerprints";
@@ -92,6 +96,7 @@ public final class PlannerTopology {
         Serde<ChunkDecided> decidedSerde = internal.serde(ChunkDecided.class, false);
         Serde<LayerLayout> layoutSerde = internal.serde(LayerLayout.class, false);
         Serde<ChunkPlan> planSerde = internal.serde(ChunkPlan.class, false);
+        Serde<ChunkLayout> chunkLayoutSerde = internal.serde(ChunkLayout.class, false);
 
         builder.addStateStore(fingerprints(LAYOUT_FINGERPRINTS, layerKey));
         builder.addStateStore(fingerprints(COPY_PLAN_FINGERPRINTS, chunkKey));
@@ -111,34 +116,49 @@ public final class PlannerTopology {
                         Named.as("chunk-contexts-complete"))
                 .mapValues(ChunkDecider::decide, Named.as("chunk-decide"));
 
-        // b. decided chunks by chunk (for the plans) and their stats by layer (for the layout)
+        // b. decided chunks by chunk (for the plans); their stats and the scan summaries by layer (for the layout)
         KTable<ChunkKey, ChunkDecided> decidedTable = decided.toTable(Named.as("chunk-decided-table"),
                 store(CHUNK_DECIDED, chunkKey, decidedSerde));
-        KTable<LayerKey, LayerChunks> layerChunks = decided
+        KStream<LayerKey, LayoutProcessor.Input> statsByLayer = decided
                 .map((key, d) -> KeyValue.pair(new LayerKey(key.getJob(), key.getLayer()), ChunkDecider.stats(d)),
                         Named.as("chunk-stats-rekey"))
-                .groupByKey(Grouped.with("chunk-stats-by-layer", layerKey, internal.serde(ChunkStats.class, false)))
-                .aggregate(LayoutPlanner::emptyChunks,
-                        (key, stats, chunks) -> LayoutPlanner.add(chunks, key.getJob(), key.getLayer(), stats),
-                        Named.as("layer-chunks-aggregate"),
-                        store(LAYER_CHUNKS, layerKey, internal.serde(LayerChunks.class, false)));
+                .repartition(Repartitioned.with(layerKey, internal.serde(ChunkStats.class, false))
+                        .withName("chunk-stats-by-layer"))
+                .mapValues(stats -> new LayoutProcessor.Input(stats, null), Named.as("chunk-stats-input"));
+        KStream<LayerKey, LayoutProcessor.Input> scans = builder
+                .stream(topics.scans().name(), topics.scans().consumed())
+                .filter((key, scan) -> key != null && scan != null, Named.as("layer-scans-present"))
+                .mapValues(scan -> new LayoutProcessor.Input(null, scan), Named.as("layer-scans-input"));
 
-        // c. the layout, once the scan summary and every chunk are in (or either failed)
-        KTable<LayerKey, LayerScanned> scans = builder.table(topics.scans().name(), topics.scans().consumed(),
-                store(LAYER_SCANS, layerKey, internal.serde(LayerScanned.class, false)));
-        KTable<LayerKey, LayerLayout> layoutProgress = scans.leftJoin(layerChunks, LayoutPlanner::plan,
-                Named.as("layout-join"));
+        // c. the layout, once the scan summary and every chunk are in (or either failed): one pass
+        //    over the layer's chunk stats in chunk order, then each chunk's place, once
+        builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(CHUNK_STATS),
+                Serdes.Bytes(), internal.serde(ChunkStats.class, false)));
+        builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(LAYER_TALLIES),
+                layerKey, internal.serde(LayerTally.class, false)));
+        KStream<LayerKey, LayoutProcessor.Output> laidOut = statsByLayer
+                .merge(scans, Named.as("layout-inputs"))
+                .process(() -> new LayoutProcessor(CHUNK_STATS, LAYER_TALLIES), Named.as("layout"),
+                        CHUNK_STATS, LAYER_TALLIES);
+        KTable<LayerKey, LayerLayout> layoutProgress = laidOut
+                .filter((key, out) -> out.layer() != null, Named.as("layout-of-layer"))
+                .mapValues(LayoutProcessor.Output::layer, Named.as("layout-value"))
+                .toTable(Named.as("layout-progress-table"), store(LAYOUT_PROGRESS, layerKey, layoutSerde));
         KTable<LayerKey, LayerLayout> layouts = layoutProgress
                 .toStream(Named.as("layout-updates"))
                 .filter((key, layout) -> LayoutPlanner.isFinal(layout), Named.as("layout-final"))
                 .processValues(new Deduplicator<>(LAYOUT_FINGERPRINTS, layoutSerde), Named.as("layout-dedupe"),
                         LAYOUT_FINGERPRINTS)
                 .toTable(Named.as("layer-layouts-table"), store(LAYER_LAYOUTS, layerKey, layoutSerde));
+        KTable<ChunkKey, ChunkLayout> chunkLayouts = laidOut
+                .filter((key, out) -> out.chunk() != null, Named.as("layout-of-chunk"))
+                .map((key, out) -> KeyValue.pair(out.chunkKey(), out.chunk()), Named.as("chunk-layout-rekey"))
+                .repartition(Repartitioned.with(chunkKey, chunkLayoutSerde).withName("chunk-layouts-by-chunk"))
+                .toTable(Named.as("chunk-layouts-table"), store(CHUNK_LAYOUTS, chunkKey, chunkLayoutSerde));
 
-        // d. every chunk's COPY plan: the chunk's decisions on the layer's clusters
+        // d. every chunk's COPY plan: the chunk's decisions on the layer's clusters (same key, same partition)
         decidedTable
-                .join(layouts, d -> new LayerKey(d.getJob(), d.getLayer()), ChunkPlanner::copyPlan,
-                        TableJoined.as("chunk-plan-join"))
+                .join(chunkLayouts, ChunkPlanner::copyPlan, Named.as("chunk-plan-join"))
                 .toStream(Named.as("chunk-plan-updates"))
                 .filter((key, plan) -> plan != null, Named.as("chunk-plan-present"))
                 .processValues(new Deduplicator<>(COPY_PLAN_FINGERPRINTS, planSerde), Named.as("copy-plan-dedupe"),

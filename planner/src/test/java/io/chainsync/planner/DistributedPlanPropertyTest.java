@@ -10,7 +10,6 @@ import io.chainsync.avro.ChunkDecided;
 import io.chainsync.avro.ChunkExtents;
 import io.chainsync.avro.ChunkPlan;
 import io.chainsync.avro.ClusterRunRecord;
-import io.chainsync.avro.LayerChunks;
 import io.chainsync.avro.LayerLayout;
 import io.chainsync.avro.TaskKind;
 import io.chainsync.core.ClusterKind;
@@ -51,20 +50,20 @@ class DistributedPlanPropertyTest {
                 expected = null;
             }
             List<ChunkDecided> decided = decideChunks(layer, chunkSize, rnd);
-            LayerChunks chunks = LayoutPlanner.emptyChunks();
+            TestLayers.Chunks chunks = new TestLayers.Chunks();
             List<ChunkDecided> shuffled = new ArrayList<>(decided);
             Collections.shuffle(shuffled, rnd);
             for (ChunkDecided d : shuffled) {
                 assertNull(d.getError(), what);
-                chunks = LayoutPlanner.add(chunks, TestLayers.JOB, 0, ChunkDecider.stats(d));
+                chunks.add(ChunkDecider.stats(d));
             }
-            LayerLayout layout = LayoutPlanner.plan(TestLayers.scan(layer, 0, 1, chunkSize), chunks);
+            LayerLayout layout = chunks.plan(TestLayers.scan(layer, 0, 1, chunkSize));
             assertTrue(layout.getComplete(), what);
             if (expected == null) {
                 refused++;
                 assertNotNull(layout.getError(), what + ": LayerPlan refused, the layout must fail");
                 for (ChunkDecided d : decided) {
-                    assertNull(ChunkPlanner.copyPlan(d, layout), what);
+                    assertNull(ChunkPlanner.copyPlan(d, chunks.place(layout, d.getChunk())), what);
                 }
                 continue;
             }
@@ -75,7 +74,7 @@ class DistributedPlanPropertyTest {
             List<ClusterRun> runs = new ArrayList<>();
             long dataBytes = 0;
             for (ChunkDecided d : decided) {
-                ChunkPlan plan = ChunkPlanner.copyPlan(d, layout);
+                ChunkPlan plan = ChunkPlanner.copyPlan(d, chunks.place(layout, d.getChunk()));
                 assertNotNull(plan, what);
                 assertEquals(TaskKind.COPY, plan.getKind());
                 assertEquals(d.getChunk(), plan.getChunk());

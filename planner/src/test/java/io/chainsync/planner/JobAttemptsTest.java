@@ -19,6 +19,9 @@ import io.chainsync.avro.LayerSource;
 import io.chainsync.avro.ResultState;
 import io.chainsync.avro.SyncJob;
 import io.chainsync.avro.TaskKind;
+import io.chainsync.avro.DecisionMode;
+import io.chainsync.core.Extent;
+import io.chainsync.core.MetaContexts;
 import io.chainsync.kafka.PipelineTopics;
 import io.chainsync.kafka.PlainAvroSerdes;
 import io.chainsync.kafka.Topic;
@@ -26,6 +29,8 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
@@ -81,6 +86,10 @@ class JobAttemptsTest {
     }
 
     private void job(int attempt, JobCommand command) {
+        job(jobs, attempt, command);
+    }
+
+    private static void job(TestInputTopic<JobKey, SyncJob> jobs, int attempt, JobCommand command) {
         jobs.pipeInput(new JobKey(JOB), SyncJob.newBuilder().setJob(JOB)
                 .setLayers(new ArrayList<>(List.of(new LayerSource("base.qcow2", "nbd+unix:///?socket=/s"))))
                 .setDest("out").setClusterSize(null).setDirtyBitmap(null).setChunkSize(CHUNK)
@@ -138,15 +147,7 @@ class JobAttemptsTest {
         JobStatus stillCopying = status.readKeyValuesToMap().get(new JobKey(JOB));
         assertTrue(stillCopying == null || stillCopying.getState() == JobState.COPYING, String.valueOf(stillCopying));
 
-        result(0, TaskKind.COPY, ResultState.DONE, 1);
-        List<KeyValue<ChunkKey, ChunkPlan>> fin = plans.readKeyValuesToList();
-        assertEquals(1, fin.size(), fin.toString());
-        assertEquals(TaskKind.FINALIZE, fin.get(0).value.getKind());
-        assertEquals(1, fin.get(0).value.getAttempt());
-        result(-1, TaskKind.FINALIZE, ResultState.DONE, 1);
-        JobStatus complete = last();
-        assertEquals(JobState.COMPLETE, complete.getState());
-        assertEquals(1L, complete.getLayers().get(0).getChunksDone());
+        completesAtAttempt1(1);
 
         job(0, JobCommand.RUN); // the first attempt's record delivered again: changes nothing
         JobStatus after = status.readKeyValuesToMap().get(new JobKey(JOB));
@@ -178,5 +179,95 @@ class JobAttemptsTest {
         result(0, TaskKind.COPY, ResultState.DONE, 1);
         result(-1, TaskKind.FINALIZE, ResultState.DONE, 1);
         assertEquals(JobState.COMPLETE, last().getState());
+    }
+
+    /**
+     * A retry cuts its chunks afresh: here the failed attempt cut 3 chunks and the retry 2 (a larger
+     * chunk size stands in for different data). The old attempt's third chunk stays in the planner's
+     * chunk-stats store; the retry's layout must count and read only its own 2 chunks, and give
+     * exactly the plans a planner that never saw the failed attempt gives.
+     */
+    @Test
+    void aRetryWithFewerChunksIsLaidOutFromItsOwnChunksOnly() {
+        long mib = TestLayers.MIB;
+        TestLayers.Layer layer = new TestLayers.Layer(6 * mib, DecisionMode.ALLOCATION_DEPTH,
+                List.of(new Extent(0, mib, 0), new Extent(mib, 4 * mib, 3), new Extent(5 * mib, mib, 0)),
+                List.of(new Extent(0, 6 * mib, MetaContexts.DEPTH_LOCAL)), null);
+        long oldChunk = 2 * mib;
+        long newChunk = 4 * mib;
+        job(0, JobCommand.RUN);
+        layerScanned(extents, scans, layer, oldChunk, 0);
+        List<KeyValue<ChunkKey, ChunkPlan>> first = plans.readKeyValuesToList();
+        assertEquals(3, first.size(), first.toString());
+        result(0, TaskKind.COPY, ResultState.FAILED, 0);
+        assertEquals(JobState.FAILED, last().getState());
+
+        job(1, JobCommand.RUN);
+        layerScanned(extents, scans, layer, newChunk, 1);
+        Map<Long, ChunkPlan> retried = byChunk(plans.readKeyValuesToList());
+        assertEquals(List.of(0L, 1L), new ArrayList<>(retried.keySet()), "the retry's plans: " + retried);
+        for (ChunkPlan p : retried.values()) {
+            assertEquals(TaskKind.COPY, p.getKind());
+            assertEquals(1, p.getAttempt());
+            assertEquals(2L, p.getChunkCount());
+        }
+        JobStatus copying = last();
+        assertEquals(JobState.COPYING, copying.getState(), String.valueOf(copying));
+
+        // the same attempt on a planner that never saw the failed one
+        try (TopologyTestDriver fresh = new TopologyTestDriver(PlannerTopology.build(TOPICS, new PlainAvroSerdes()),
+                PlannerTopologyTest.properties(stateDir.resolve("fresh")), Instant.ofEpochMilli(1_000_000))) {
+            job(fresh.createInputTopic(TOPICS.jobs().name(), TOPICS.jobs().keySerde().serializer(),
+                    TOPICS.jobs().valueSerde().serializer()), 1, JobCommand.RUN);
+            layerScanned(fresh.createInputTopic(TOPICS.extents().name(), TOPICS.extents().keySerde().serializer(),
+                            TOPICS.extents().valueSerde().serializer()),
+                    fresh.createInputTopic(TOPICS.scans().name(), TOPICS.scans().keySerde().serializer(),
+                            TOPICS.scans().valueSerde().serializer()), layer, newChunk, 1);
+            Map<Long, ChunkPlan> expected = byChunk(fresh.createOutputTopic(TOPICS.plans().name(),
+                    TOPICS.plans().keySerde().deserializer(), TOPICS.plans().valueSerde().deserializer())
+                    .readKeyValuesToList());
+            assertEquals(expected, retried);
+        }
+
+        completesAtAttempt1(2);
+    }
+
+    /** Chunks 0..chunks-1 copied at attempt 1: one FINALIZE of attempt 1, then the job COMPLETE with every chunk done. */
+    private void completesAtAttempt1(long chunks) {
+        for (long c = 0; c < chunks; c++) {
+            result(c, TaskKind.COPY, ResultState.DONE, 1);
+        }
+        List<KeyValue<ChunkKey, ChunkPlan>> fin = plans.readKeyValuesToList();
+        assertEquals(1, fin.size(), fin.toString());
+        assertEquals(TaskKind.FINALIZE, fin.get(0).value.getKind());
+        assertEquals(1, fin.get(0).value.getAttempt());
+        result(-1, TaskKind.FINALIZE, ResultState.DONE, 1);
+        JobStatus complete = last();
+        assertEquals(JobState.COMPLETE, complete.getState());
+        assertEquals(chunks, complete.getLayers().get(0).getChunksDone());
+    }
+
+    /** A layer scanned at {@code attempt} with chunks of {@code chunkSize}: its chunks' contexts, then its summary. */
+    private static void layerScanned(TestInputTopic<ChunkKey, ChunkExtents> extents,
+                                     TestInputTopic<LayerKey, LayerScanned> scans, TestLayers.Layer layer,
+                                     long chunkSize, int attempt) {
+        for (ChunkExtents e : TestLayers.chunkRecords(layer, 0, chunkSize)) {
+            extents.pipeInput(new ChunkKey(JOB, 0, e.getChunk()), ChunkExtents.newBuilder(e).setAttempt(attempt).build());
+        }
+        scans.pipeInput(new LayerKey(JOB, 0),
+                LayerScanned.newBuilder(TestLayers.scan(layer, 0, 1, chunkSize)).setAttempt(attempt).build());
+    }
+
+    /** The latest COPY plan per chunk (a null value removes it). */
+    private static Map<Long, ChunkPlan> byChunk(List<KeyValue<ChunkKey, ChunkPlan>> records) {
+        Map<Long, ChunkPlan> out = new TreeMap<>();
+        for (KeyValue<ChunkKey, ChunkPlan> kv : records) {
+            if (kv.value == null) {
+                out.remove(kv.key.getChunk());
+            } else {
+                out.put(kv.key.getChunk(), kv.value);
+            }
+        }
+        return out;
     }
 }

@@ -9,7 +9,6 @@ import io.chainsync.avro.ChunkExtents;
 import io.chainsync.avro.ChunkKey;
 import io.chainsync.avro.ChunkPlan;
 import io.chainsync.avro.DecisionMode;
-import io.chainsync.avro.LayerChunks;
 import io.chainsync.avro.LayerKey;
 import io.chainsync.avro.LayerLayout;
 import io.chainsync.avro.LayerScanned;
@@ -70,18 +69,18 @@ public final class PlannerBenchmark {
     private static void pure(List<ChunkExtents> records, LayerScanned scan, long extents, int round) {
         long t0 = System.nanoTime();
         List<ChunkDecided> decided = new ArrayList<>();
-        LayerChunks chunks = LayoutPlanner.emptyChunks();
+        TestLayers.Chunks chunks = new TestLayers.Chunks();
         for (int i = 0; i < records.size(); i += 2) {
             ChunkContexts contexts = ChunkDecider.add(ChunkDecider.add(ChunkDecider.emptyContexts(), records.get(i)),
                     records.get(i + 1));
             ChunkDecided d = ChunkDecider.decide(contexts);
             decided.add(d);
-            chunks = LayoutPlanner.add(chunks, scan.getJob(), scan.getLayer(), ChunkDecider.stats(d));
+            chunks.add(ChunkDecider.stats(d));
         }
-        LayerLayout layout = LayoutPlanner.plan(scan, chunks);
+        LayerLayout layout = chunks.plan(scan);
         long runs = 0;
         for (ChunkDecided d : decided) {
-            runs += ChunkPlanner.copyPlan(d, layout).getRuns().size();
+            runs += ChunkPlanner.copyPlan(d, chunks.place(layout, d.getChunk())).getRuns().size();
         }
         report("pure functions", round, extents, t0, "cluster bits " + layout.getClusterBits() + ", "
                 + layout.getDataClusters() + " data clusters, " + runs + " runs");

@@ -22,7 +22,6 @@ import io.chainsync.avro.JobCommand;
 import io.chainsync.avro.JobKey;
 import io.chainsync.avro.JobState;
 import io.chainsync.avro.JobStatus;
-import io.chainsync.avro.LayerChunks;
 import io.chainsync.avro.LayerKey;
 import io.chainsync.avro.LayerLayout;
 import io.chainsync.avro.LayerScanned;
@@ -189,9 +188,11 @@ class PlannerTopologyTest {
                 layer = new TestLayers.Layer(random.size(), random.mode(), random.base(), random.second(), null);
                 layout = pureLayout(layer, layerIndex, chunkSize);
             } while (layout.getError() != null || layer.chunkCount(chunkSize) < 3);
+            TestLayers.Chunks chunks = chunks(layer, chunkSize);
             for (ChunkDecided d : DistributedPlanPropertyTest.decideChunks(layer, chunkSize, rnd)) {
                 ChunkDecided relayered = ChunkDecided.newBuilder(d).setLayer(layerIndex).build();
-                expected.put(new ChunkKey(JOB, layerIndex, d.getChunk()), ChunkPlanner.copyPlan(relayered, layout));
+                expected.put(new ChunkKey(JOB, layerIndex, d.getChunk()),
+                        ChunkPlanner.copyPlan(relayered, chunks.place(layout, d.getChunk())));
             }
             all.addAll(TestLayers.chunkRecords(layer, layerIndex, chunkSize));
             summaries.add(TestLayers.scan(layer, layerIndex, 2, chunkSize));
@@ -230,12 +231,12 @@ class PlannerTopologyTest {
         assertEquals(JobState.COPYING, s.getLayers().get(0).getState());
     }
 
+    private static TestLayers.Chunks chunks(TestLayers.Layer layer, long chunkSize) {
+        return new TestLayers.Chunks().addAll(DistributedPlanPropertyTest.decideChunks(layer, chunkSize, new Random(0)));
+    }
+
     private static LayerLayout pureLayout(TestLayers.Layer layer, int layerIndex, long chunkSize) {
-        LayerChunks chunks = LayoutPlanner.emptyChunks();
-        for (ChunkDecided d : DistributedPlanPropertyTest.decideChunks(layer, chunkSize, new Random(0))) {
-            chunks = LayoutPlanner.add(chunks, JOB, layerIndex, ChunkDecider.stats(d));
-        }
-        return LayoutPlanner.plan(TestLayers.scan(layer, layerIndex, 2, chunkSize), chunks);
+        return chunks(layer, chunkSize).plan(TestLayers.scan(layer, layerIndex, 2, chunkSize));
     }
 
     @Test
@@ -295,12 +296,14 @@ class PlannerTopologyTest {
         }
         assertEquals(List.of(), found, description);
         for (String store : List.of(PlannerTopology.CHUNK_CONTEXTS, PlannerTopology.CHUNK_DECIDED,
-                PlannerTopology.LAYER_CHUNKS, PlannerTopology.LAYER_SCANS, PlannerTopology.LAYER_LAYOUTS,
+                PlannerTopology.CHUNK_STATS, PlannerTopology.LAYER_TALLIES, PlannerTopology.LAYOUT_PROGRESS,
+                PlannerTopology.CHUNK_LAYOUTS, PlannerTopology.LAYER_LAYOUTS,
                 PlannerTopology.LAYER_RESULTS, PlannerTopology.JOB_STATUS, PlannerTopology.COPY_PLAN_FINGERPRINTS,
                 PlannerTopology.FINALIZE_PLAN_FINGERPRINTS, PlannerTopology.LAYOUT_FINGERPRINTS)) {
             assertTrue(description.contains(store), store);
         }
-        for (String topic : List.of("chunk-stats-by-layer-repartition", "results-by-layer-repartition",
+        for (String topic : List.of("chunk-stats-by-layer-repartition", "chunk-layouts-by-chunk-repartition",
+                "results-by-layer-repartition",
                 "layer-status-by-job-repartition")) {
             assertTrue(description.contains(topic), topic);
         }

@@ -47,10 +47,9 @@ class StatusAndResultsTest {
     @Test
     void finalizeOnlyWhenEveryChunkIsDoneAndNothingFailed() {
         TestLayers.Layer seed = TestLayers.seed();
-        LayerLayout layout = LayoutPlanner.plan(TestLayers.scan(seed, 0, 1, 2 * TestLayers.MIB),
-                LayoutPlanner.add(LayoutPlanner.emptyChunks(), TestLayers.JOB, 0, ChunkDecider.stats(
+        LayerLayout layout = new TestLayers.Chunks().add(ChunkDecider.stats(
                         DistributedPlanPropertyTest.decideChunks(seed, 2 * TestLayers.MIB, new java.util.Random(1))
-                                .get(0))));
+                                .get(0))).plan(TestLayers.scan(seed, 0, 1, 2 * TestLayers.MIB));
         assertNull(ChunkPlanner.finalizeIfReady(layout, null));
         LayerResults done = ResultTracker.add(ResultTracker.empty(), result(0, TaskKind.COPY, ResultState.DONE, 1));
         assertNotNull(ChunkPlanner.finalizeIfReady(layout, done));

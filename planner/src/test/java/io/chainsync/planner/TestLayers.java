@@ -1,6 +1,10 @@
 package io.chainsync.planner;
 
+import io.chainsync.avro.ChunkDecided;
 import io.chainsync.avro.ChunkExtents;
+import io.chainsync.avro.ChunkLayout;
+import io.chainsync.avro.ChunkStats;
+import io.chainsync.avro.LayerLayout;
 import io.chainsync.avro.DecisionMode;
 import io.chainsync.avro.LayerScanned;
 import io.chainsync.core.Extent;
@@ -8,9 +12,44 @@ import io.chainsync.core.MetaContexts;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.TreeMap;
 
 /** Synthetic layers and the records the scanner would publish for them. */
 final class TestLayers {
+
+    /** A layer's chunk stats as the planner's chunk-stats store holds them: by chunk, latest wins. */
+    static final class Chunks {
+        private final TreeMap<Long, ChunkStats> byChunk = new TreeMap<>();
+        private String firstError;
+
+        Chunks add(ChunkStats stats) {
+            byChunk.put(stats.getChunk(), stats);
+            if (firstError == null) {
+                firstError = stats.getError();
+            }
+            return this;
+        }
+
+        Chunks addAll(Iterable<ChunkDecided> decided) {
+            decided.forEach(d -> add(ChunkDecider.stats(d)));
+            return this;
+        }
+
+        LayerLayout plan(LayerScanned scan) {
+            return LayoutPlanner.plan(scan, byChunk.size(), firstError, () -> byChunk.values().iterator());
+        }
+
+        List<Long> firstDataIndexes(LayerLayout layout) {
+            return LayoutPlanner.firstDataIndexes(layout, byChunk.values());
+        }
+
+        /** The chunk's layout record, as the planner emits it. */
+        ChunkLayout place(LayerLayout layout, long chunk) {
+            return LayoutPlanner.isUsable(layout) && byChunk.containsKey(chunk)
+                    ? LayoutPlanner.chunkLayout(layout, chunk, firstDataIndexes(layout).get((int) chunk))
+                    : LayoutPlanner.chunkLayout(layout, chunk, -1);
+        }
+    }
 
     static final long KIB = 1024;
     static final long MIB = 1024 * KIB;

@@ -28,6 +28,7 @@ import io.chainsync.nbd.NbdClient;
 import io.chainsync.nbd.NbdErrors;
 import io.chainsync.nbd.NbdUri;
 import io.chainsync.core.DecisionTable;
+import io.chainsync.core.MetaContexts;
 import io.chainsync.core.Extent;
 import java.util.ArrayList;
 import java.util.List;
@@ -51,6 +52,8 @@ import org.slf4j.LoggerFactory;
 public final class ScannerService extends RecordLoop<JobKey, SyncJob> {
 
     private static final Logger LOGGER = LoggerFactory.getLogger(ScannerService.class);
+    /** Bytes of the layer scanned at a time; what it holds is handed to the {@link ChunkCutter}. */
+    private static final long WINDOW = LayerScanner.DEFAULT_STEP;
     public static final String GROUP = "chainsync-scanner";
 
     private final PipelineTopics topics;
@@ -202,33 +205,51 @@ public final class ScannerService extends RecordLoop<JobKey, SyncJob> {
                     job.getFlatten());
             List<String> contexts = DecisionTable.contexts(mode, bitmap);
             long size = client.size();
-            long chunkSize = job.getChunkSize();
-            long chunkCount = (size + chunkSize - 1) / chunkSize;
-            LayerScanner scanner = new LayerScanner(client, contexts, Math.min(chunkSize, LayerScanner.DEFAULT_STEP), 1);
+            // chunks follow the data: cut by non-zero bytes and extent counts, not on a grid over the size
+            ChunkCutter cutter = new ChunkCutter(size, contexts.size(),
+                    contexts.indexOf(MetaContexts.BASE_ALLOCATION), job.getChunkSize(), ChunkCutter.MAX_EXTENTS);
+            LayerScanner scanner = new LayerScanner(client, contexts, WINDOW, 1);
             long extentCount = 0;
             List<Future<RecordMetadata>> sent = new ArrayList<>();
-            for (long c = 0; c < chunkCount; c++) {
+            for (long start = 0; ; start += WINDOW) {
                 if (stopping()) {
                     throw new StopRequested(); // abandoned, uncommitted: the job is scanned again
                 }
-                if (c % 64 == 63 && cancelled(job)) {
+                if (cancelled(job)) { // a local view's lookup, once per scan window
                     return null;
                 }
-                long start = c * chunkSize;
-                long end = Math.min(size, start + chunkSize);
-                LayerScan scan = scanner.scan(start, end);
-                for (String context : contexts) {
-                    List<Extent> list = scan.of(context);
-                    extentCount += list.size();
-                    sent.add(extents.send(new ProducerRecord<>(topics.extents().name(),
-                            new ChunkKey(job.getJob(), index, c),
-                            chunkExtents(job, index, c, context, DecisionMode.valueOf(mode.name()), contexts,
-                                    start, end, list))));
+                boolean last = start >= size;
+                List<ChunkCutter.Chunk> closed;
+                if (!last) {
+                    long end = Math.min(size, start + WINDOW);
+                    LayerScan scan = scanner.scan(start, end);
+                    List<List<Extent>> window = new ArrayList<>(contexts.size());
+                    for (String context : contexts) {
+                        window.add(scan.of(context));
+                    }
+                    closed = cutter.add(window, end);
+                } else {
+                    closed = cutter.finish();
                 }
-                if (sent.size() >= 256) {
-                    awaitSends(sent);
+                for (ChunkCutter.Chunk chunk : closed) {
+                    for (int i = 0; i < contexts.size(); i++) {
+                        List<Extent> list = chunk.extents().get(i);
+                        extentCount += list.size();
+                        sent.add(extents.send(new ProducerRecord<>(topics.extents().name(),
+                                new ChunkKey(job.getJob(), index, chunk.index()),
+                                chunkExtents(job, index, chunk.index(), contexts.get(i),
+                                        DecisionMode.valueOf(mode.name()), contexts, chunk.start(), chunk.end(),
+                                        list))));
+                    }
+                    if (sent.size() >= 64) {
+                        awaitSends(sent);
+                    }
+                }
+                if (last) {
+                    break;
                 }
             }
+            long chunkCount = cutter.count();
             awaitSends(sent);
             LayerScanned summary = summary(job, index, client, null);
             summary.setSize(size);
@@ -253,8 +274,9 @@ public final class ScannerService extends RecordLoop<JobKey, SyncJob> {
             }
         } catch (ExecutionException e) {
             if (e.getCause() instanceof RecordTooLargeException) {
+                // cannot happen for a chunk the cutter bounds, unless the topic allows less than 16 MiB
                 throw new IllegalStateException("a chunk's extents exceed the topic's maximum record size ("
-                        + e.getCause().getMessage() + "); submit the job with a smaller --chunk-size", e.getCause());
+                        + e.getCause().getMessage() + ")", e.getCause());
             }
             throw e;
         } finally {

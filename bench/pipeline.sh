@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# Pipeline measurements of issue 9 (not a CI step; figures in docs/benchmarks.md):
+#   sparse-8T    the 8 TiB layer with 8,192 scattered 64 KiB writes: `sync` vs `copy`        (goal sync <= 2x copy)
+#   warm-2G      a 2 GiB layer (1 GiB data in 1 MiB runs): a job submitted to running services
+#                (stack, scanner, planner, one copier as separate JVMs) vs `copy`           (goal <= 1.15x)
+#   sync-empty   `sync` of an empty 1 MiB layer: start-up + shutdown of the embedded stack  (goal <= 8 s)
+#   planner-16M  16 M extents per context planned against the real broker by a planner process
+#                (synthetic extents records, as the scanner would cut them)                  (goal < 60 s)
+#   scale-out    one 2 GiB raw layer read through nbdkit's per-connection rate limit by 1, 2 and 4
+#                copier processes                                                          (goals 1.8x, 3x)
+# Usage: bench/pipeline.sh [ROWS...]   (default: all rows). Every JVM runs with -Xmx256m.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+rows=("${@:-sparse-8T warm-2G sync-empty planner-16M scale-out}")
+rows=(${rows[*]})
+work="$(mktemp -d /var/tmp/chainsync-pipeline.XXXXXX)"
+jar="$root/cli/target/chainsync-cli.jar"
+[ -f "$jar" ] || (cd "$root" && mvn -q -B -DskipTests install)
+heap="${CHAINSYNC_BENCH_HEAP:--Xmx256m}"
+cs() { java "$heap" -jar "$jar" "$@"; }
+# a service in the background: java itself (not a subshell) is the job, so cleanup can stop it
+csbg() { local log="$1"; shift; java "$heap" -jar "$jar" "$@" >"$log" 2>&1 & pids+=($!); }
+pids=()
+cleanup() {
+  # SIGTERM: services stop within a bounded time, the stack stops its registry child
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+serve_qcow2() { # image sock
+  qemu-nbd -r -t -A -e 8 -k "$2" -f qcow2 \
+    "json:{\"driver\":\"qcow2\",\"backing\":null,\"file\":{\"driver\":\"file\",\"filename\":\"$1\"}}" &
+  pids+=($!)
+  for _ in $(seq 100); do [ -S "$2" ] && break; sleep 0.1; done
+}
+seconds() { # command... -> prints elapsed seconds, fails loudly
+  local t0 t1
+  t0=$(date +%s.%N)
+  "$@" >"$work/out.log" 2>&1 || { echo "failed: $*" >&2; tail -20 "$work/out.log" >&2; return 1; }
+  t1=$(date +%s.%N)
+  echo "$t1 - $t0" | bc
+}
+errors() { # count of ERROR lines in the last command's output; the first three go to stderr
+  grep -E '(^| )ERROR( |$)|OutOfOrderSequence' "$work/out.log" | head -3 | cut -c1-200 >&2 || true
+  grep -cE '(^| )ERROR( |$)|OutOfOrderSequence' "$work/out.log" || true
+}
+row() { printf '%-12s %s\n' "$1" "$2"; }
+
+sparse_8t() {
+  local img="$work/big.qcow2" cmds=() i off
+  qemu-img create -q -f qcow2 "$img" 8T
+  for ((i = 0; i < 8192; i++)); do
+    off=$(( i * 1073741824 + (RANDOM % 16384) * 65536 ))
+    cmds+=(-c "write -P $((i % 250 + 1)) $off 64k")
+  done
+  qemu-io -f qcow2 -t unsafe "${cmds[@]}" "$img" >/dev/null
+  serve_qcow2 "$img" "$work/big.sock"
+  local uri="nbd+unix:///?socket=$work/big.sock" c s
+  rm -rf "$work/d1"; c=$(seconds cs copy --layer "big.qcow2=$uri" --dest "$work/d1")
+  rm -rf "$work/d2"; s=$(seconds cs sync --layer "big.qcow2=$uri" --dest "$work/d2")
+  local e; e=$(errors)
+  row sparse-8T "copy $c s, sync $s s, sync/copy $(echo "scale=2; $s / $c" | bc)x, ERROR lines in sync output: $e"
+  rm -rf "$work/d1" "$work/d2" "$img"
+}
+
+start_stack() {
+  csbg "$work/stack.log" stack --dir "$work/stack"
+  for _ in $(seq 600); do grep -q '^bootstrap=' "$work/stack.log" 2>/dev/null && break; sleep 0.2; done
+  read -r bootstrap registry < <(sed -n 's/^bootstrap=\(\S*\) registry=\(\S*\).*/\1 \2/p' "$work/stack.log" | head -1)
+  K=(--bootstrap-servers "$bootstrap" --registry-url "$registry")
+}
+
+services=""
+start_services() { # scanner and planner, once
+  csbg "$work/scanner.log" scanner "${K[@]}"
+  csbg "$work/planner.log" planner "${K[@]}" --state-dir "$work/planner"
+  services=yes
+}
+
+warm_2g() {
+  local img="$work/two.qcow2" cmds=() i
+  qemu-img create -q -f qcow2 "$img" 2G
+  for ((i = 0; i < 1024; i++)); do cmds+=(-c "write -P $((i % 250 + 1)) $((i * 2))M 1M"); done
+  qemu-io -f qcow2 "${cmds[@]}" "$img" >/dev/null
+  serve_qcow2 "$img" "$work/two.sock"
+  local uri="nbd+unix:///?socket=$work/two.sock" c w
+  rm -rf "$work/d1"; c=$(seconds cs copy --layer "two.qcow2=$uri" --dest "$work/d1")
+  start_stack
+  mkdir -p "$work/root"
+  start_services
+  csbg "$work/copier.log" copier "${K[@]}" --dest-root "$work/root"
+  # a first job warms the services up (group joins, topic metadata)
+  cs submit "${K[@]}" --wait --dest warmup --layer "two.qcow2=$uri" >/dev/null 2>&1
+  w=$(seconds cs submit "${K[@]}" --wait --dest measured --layer "two.qcow2=$uri")
+  row warm-2G "copy $c s, warm pipeline (incl. the submit JVM) $w s, pipeline/copy $(echo "scale=2; $w / $c" | bc)x"
+}
+
+sync_empty() {
+  qemu-img create -q -f qcow2 "$work/empty.qcow2" 1M
+  serve_qcow2 "$work/empty.qcow2" "$work/empty.sock"
+  local s
+  s=$(seconds cs sync --layer "empty.qcow2=nbd+unix:///?socket=$work/empty.sock" --dest "$work/d3")
+  row sync-empty "sync of an empty layer (start-up + shutdown) $s s, ERROR lines: $(errors)"
+}
+
+planner_16m() {
+  # the e2e test classes (mvn -o verify -pl e2e -am -DskipTests builds them) over the CLI's class path
+  [ -f "$root/e2e/target/test-classes/io/chainsync/e2e/PlannerBrokerBench.class" ] \
+    || (cd "$root" && mvn -q -o -B verify -pl e2e -am -DskipTests)
+  [ -n "$services" ] || { start_stack; start_services; }
+  sleep 30 # the planner's Streams client starts and takes its tasks
+  local line
+  java -Xmx512m -cp "$root/e2e/target/test-classes:$jar" io.chainsync.e2e.PlannerBrokerBench "$bootstrap" \
+    "$registry" 16 >"$work/bench.out" 2>&1 || { tail -20 "$work/bench.out" >&2; return 1; }
+  line=$(grep '^planner-16M' "$work/bench.out")
+  row planner-16M "${line#planner-16M-extents }"
+}
+
+scale_out() {
+  local raw="$work/scale.raw"
+  truncate -s 2G "$raw"
+  local w=() i
+  for ((i = 0; i < 8; i++)); do w+=(-c "write -P $((i + 1)) $((i * 256))M 256M"); done
+  qemu-io -f raw "${w[@]}" "$raw" >/dev/null
+  # 32 MiB/s per connection (bits per second for nbdkit)
+  nbdkit -f -U "$work/scale.sock" --filter=rate file "$raw" connection-rate=268435456 >/dev/null 2>&1 &
+  pids+=($!)
+  for _ in $(seq 100); do [ -S "$work/scale.sock" ] && break; sleep 0.1; done
+  [ -n "$services" ] || { start_stack; mkdir -p "$work/root"; start_services; }
+  local copiers=() n t one=""
+  for n in 1 2 4; do
+    while [ "${#copiers[@]}" -lt "$n" ]; do
+      csbg "$work/copier-${#copiers[@]}.log" copier "${K[@]}" --dest-root "$work/root"
+      copiers+=("${pids[-1]}")
+    done
+    sleep 10
+    t=$(seconds cs submit "${K[@]}" --wait --chunk-size $((64 << 20)) --dest "scale$n" \
+      --layer "scale.raw=nbd+unix:///?socket=$work/scale.sock")
+    [ -n "$one" ] || one=$t
+    row "scale-out-$n" "$n copier(s): $t s, speed-up $(echo "scale=2; $one / $t" | bc)x"
+  done
+}
+
+echo "pipeline measurements, $(nproc) CPUs, heap $heap, $(date -u +%F)"
+for r in "${rows[@]}"; do
+  case "$r" in
+    sparse-8T) sparse_8t ;;
+    warm-2G) warm_2g ;;
+    sync-empty) sync_empty ;;
+    planner-16M) planner_16m ;;
+    scale-out) scale_out ;;
+    *) echo "unknown row $r" >&2; exit 2 ;;
+  esac
+done

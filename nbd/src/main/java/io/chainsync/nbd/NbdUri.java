@@ -21,7 +21,8 @@ import java.util.Optional;
  *   <li>{@code nbds://[user@]host[:port]/export[?TLS]} and
  *       {@code nbds+unix://[user@]/export?socket=PATH[&TLS]}: the same with TLS required, where
  *       {@code TLS} is {@code tls-certificates=DIR} or {@code tls-psk-file=FILE} (see {@link NbdTls};
- *       the user name is the PSK identity)</li>
+ *       the user name is the PSK identity, given as the URI's user info as libnbd takes it, or as
+ *       {@code tls-username=NAME} as qemu's PSK credentials name it)</li>
  * </ul>
  *
  * <p>A TLS URI never falls back to plaintext. Other transports (vsock) and unknown query parameters are
@@ -164,22 +165,29 @@ public final class NbdUri {
     private static NbdTls tls(String text, Map<String, String> query, String user) {
         Path certificates = null;
         Path pskFile = null;
+        String username = user;
         for (Map.Entry<String, String> parameter : query.entrySet()) {
             String value = parameter.getValue();
             switch (parameter.getKey()) {
                 case "tls-certificates" -> certificates = path(text, parameter.getKey(), value);
                 case "tls-psk-file" -> pskFile = path(text, parameter.getKey(), value);
-                case "tls-username" -> throw invalid(text, "libnbd takes the TLS user name from the URI's user "
-                        + "info, not from tls-username= (write nbds://" + value + "@host/export or nbds+unix://"
-                        + value + "@/export?socket=PATH)");
+                case "tls-username" -> {
+                    if (value.isEmpty()) {
+                        throw invalid(text, "tls-username= needs a name");
+                    }
+                    if (user != null && !user.equals(value)) {
+                        throw invalid(text, "two user names: '" + user + "@' and tls-username=" + value);
+                    }
+                    username = value;
+                }
                 default -> throw invalid(text, "unsupported query parameter '" + parameter.getKey()
-                        + "' (expected tls-certificates=DIR or tls-psk-file=FILE)");
+                        + "' (expected tls-certificates=DIR, tls-psk-file=FILE, tls-username=NAME)");
             }
         }
         if (certificates != null && pskFile != null) {
             throw invalid(text, "give tls-certificates or tls-psk-file, not both");
         }
-        return NbdTls.of(certificates, pskFile, user);
+        return NbdTls.of(certificates, pskFile, username);
     }
 
     private static Path path(String text, String key, String value) {

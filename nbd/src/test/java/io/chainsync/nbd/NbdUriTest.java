@@ -81,6 +81,12 @@ class NbdUriTest {
         assertEquals(Optional.of(Path.of("certs")), unix.tls().orElseThrow().certificates());
         assertEquals("", unix.exportName());
 
+        // or as qemu's PSK credentials name it: tls-username=NAME (the same name twice is fine)
+        NbdTls named = NbdUri.parse("nbds+unix:///?socket=/s&tls-psk-file=/k&tls-username=bob").tls().orElseThrow();
+        assertEquals("bob", named.pskUsername());
+        assertEquals("bob", NbdUri.parse("nbds://bob@host/e?tls-psk-file=/k&tls-username=bob").tls().orElseThrow()
+                .pskUsername());
+
         // without a user name: libnbd's default, $LOGNAME, else the local user
         NbdTls anonymous = NbdUri.parse("nbds+unix:///?socket=/s&tls-psk-file=/k").tls().orElseThrow();
         String logname = System.getenv("LOGNAME");
@@ -105,7 +111,8 @@ class NbdUriTest {
     @ParameterizedTest
     @CsvSource(delimiter = '|', value = {
         "nbds://host/export?tls-certificates=/a&tls-psk-file=/b|not both",
-        "nbds://host/export?tls-username=bob|nbds://bob@host/export",
+        "nbds://alice@host/export?tls-username=bob&tls-psk-file=/k|two user names",
+        "nbds://host/export?tls-username=&tls-psk-file=/k|needs a name",
         "nbds://host/export?tls-certificates=|needs a path",
         "nbds://host/export?tls-certificates=/a&tls-certificates=/b|given twice",
         "nbds://host/export?socket=/s|nbds+unix",

@@ -554,7 +554,7 @@ class FaultsIT {
             // `status` shows it, with the work the cancel left undone
             Cli shownByCli = cli("status", "--bootstrap-servers", stack.bootstrapServers(), "--registry-url",
                     stack.registryUrl(), id);
-            assertEquals(0, shownByCli.code, shownByCli.err);
+            assertEquals(1, shownByCli.code, "status of a failed (cancelled) job exits 1: " + shownByCli.err);
             long undone = chunks - layer(shown, "base.raw").getChunksDone();
             assertTrue(undone > 0 && shownByCli.out.contains("job " + id + ": FAILED (cancelled), pending " + undone
                     + "/" + chunks + " chunks, "), shownByCli.out);

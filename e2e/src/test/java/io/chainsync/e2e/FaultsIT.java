@@ -430,10 +430,6 @@ class FaultsIT {
                 .orElseThrow(() -> new AssertionError("job " + job + " did not finish"));
     }
 
-    private static void signal(NbdServer server, String signal) throws Exception {
-        assertEquals(0, new ProcessBuilder("kill", "-" + signal, Long.toString(server.pid())).start().waitFor());
-    }
-
     private static void awaitFile(Path file) throws InterruptedException {
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         while (!Files.exists(file) && System.nanoTime() < deadline) {
@@ -469,11 +465,11 @@ class FaultsIT {
              QemuNbdServer top = QemuNbdServer.serveLayer(chain.top(), sockets)) {
             // top.qcow2's server stopped (SIGSTOP): the scanner waits on its handshake while base.raw
             // is copied and finished; then the server is killed and left down, and the job fails
-            signal(top, "STOP");
+            top.signal("STOP");
             Jobs.submit(config, topics, JobSpec.of(id, List.of(LayerSpec.of("base.raw", base.uri()),
                     LayerSpec.of("top.qcow2", top.uri())), "retry", null, null, 2L << 20));
             awaitFile(dest.resolve("base.raw.manifest.json"));
-            signal(top, "KILL");
+            top.signal("KILL");
             top.close();
             JobStatus failed = await(id, 0);
             assertEquals(JobState.FAILED, failed.getState(), String.valueOf(failed));

@@ -85,7 +85,7 @@ class SecurePipelineIT {
     private static Captured submit(String dest, List<String> layers, String... options) {
         List<String> args = new ArrayList<>(List.of("submit", "--wait", "--dest", dest, "--bootstrap-servers",
                 stack.bootstrapServers(), "--registry-url", stack.registryUrl(), "--chunk-size",
-                String.valueOf(2 << 20), "--timeout", "120"));
+                String.valueOf(2 << 20), "--timeout", "120", "--progress", "never"));
         args.addAll(List.of(options));
         args.addAll(layers);
         return Captured.run(() -> Main.run(args.toArray(String[]::new)));

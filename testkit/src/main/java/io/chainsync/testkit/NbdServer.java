@@ -258,6 +258,17 @@ public abstract class NbdServer implements AutoCloseable {
         return process.pid();
     }
 
+    /**
+     * Sends the server process a signal by name ({@code STOP} freezes it mid-conversation,
+     * {@code CONT} resumes it, {@code KILL} ends it), as {@code kill -NAME PID} does.
+     */
+    public void signal(String name) throws IOException, InterruptedException {
+        int code = new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).start().waitFor();
+        if (code != 0) {
+            throw new IOException("kill -" + name + " " + process.pid() + " exited " + code);
+        }
+    }
+
     /** True while the server process runs. */
     public boolean isAlive() {
         return process.isAlive();

@@ -1,11 +1,13 @@
 package io.chainsync.cli;
 
 import io.chainsync.kafka.ClientConfig;
+import io.chainsync.kafka.PipelineNames;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.Map;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** Where the pipeline's Kafka and registry are: options shared by the distributed commands. */
@@ -30,14 +32,18 @@ final class KafkaOptions {
     @Option(names = "--registry-config", paramLabel = "FILE", description = REGISTRY_CONFIG_HELP)
     Path registryConfig;
 
+    @Mixin
+    NameOptions names;
+
     ClientConfig config() {
-        return config(bootstrapServers, registryUrl, kafkaConfig, registryConfig);
+        return config(bootstrapServers, registryUrl, kafkaConfig, registryConfig, names.names());
     }
 
-    /** The client settings of the given addresses and files (null: none). */
-    static ClientConfig config(String bootstrapServers, String registryUrl, Path kafkaConfig, Path registryConfig) {
+    /** The client settings of the given addresses, files (null: none) and names. */
+    static ClientConfig config(String bootstrapServers, String registryUrl, Path kafkaConfig, Path registryConfig,
+                               PipelineNames names) {
         return new ClientConfig(bootstrapServers, registryUrl, read("--kafka-config", kafkaConfig),
-                read("--registry-config", registryConfig));
+                read("--registry-config", registryConfig), names);
     }
 
     private static Map<String, String> read(String option, Path file) {

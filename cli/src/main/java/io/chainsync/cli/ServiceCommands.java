@@ -101,8 +101,9 @@ final class ServiceCommands {
             ScannerService scanner = new ScannerService(config, config.topics(), workerId("scanner"));
             try (OutageWatch watch = OutageWatch.start(config, "scanner");
                  OpsServer endpoint = service.startEndpoint(() -> watch.reachable() && scanner.ready())) {
-                ServiceOptions.logStart("scanner", ScannerService.GROUP, PipelineTopics.JOBS + " -> "
-                        + PipelineTopics.EXTENTS + ", " + PipelineTopics.SCANS, config, endpoint, "");
+                PipelineTopics t = config.topics();
+                ServiceOptions.logStart("scanner", config.names().scannerGroup(), t.jobs().name() + " -> "
+                        + t.extents().name() + ", " + t.scans().name(), config, endpoint, "");
                 return runUntilInterrupted("scanner", scanner, scanner);
             }
         }
@@ -125,12 +126,13 @@ final class ServiceCommands {
             ClientConfig config = kafka.config();
             options.ensureTopics(config);
             Path state = stateDir != null ? stateDir : Files.createTempDirectory("chainsync-planner");
-            PlannerService service = PlannerService.create(config, new PlannerService.Settings(state));
+            PlannerService service = PlannerService.create(config, PlannerService.Settings.of(config, state));
             OutageWatch watch = OutageWatch.start(config, "planner");
             OpsServer endpoint = options.startEndpoint(() -> watch.reachable() && service.ready());
-            ServiceOptions.logStart("planner", PlannerService.DEFAULT_APPLICATION_ID, PipelineTopics.EXTENTS + ", "
-                    + PipelineTopics.SCANS + ", " + PipelineTopics.RESULTS + " -> " + PipelineTopics.PLANS + ", "
-                    + PipelineTopics.STATUS, config, endpoint, "state-dir=" + state);
+            PipelineTopics t = config.topics();
+            ServiceOptions.logStart("planner", config.names().plannerApplicationId(), t.jobs().name() + ", "
+                    + t.extents().name() + ", " + t.scans().name() + ", " + t.results().name() + " -> "
+                    + t.plans().name() + ", " + t.status().name(), config, endpoint, "state-dir=" + state);
             AtomicBoolean stopRequested = new AtomicBoolean();
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 stopRequested.set(true);
@@ -177,8 +179,9 @@ final class ServiceCommands {
             CopierService service = new CopierService(config, config.topics(), destRoot, workerId("copier"));
             try (OutageWatch watch = OutageWatch.start(config, "copier");
                  OpsServer endpoint = options.startEndpoint(() -> watch.reachable() && service.ready())) {
-                ServiceOptions.logStart("copier", CopierService.GROUP, PipelineTopics.PLANS + " -> "
-                        + PipelineTopics.RESULTS, config, endpoint, "dest-root=" + destRoot);
+                PipelineTopics t = config.topics();
+                ServiceOptions.logStart("copier", config.names().copierGroup(), t.plans().name() + " -> "
+                        + t.results().name(), config, endpoint, "dest-root=" + destRoot);
                 return runUntilInterrupted("copier", service, service);
             }
         }

@@ -3,12 +3,12 @@ package io.chainsync.cli;
 import io.chainsync.kafka.ClientConfig;
 import io.chainsync.kafka.OpsServer;
 import io.chainsync.kafka.SchemaContract;
-import io.chainsync.kafka.TopicSetup;
 
 import java.io.IOException;
 import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** Options every long-running service has: where its metrics are served, how topics are created. */
@@ -26,16 +26,11 @@ final class ServiceOptions {
             description = "address the metrics endpoint listens on (default ${DEFAULT-VALUE})")
     String metricsHost;
 
-    @Option(names = "--partitions", paramLabel = "N", defaultValue = "4",
-            description = "partitions of the pipeline's topics when this service creates them (default ${DEFAULT-VALUE})")
-    int partitions;
-
-    @Option(names = "--replication-factor", paramLabel = "N", defaultValue = "0",
-            description = "replication factor of topics this service creates (default: the broker's default.replication.factor)")
-    short replicationFactor;
+    @Mixin
+    TopicOptions topics;
 
     void ensureTopics(ClientConfig config) {
-        TopicSetup.ensure(config, partitions, replicationFactor);
+        topics.ensure(config);
         SchemaContract.registerOrWarn(config);
     }
 

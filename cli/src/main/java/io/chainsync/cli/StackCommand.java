@@ -1,7 +1,6 @@
 package io.chainsync.cli;
 
 import io.chainsync.kafka.ClientConfig;
-import io.chainsync.kafka.TopicSetup;
 
 import io.chainsync.stack.LocalStack;
 import java.nio.file.Files;
@@ -9,6 +8,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
@@ -29,9 +29,11 @@ final class StackCommand implements Callable<Integer> {
     @Option(names = "--dir", required = true, paramLabel = "DIR", description = "state directory")
     Path dir;
 
-    @Option(names = "--partitions", defaultValue = "4", paramLabel = "N",
-            description = "partitions of every pipeline topic (default ${DEFAULT-VALUE})")
-    int partitions;
+    @Mixin
+    TopicOptions topicOptions;
+
+    @Mixin
+    NameOptions names;
 
     @Option(names = "--secure", description = "SASL_SSL-only broker and HTTPS-only registry; the CA, server "
             + "certificate and SCRAM users are made in DIR/tls at first start and kept")
@@ -47,8 +49,8 @@ final class StackCommand implements Callable<Integer> {
             stopped.countDown();
         }, "chainsync-stack-stop"));
         ClientConfig config = new ClientConfig(stack.bootstrapServers(), stack.registryUrl(), stack.kafkaClientProperties(),
-                stack.registryClientProperties());
-        TopicSetup.ensure(config, partitions, (short) 1);
+                stack.registryClientProperties(), names.names());
+        topicOptions.ensure(config);
         io.chainsync.kafka.SchemaContract.registerOrWarn(config);
         spec.commandLine().getOut().println(stack.describe());
         spec.commandLine().getOut().flush();

@@ -3,7 +3,6 @@ package io.chainsync.cli;
 import io.chainsync.jobs.Jobs;
 import io.chainsync.kafka.ClientConfig;
 import io.chainsync.kafka.PipelineTopics;
-import io.chainsync.kafka.TopicSetup;
 import io.chainsync.scanner.JobSpec;
 
 import io.chainsync.avro.JobState;
@@ -44,10 +43,8 @@ final class SubmitCommand implements Callable<Integer> {
     @Option(names = "--wait", description = "wait until the job is complete (exit 0) or failed (exit 1)")
     boolean await;
 
-    @Option(names = "--partitions", paramLabel = "N", defaultValue = "4",
-            description = "partitions of the pipeline's topics if submit has to create them (default ${DEFAULT-VALUE});"
-                    + " replication: the broker's default")
-    int partitions;
+    @Mixin
+    TopicOptions topicOptions;
 
     @Mixin
     ProgressOptions progressOptions;
@@ -62,7 +59,7 @@ final class SubmitCommand implements Callable<Integer> {
         ClientConfig config = kafka.config();
         Reachability.check(config, Duration.ofSeconds(Math.min(30, Math.max(1, jobOptions.timeoutSeconds))));
         PipelineTopics topics = config.topics();
-        TopicSetup.ensure(config, partitions, (short) 0);
+        topicOptions.ensure(config);
         try {
             Jobs.submit(config, topics, job);
         } catch (IllegalArgumentException e) {

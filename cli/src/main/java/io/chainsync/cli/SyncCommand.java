@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
@@ -63,6 +64,12 @@ final class SyncCommand implements Callable<Integer> {
     @Mixin
     OutputOptions outputOptions;
 
+    @Mixin
+    NameOptions names;
+
+    @Mixin
+    TopicOptions topicOptions;
+
     @Option(names = "--verify", description = "then verify every layer against its source (as chainsync verify)")
     boolean verify;
 
@@ -82,14 +89,16 @@ final class SyncCommand implements Callable<Integer> {
             ClientConfig config;
             if (bootstrapServers == null) {
                 stack = LocalStack.start(work.resolve("stack"));
-                config = new ClientConfig(stack.bootstrapServers(), stack.registryUrl());
+                config = new ClientConfig(stack.bootstrapServers(), stack.registryUrl(), Map.of(), Map.of(),
+                        names.names());
             } else {
-                config = KafkaOptions.config(bootstrapServers, registryUrl, kafkaConfig, registryConfig);
+                config = KafkaOptions.config(bootstrapServers, registryUrl, kafkaConfig, registryConfig, names.names());
                 Reachability.check(config, Duration.ofSeconds(30));
             }
+            topicOptions.ensure(config);
             PipelineTopics topics = config.topics();
             try (EmbeddedPipeline pipeline = EmbeddedPipeline.start(config, work.resolve("planner"), destRoot,
-                    copierCount, 4)) {
+                    copierCount, topicOptions.partitions())) {
                 try {
                     Jobs.submit(config, topics, job);
                 } catch (IllegalArgumentException e) {

@@ -53,7 +53,8 @@ import org.slf4j.LoggerFactory;
 public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
 
     private static final Logger LOGGER = LoggerFactory.getLogger(CopierService.class);
-    public static final String GROUP = "chainsync-copier";
+    /** The group's id without the group prefix ({@link io.chainsync.kafka.PipelineNames#copierGroup()}). */
+    public static final String GROUP = io.chainsync.kafka.PipelineNames.COPIER_GROUP;
     /** The operator's log: one line per finished layer (docs/operations.md). */
     private static final Logger OPS = LoggerFactory.getLogger("io.chainsync.ops.copier");
     /** The status views of the copiers running in this process: the jobs gauge reads them. */
@@ -102,7 +103,7 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
     /** @param modes the modes of the layers, files and directories this worker creates */
     public CopierService(ClientConfig config, PipelineTopics topics, Path destRoot, String worker, Backoff retry,
                          FileModes modes) {
-        super(KafkaClients.consumer(config, GROUP, worker), topics.plans(), new DeadLetters(config, worker));
+        super(KafkaClients.consumer(config, config.names().copierGroup(), worker), topics.plans(), new DeadLetters(config, worker));
         if (!Files.isDirectory(destRoot)) {
             throw new IllegalArgumentException("destination root " + destRoot + " is not a directory");
         }

@@ -36,7 +36,7 @@ public final class EmbeddedPipeline implements AutoCloseable {
                              Set<Role> roles) {
         PipelineTopics topics = config.topics();
         this.planner = roles.contains(Role.PLANNER)
-                ? PlannerService.create(config, new PlannerService.Settings(stateDir)) : null;
+                ? PlannerService.create(config, PlannerService.Settings.of(config, stateDir)) : null;
         this.scanner = roles.contains(Role.SCANNER) ? new ScannerService(config, topics, prefix + "-scanner") : null;
         if (!roles.contains(Role.COPIERS)) {
             copierCount = 0;

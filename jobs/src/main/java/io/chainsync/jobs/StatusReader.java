@@ -1,6 +1,5 @@
 package io.chainsync.jobs;
 
-import io.chainsync.copier.CopierService;
 import io.chainsync.kafka.ClientConfig;
 import io.chainsync.kafka.PipelineTopics;
 
@@ -56,7 +55,7 @@ public final class StatusReader {
             throws InterruptedException, ExecutionException {
         try (Admin admin = Admin.create(config.adminProperties())) {
             Map<TopicPartition, OffsetAndMetadata> committed = admin
-                    .listConsumerGroupOffsets(CopierService.GROUP).partitionsToOffsetAndMetadata().get();
+                    .listConsumerGroupOffsets(config.names().copierGroup()).partitionsToOffsetAndMetadata().get();
             Map<TopicPartition, OffsetSpec> request = new LinkedHashMap<>();
             admin.describeTopics(Set.of(topics.plans().name())).allTopicNames().get()
                     .get(topics.plans().name()).partitions()

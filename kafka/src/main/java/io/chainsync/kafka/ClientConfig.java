@@ -20,9 +20,10 @@ import java.util.TreeSet;
  * @param registry Apicurio registry client settings, every key {@code apicurio.*}: e.g.
  *                 {@code apicurio.registry.request.ssl.truststore.location|type|password},
  *                 {@code apicurio.auth.username|password}
+ * @param names    the pipeline's topic names and group ids on this cluster (prefixes)
  */
 public record ClientConfig(String bootstrapServers, String registryUrl, Map<String, String> extra,
-                           Map<String, String> registry) {
+                           Map<String, String> registry, PipelineNames names) {
 
     /** Prefix of every setting the Apicurio registry client reads. */
     public static final String REGISTRY_PREFIX = "apicurio.";
@@ -37,12 +38,18 @@ public record ClientConfig(String bootstrapServers, String registryUrl, Map<Stri
         extra = Map.copyOf(Objects.requireNonNullElse(extra, Map.of()));
         ClientOverrides.check(extra);
         registry = Map.copyOf(Objects.requireNonNullElse(registry, Map.of()));
+        names = Objects.requireNonNullElse(names, PipelineNames.DEFAULT);
         for (String key : registry.keySet()) {
             if (!key.startsWith(REGISTRY_PREFIX)) {
                 throw new IllegalArgumentException("registry client setting '" + key + "' is not one of the Apicurio"
                         + " client's (" + REGISTRY_PREFIX + "*); Kafka client settings belong in --kafka-config");
             }
         }
+    }
+
+    public ClientConfig(String bootstrapServers, String registryUrl, Map<String, String> extra,
+                        Map<String, String> registry) {
+        this(bootstrapServers, registryUrl, extra, registry, PipelineNames.DEFAULT);
     }
 
     public ClientConfig(String bootstrapServers, String registryUrl, Map<String, String> extra) {
@@ -57,7 +64,7 @@ public record ClientConfig(String bootstrapServers, String registryUrl, Map<Stri
     @Override
     public String toString() {
         return "ClientConfig[bootstrapServers=" + bootstrapServers + ", registryUrl=" + registryUrl + ", extra="
-                + new TreeSet<>(extra.keySet()) + ", registry=" + new TreeSet<>(registry.keySet()) + "]";
+                + new TreeSet<>(extra.keySet()) + ", registry=" + new TreeSet<>(registry.keySet()) + ", names=" + names + "]";
     }
 
     /** Reads client properties from a file ({@code --kafka-config}, {@code --registry-config}). */
@@ -96,7 +103,13 @@ public record ClientConfig(String bootstrapServers, String registryUrl, Map<Stri
         return new RegistrySerdes(registryUrl, registry);
     }
 
+    /** The same cluster and settings under other names (a topic and group prefix). */
+    public ClientConfig withNames(PipelineNames newNames) {
+        return new ClientConfig(bootstrapServers, registryUrl, extra, registry, newNames);
+    }
+
+    /** The pipeline's topics under {@link #names()}: public ones on the registry, internal ones plain Avro. */
     public PipelineTopics topics() {
-        return PipelineTopics.create(serdes());
+        return PipelineTopics.create(names, serdes(), new PlainAvroSerdes());
     }
 }

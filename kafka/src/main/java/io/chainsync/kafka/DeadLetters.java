@@ -28,6 +28,7 @@ public final class DeadLetters implements AutoCloseable {
 
     private final KafkaProducer<byte[], byte[]> producer;
     private final String service;
+    private final String topic;
 
     public DeadLetters(ClientConfig config, String service) {
         Properties p = config.properties();
@@ -37,11 +38,12 @@ public final class DeadLetters implements AutoCloseable {
         p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, TopicSetup.MAX_MESSAGE_BYTES + (64 << 10));
         this.producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
         this.service = service;
+        this.topic = config.names().deadLetters();
     }
 
     /** Copies the record to the dead-letter topic and waits for the broker's acknowledgement. */
     public void send(ConsumerRecord<byte[], byte[]> record, String reason) throws Exception {
-        ProducerRecord<byte[], byte[]> out = new ProducerRecord<>(PipelineTopics.DEAD_LETTERS, null,
+        ProducerRecord<byte[], byte[]> out = new ProducerRecord<>(topic, null,
                 record.key(), record.value());
         Headers h = out.headers();
         record.headers().forEach(h::add);

@@ -14,6 +14,10 @@ import java.util.List;
 /**
  * Every topic of the pipeline with its serdes. Metadata topics are keyed by (job, layer, chunk)
  * or (job, layer) and share one partition count, so records of one chunk meet in one task.
+ * The public topics ({@code chainsync.jobs}, {@code chainsync.status}: the job contract,
+ * docs/jobs.md) use the registry's serdes; the internal ones ({@code chainsync.extents},
+ * {@code .scans}, {@code .plans}, {@code .results}) plain Avro ({@link PlainAvroSerdes}), with no
+ * subject in the registry.
  */
 public record PipelineTopics(
         Topic<JobKey, SyncJob> jobs,
@@ -23,23 +27,36 @@ public record PipelineTopics(
         Topic<ChunkKey, ChunkResult> results,
         Topic<JobKey, JobStatus> status) {
 
-    public static final String JOBS = "chainsync.jobs";
-    public static final String EXTENTS = "chainsync.extents";
-    public static final String SCANS = "chainsync.scans";
-    public static final String PLANS = "chainsync.plans";
-    public static final String RESULTS = "chainsync.results";
-    public static final String STATUS = "chainsync.status";
+    public static final String JOBS = PipelineNames.JOBS;
+    public static final String EXTENTS = PipelineNames.EXTENTS;
+    public static final String SCANS = PipelineNames.SCANS;
+    public static final String PLANS = PipelineNames.PLANS;
+    public static final String RESULTS = PipelineNames.RESULTS;
+    public static final String STATUS = PipelineNames.STATUS;
     /** Records no service can read, set aside with the reason (see {@link DeadLetters}). */
-    public static final String DEAD_LETTERS = "chainsync.dead-letters";
+    public static final String DEAD_LETTERS = PipelineNames.DEAD_LETTERS;
 
+    /** The unprefixed topics, every one with the given serdes (topology tests). */
     public static PipelineTopics create(SerdeFactory serdes) {
+        return create(PipelineNames.DEFAULT, serdes, serdes);
+    }
+
+    /**
+     * @param names    the topics' names (prefix)
+     * @param contract serdes of the public topics (the registry's)
+     * @param internal serdes of the internal topics
+     */
+    public static PipelineTopics create(PipelineNames names, SerdeFactory contract, SerdeFactory internal) {
         return new PipelineTopics(
-                new Topic<>(JOBS, serdes.serde(JobKey.class, true), serdes.serde(SyncJob.class, false)),
-                new Topic<>(EXTENTS, serdes.serde(ChunkKey.class, true), serdes.serde(ChunkExtents.class, false)),
-                new Topic<>(SCANS, serdes.serde(LayerKey.class, true), serdes.serde(LayerScanned.class, false)),
-                new Topic<>(PLANS, serdes.serde(ChunkKey.class, true), serdes.serde(ChunkPlan.class, false)),
-                new Topic<>(RESULTS, serdes.serde(ChunkKey.class, true), serdes.serde(ChunkResult.class, false)),
-                new Topic<>(STATUS, serdes.serde(JobKey.class, true), serdes.serde(JobStatus.class, false)));
+                new Topic<>(names.jobs(), contract.serde(JobKey.class, true), contract.serde(SyncJob.class, false)),
+                new Topic<>(names.topic(EXTENTS), internal.serde(ChunkKey.class, true),
+                        internal.serde(ChunkExtents.class, false)),
+                new Topic<>(names.topic(SCANS), internal.serde(LayerKey.class, true),
+                        internal.serde(LayerScanned.class, false)),
+                new Topic<>(names.plans(), internal.serde(ChunkKey.class, true), internal.serde(ChunkPlan.class, false)),
+                new Topic<>(names.topic(RESULTS), internal.serde(ChunkKey.class, true),
+                        internal.serde(ChunkResult.class, false)),
+                new Topic<>(names.status(), contract.serde(JobKey.class, true), contract.serde(JobStatus.class, false)));
     }
 
     public List<String> names() {

@@ -29,13 +29,18 @@ public final class SchemaContract {
     private SchemaContract() {
     }
 
-    /** Subject name → schema, for every public subject. */
+    /** Subject name → schema, for every public subject of the unprefixed topics. */
     public static Map<String, Schema> subjects() {
+        return subjects(PipelineNames.DEFAULT);
+    }
+
+    /** Subject name → schema, for every public subject of the given topics (TopicNameStrategy). */
+    public static Map<String, Schema> subjects(PipelineNames names) {
         Map<String, Schema> m = new LinkedHashMap<>();
-        m.put(PipelineTopics.JOBS + "-key", JobKey.getClassSchema());
-        m.put(PipelineTopics.JOBS + "-value", SyncJob.getClassSchema());
-        m.put(PipelineTopics.STATUS + "-key", JobKey.getClassSchema());
-        m.put(PipelineTopics.STATUS + "-value", JobStatus.getClassSchema());
+        m.put(names.jobs() + "-key", JobKey.getClassSchema());
+        m.put(names.jobs() + "-value", SyncJob.getClassSchema());
+        m.put(names.status() + "-key", JobKey.getClassSchema());
+        m.put(names.status() + "-value", JobStatus.getClassSchema());
         return m;
     }
 
@@ -47,7 +52,7 @@ public final class SchemaContract {
      */
     public static void register(ClientConfig config, Duration timeout) throws IOException, InterruptedException {
         RegistryHttp http = RegistryHttp.of(config, timeout);
-        for (Map.Entry<String, Schema> subject : subjects().entrySet()) {
+        for (Map.Entry<String, Schema> subject : subjects(config.names()).entrySet()) {
             String id = URLEncoder.encode(subject.getKey(), StandardCharsets.UTF_8);
             String artifacts = "/groups/" + GROUP + "/artifacts";
             send(http, http.request(artifacts + "?ifExists=RETURN_OR_UPDATE")

@@ -3,6 +3,7 @@ package io.chainsync.kafka;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import org.apache.kafka.clients.admin.Admin;
@@ -12,6 +13,9 @@ import org.apache.kafka.common.errors.TopicExistsException;
 
 /** Creates the pipeline's topics when missing (idempotent). */
 public final class TopicSetup {
+
+    /** Partitions of the pipeline's topics unless told otherwise (a string: an option's default). */
+    public static final String DEFAULT_PARTITIONS = "4";
 
     /** Extent and plan records of fragmented chunks can be large. */
     public static final int MAX_MESSAGE_BYTES = 16 << 20;
@@ -27,6 +31,10 @@ public final class TopicSetup {
     }
 
     /**
+     * Creates the topics of {@link ClientConfig#names()} that are missing.
+     *
+     * @param partitions the partition count of topics created here; 0 or less: the broker's
+     *     {@code num.partitions}
      * @param replication the replication factor of topics created here; 0 or less: the broker's
      *     {@code default.replication.factor}
      */
@@ -34,18 +42,18 @@ public final class TopicSetup {
         try (Admin admin = Admin.create(config.adminProperties())) {
             Set<String> existing = admin.listTopics().names().get();
             List<NewTopic> missing = new ArrayList<>();
-            for (String name : List.of(PipelineTopics.JOBS, PipelineTopics.EXTENTS, PipelineTopics.SCANS,
-                    PipelineTopics.PLANS, PipelineTopics.RESULTS, PipelineTopics.STATUS, PipelineTopics.DEAD_LETTERS)) {
+            PipelineNames names = config.names();
+            for (String name : names.topics()) {
                 if (existing.contains(name)) {
                     continue;
                 }
                 // dead letters carry a record of the maximum size plus headers
-                int maxBytes = PipelineTopics.DEAD_LETTERS.equals(name) ? MAX_MESSAGE_BYTES + (64 << 10) : MAX_MESSAGE_BYTES;
-                Map<String, String> configs = PipelineTopics.STATUS.equals(name)
+                int maxBytes = names.deadLetters().equals(name) ? MAX_MESSAGE_BYTES + (64 << 10) : MAX_MESSAGE_BYTES;
+                Map<String, String> configs = names.status().equals(name)
                         ? Map.of("cleanup.policy", "compact", "max.message.bytes", String.valueOf(maxBytes))
                         : Map.of("max.message.bytes", String.valueOf(maxBytes));
-                NewTopic topic = replication > 0 ? new NewTopic(name, partitions, replication)
-                        : new NewTopic(name, java.util.Optional.of(partitions), java.util.Optional.empty());
+                NewTopic topic = new NewTopic(name, partitions > 0 ? Optional.of(partitions) : Optional.empty(),
+                        replication > 0 ? Optional.of(replication) : Optional.empty());
                 missing.add(topic.configs(configs));
             }
             if (!missing.isEmpty()) {

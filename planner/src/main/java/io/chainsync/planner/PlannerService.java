@@ -2,7 +2,6 @@ package io.chainsync.planner;
 
 import io.chainsync.kafka.ClientConfig;
 import io.chainsync.kafka.Failures;
-import io.chainsync.kafka.PipelineTopics;
 import java.util.concurrent.CountDownLatch;
 import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
 import io.chainsync.kafka.PlainAvroSerdes;
@@ -29,7 +28,8 @@ public final class PlannerService implements AutoCloseable {
 
     private static final Logger LOGGER = LoggerFactory.getLogger(PlannerService.class);
 
-    public static final String DEFAULT_APPLICATION_ID = "chainsync-planner";
+    /** The application id without a group prefix. */
+    public static final String DEFAULT_APPLICATION_ID = io.chainsync.kafka.PipelineNames.PLANNER_APPLICATION;
 
     /**
      * The planner's own settings.
@@ -52,6 +52,11 @@ public final class PlannerService implements AutoCloseable {
 
         public Settings(Path stateDir) {
             this(DEFAULT_APPLICATION_ID, stateDir, 1);
+        }
+
+        /** One stream thread, the application id of the config's names (its group prefix). */
+        public static Settings of(ClientConfig config, Path stateDir) {
+            return new Settings(config.names().plannerApplicationId(), stateDir, 1);
         }
     }
 
@@ -114,7 +119,7 @@ public final class PlannerService implements AutoCloseable {
         p.put(StreamsConfig.topicPrefix("max.message.bytes"), String.valueOf(TopicSetup.MAX_MESSAGE_BYTES));
         // unreadable records are set aside, never stop the planner (docs/design.md §3, "Faults")
         p.put(StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetterOrWait.class.getName());
-        p.put(StreamsConfig.ERRORS_DEAD_LETTER_QUEUE_TOPIC_NAME_CONFIG, PipelineTopics.DEAD_LETTERS);
+        p.put(StreamsConfig.ERRORS_DEAD_LETTER_QUEUE_TOPIC_NAME_CONFIG, config.names().deadLetters());
         // streams.X=V from --kafka-config wins over the above, except what correctness depends on
         io.chainsync.kafka.ClientOverrides.apply(p, config.extra(), io.chainsync.kafka.ClientOverrides.STREAMS);
         return p;

@@ -56,13 +56,15 @@ import org.apache.kafka.streams.state.Stores;
  * results ─rekey LayerKey─► [layer-results] ─┬─ [layer-layouts] leftJoin (finalize-join) ─► dedupe
  *                                            │      [finalize-plan-fingerprints] ─► plans (FINALIZE, chunk -1)
  *                                            └─ layout progress leftJoin (layer-status-join) ─► by job ─┐
- * jobs ──────────────────────────────────────────────────────────────────────── cogroup [job-status] ◄┘ ─► status
+ * jobs ─repartition (jobs-by-job)──────────────────────────────────────────────── cogroup [job-status] ◄┘ ─► status
  * </pre>
  *
- * <p>Keys are serialized with the public topics' key serdes everywhere (stores, repartition
- * topics, the foreign-key join), so that a key maps to the same partition on a repartition topic
- * as on the public topic it is joined with; values of stores and repartition topics use the
- * {@code internal} serdes. Duplicates and any arrival order give the same output: aggregates keep
+ * <p>Chunk and layer keys are serialized with the internal topics' key serdes everywhere (stores,
+ * repartition topics, the joins), so that a key maps to the same partition on a repartition topic
+ * as on the topic it is joined with; job keys, public on {@code chainsync.jobs}, are repartitioned
+ * once under the {@code internal} key serde, so that no internal topic needs a registry subject.
+ * Values of stores and repartition topics use the {@code internal} serdes. Duplicates and any
+ * arrival order give the same output: aggregates keep
  * the latest record per context / chunk, results are deduplicated by chunk, and each plan is
  * forwarded only when it differs from the last one sent for its key.
  */
@@ -92,7 +94,8 @@ public final class PlannerTopology {
         StreamsBuilder builder = new StreamsBuilder();
         Serde<ChunkKey> chunkKey = topics.extents().keySerde();
         Serde<LayerKey> layerKey = topics.scans().keySerde();
-        Serde<JobKey> jobKey = topics.jobs().keySerde();
+        // jobs are grouped by a key of the planner's own, not the registry's: no subject for an internal topic
+        Serde<JobKey> jobKey = internal.serde(JobKey.class, true);
         Serde<ChunkDecided> decidedSerde = internal.serde(ChunkDecided.class, false);
         Serde<LayerLayout> layoutSerde = internal.serde(LayerLayout.class, false);
         Serde<ChunkPlan> planSerde = internal.serde(ChunkPlan.class, false);
@@ -192,7 +195,9 @@ public final class PlannerTopology {
                         Grouped.with("layer-status-by-job", jobKey, internal.serde(LayerProgress.class, false)));
         KGroupedStream<JobKey, SyncJob> jobs = builder
                 .stream(topics.jobs().name(), topics.jobs().consumed())
-                .groupByKey(Grouped.with("jobs-by-job", jobKey, topics.jobs().valueSerde()));
+                // co-partitioned with the layers' status by the same (internal) key serde
+                .repartition(Repartitioned.with(jobKey, internal.serde(SyncJob.class, false)).withName("jobs-by-job"))
+                .groupByKey(Grouped.with("jobs-by-job-grouped", jobKey, internal.serde(SyncJob.class, false)));
         jobs.<JobStatus>cogroup((key, job, status) -> StatusFold.withJob(key.getJob(), job, status))
                 .cogroup(layersByJob, (key, progress, status) -> StatusFold.withLayer(key.getJob(), progress, status))
                 .aggregate(StatusFold::empty, Named.as("job-status-aggregate"),

@@ -54,7 +54,8 @@ public final class ScannerService extends RecordLoop<JobKey, SyncJob> {
     private static final Logger LOGGER = LoggerFactory.getLogger(ScannerService.class);
     /** Bytes of the layer scanned at a time; what it holds is handed to the {@link ChunkCutter}. */
     private static final long WINDOW = LayerScanner.DEFAULT_STEP;
-    public static final String GROUP = "chainsync-scanner";
+    /** The group's id without the group prefix ({@link io.chainsync.kafka.PipelineNames#scannerGroup()}). */
+    public static final String GROUP = io.chainsync.kafka.PipelineNames.SCANNER_GROUP;
 
     private final PipelineTopics topics;
     private final KafkaProducer<ChunkKey, ChunkExtents> extents;
@@ -69,7 +70,7 @@ public final class ScannerService extends RecordLoop<JobKey, SyncJob> {
     };
 
     public ScannerService(ClientConfig config, PipelineTopics topics, String clientId) {
-        super(KafkaClients.consumer(config, GROUP, clientId), topics.jobs(), new DeadLetters(config, clientId));
+        super(KafkaClients.consumer(config, config.names().scannerGroup(), clientId), topics.jobs(), new DeadLetters(config, clientId));
         this.topics = topics;
         this.extents = KafkaClients.producer(config, topics.extents(), clientId + "-extents");
         this.scans = KafkaClients.producer(config, topics.scans(), clientId + "-scans");

@@ -58,13 +58,15 @@ final class ConfigDefaults implements IDefaultValueProvider {
         if (!(arg instanceof OptionSpec option) || option.usageHelp() || option.versionHelp()) {
             return null;
         }
-        String value = env.get(variable(option));
+        return value(key(option)); // null: picocli then uses the option's own default
+    }
+
+    /** The value of option {@code --KEY} from the environment or the config file; null when neither has one. */
+    String value(String key) {
+        String value = env.get("CHAINSYNC_" + key.toUpperCase(Locale.ROOT).replace('-', '_'));
         if (value == null || value.isEmpty()) {
-            value = file.getProperty(key(option));
+            value = file.getProperty(key);
         }
-        if (value == null || value.isEmpty()) {
-            return null; // picocli then uses the option's own default
-        }
-        return value;
+        return value == null || value.isEmpty() ? null : value;
     }
 }

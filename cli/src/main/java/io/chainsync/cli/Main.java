@@ -2,6 +2,7 @@ package io.chainsync.cli;
 
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /** The {@code chainsync} command line. */
 @Command(name = "chainsync", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
@@ -31,13 +32,16 @@ public final class Main {
 
     /** Runs a command line with these environment variables for the options' defaults (for tests). */
     static int run(java.util.Map<String, String> env, String... args) {
-        CommandLine cli = new CommandLine(new Main());
+        ConfigDefaults defaults;
         try {
-            cli.setDefaultValueProvider(new ConfigDefaults(env));
+            defaults = new ConfigDefaults(env);
         } catch (IllegalArgumentException e) {
-            cli.getErr().println("chainsync: " + e.getMessage());
+            System.err.println("chainsync: " + e.getMessage());
             return EXIT_USAGE;
         }
+        chooseLogFormat(args, defaults);
+        CommandLine cli = new CommandLine(new Main());
+        cli.setDefaultValueProvider(defaults);
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
             if (e instanceof Unreachable) {
                 commandLine.getErr().println("chainsync: " + e.getMessage());
@@ -58,6 +62,37 @@ public final class Main {
             return EXIT_USAGE;
         });
         return cli.execute(args);
+    }
+
+    /** The log layout: {@code text} (one line per event) or {@code json} (one JSON object per line). */
+    enum LogFormat { text, json }
+
+    /** The system property log4j2.xml selects the layout by (read when logging starts). */
+    static final String LOG_FORMAT_PROPERTY = "chainsync.log.format";
+
+    @Option(names = "--log-format", paramLabel = "FORMAT", scope = CommandLine.ScopeType.INHERIT,
+            defaultValue = "text", description = "layout of the log on stderr: text or json (default ${DEFAULT-VALUE})")
+    LogFormat logFormat;
+
+    /**
+     * Logging starts as soon as the commands are built, before the options are parsed: the log
+     * format is looked up here first (the command line, the environment, the config file) and
+     * handed to log4j2.xml. picocli checks the value afterwards.
+     */
+    static void chooseLogFormat(String[] args, ConfigDefaults defaults) {
+        String format = defaults.value("log-format");
+        for (int i = 0; i < args.length; i++) {
+            if (args[i].startsWith("--log-format=")) {
+                format = args[i].substring("--log-format=".length());
+            } else if (args[i].equals("--log-format") && i + 1 < args.length) {
+                format = args[i + 1];
+            } else if (args[i].equals("--")) {
+                break;
+            }
+        }
+        if (format != null && System.getProperty(LOG_FORMAT_PROPERTY) == null) {
+            System.setProperty(LOG_FORMAT_PROPERTY, format);
+        }
     }
 
     /** A connection refused or a Kafka client's timeout anywhere in the chain of causes. */

@@ -58,7 +58,7 @@ public final class EmbeddedPipeline implements AutoCloseable {
     /** As {@link #start(ClientConfig, Path, Path, int, int)} with only the given services. */
     public static EmbeddedPipeline start(ClientConfig config, Path stateDir, Path destRoot, int copierCount,
                                          int partitions, Set<Role> roles) {
-        TopicSetup.ensure(config, partitions, (short) 1);
+        TopicSetup.ensure(config, partitions, (short) 0); // replication: the broker's default
         io.chainsync.kafka.SchemaContract.registerOrWarn(config);
         EmbeddedPipeline pipeline = new EmbeddedPipeline(config, stateDir, destRoot, copierCount,
                 "embedded-" + ProcessHandle.current().pid() + "-" + INSTANCES.incrementAndGet(), roles);

@@ -27,9 +27,6 @@ public record PipelineNames(String topicPrefix, String groupPrefix) {
     public static final String COPIER_GROUP = "chainsync-copier";
     public static final String PLANNER_APPLICATION = "chainsync-planner";
 
-    /** The unprefixed names. */
-    public static final PipelineNames DEFAULT = new PipelineNames("", "");
-
     /**
      * Characters Kafka allows in a topic name; the group prefix too, since the application id
      * begins the names of the planner's internal topics.
@@ -37,6 +34,9 @@ public record PipelineNames(String topicPrefix, String groupPrefix) {
     private static final Pattern LEGAL = Pattern.compile("[A-Za-z0-9._-]*");
     /** Kafka's longest topic name, less the longest name and suffix Streams adds to the application id. */
     private static final int MAX_PREFIX = 100;
+
+    /** The unprefixed names (after {@link #LEGAL}: static fields are set in order). */
+    public static final PipelineNames DEFAULT = new PipelineNames("", "");
 
     public PipelineNames {
         topicPrefix = check("topic prefix", topicPrefix);

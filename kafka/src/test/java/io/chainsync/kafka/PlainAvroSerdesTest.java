@@ -19,7 +19,7 @@ class PlainAvroSerdesTest {
 
     @Test
     void recordsAreAvroSingleObjectEncoded() throws Exception {
-        ChunkKey key = new ChunkKey("job", "top.qcow2", 7L);
+        ChunkKey key = new ChunkKey("job", 1, 7L);
         byte[] bytes = CHUNK_KEY.serializer().serialize("t", key);
         // Avro's own single-object decoder reads them, and they are exactly its encoding
         assertEquals(key, ChunkKey.getDecoder().decode(bytes));
@@ -29,7 +29,7 @@ class PlainAvroSerdesTest {
 
     @Test
     void bytesOfAnotherSchemaAreRefusedNamingTheFingerprint() {
-        byte[] layer = PlainAvroSerdes.of(LayerKey.class).serializer().serialize("t", new LayerKey("job", "top.qcow2"));
+        byte[] layer = PlainAvroSerdes.of(LayerKey.class).serializer().serialize("t", new LayerKey("job", 1));
         SerializationException e = assertThrows(SerializationException.class,
                 () -> CHUNK_KEY.deserializer().deserialize("chainsync.plans", layer));
         String fingerprint = PlainAvroSerdes.hex(PlainAvroSerdes.fingerprint(LayerKey.getClassSchema()));
@@ -39,7 +39,7 @@ class PlainAvroSerdesTest {
 
     @Test
     void garbageAndTruncatedRecordsAreRefused() {
-        byte[] good = CHUNK_KEY.serializer().serialize("t", new ChunkKey("job", "top.qcow2", 7L));
+        byte[] good = CHUNK_KEY.serializer().serialize("t", new ChunkKey("job", 1, 7L));
         for (byte[] bad : new byte[][] {{1, 2, 3, 4}, {0, 0, 0, 0, 1, 2, 'x'}, Arrays.copyOf(good, 9),
                 Arrays.copyOf(good, good.length - 1), Arrays.copyOf(good, good.length + 1)}) {
             assertThrows(SerializationException.class, () -> CHUNK_KEY.deserializer().deserialize("t", bad),
@@ -49,7 +49,7 @@ class PlainAvroSerdesTest {
 
     @Test
     void avrosDecoderRefusesOurBytesOfAnotherType() {
-        byte[] layer = PlainAvroSerdes.of(LayerKey.class).serializer().serialize("t", new LayerKey("j", "l"));
+        byte[] layer = PlainAvroSerdes.of(LayerKey.class).serializer().serialize("t", new LayerKey("j", 1));
         BinaryMessageDecoder<ChunkKey> decoder = ChunkKey.getDecoder();
         assertThrows(Exception.class, () -> decoder.decode(layer));
     }

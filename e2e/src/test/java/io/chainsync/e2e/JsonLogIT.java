@@ -17,9 +17,7 @@ import io.chainsync.scanner.LayerSpec;
 import io.chainsync.stack.LocalStack;
 import io.chainsync.testkit.Chain;
 import io.chainsync.testkit.ChainJudge;
-import io.chainsync.testkit.Layer;
-import io.chainsync.testkit.NbdServer;
-import io.chainsync.testkit.QemuNbdServer;
+import io.chainsync.testkit.ChainServers;
 import io.chainsync.testkit.Scenarios;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -135,21 +133,13 @@ class JsonLogIT {
     }
 
     private JobStatus run(ClientConfig config, Chain chain) throws Exception {
-        Path sockets = Files.createDirectories(tmp.resolve("s"));
-        List<NbdServer> servers = new ArrayList<>();
-        try {
+        try (ChainServers servers = ChainServers.serve(chain, Files.createDirectories(tmp.resolve("s")))) {
             List<LayerSpec> layers = new ArrayList<>();
-            for (Layer layer : chain.layers()) {
-                QemuNbdServer server = QemuNbdServer.serveLayer(layer, sockets);
-                servers.add(server);
-                layers.add(new LayerSpec(layer.name(), NbdUri.parse(server.uri())));
-            }
+            servers.uris().forEach((name, uri) -> layers.add(new LayerSpec(name, NbdUri.parse(uri))));
             JobSpec job = JobSpec.of(null, layers, "vm", null, null, 2L << 20);
             Jobs.submit(config, config.topics(), job);
             return Jobs.await(config, config.topics(), job.job(), Duration.ofSeconds(180), s -> { })
                     .orElseThrow(() -> new AssertionError("the job did not end"));
-        } finally {
-            servers.forEach(NbdServer::close);
         }
     }
 }

@@ -20,9 +20,7 @@ import io.chainsync.kafka.SchemaContract;
 import io.chainsync.stack.LocalStack;
 import io.chainsync.testkit.Chain;
 import io.chainsync.testkit.ChainJudge;
-import io.chainsync.testkit.Layer;
-import io.chainsync.testkit.NbdServer;
-import io.chainsync.testkit.QemuNbdServer;
+import io.chainsync.testkit.ChainServers;
 import io.chainsync.testkit.Scenarios;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
@@ -121,14 +119,9 @@ class SharedClusterIT {
     private JobStatus run(ClientConfig config, Chain chain) throws Exception {
         PipelineTopics topics = config.topics();
         Path sockets = Files.createDirectories(tmp.resolve("s-" + config.names().topicPrefix()));
-        List<NbdServer> servers = new ArrayList<>();
-        try {
+        try (ChainServers servers = ChainServers.serve(chain, sockets)) {
             List<LayerSource> layers = new ArrayList<>();
-            for (Layer layer : chain.layers()) {
-                QemuNbdServer server = QemuNbdServer.serveLayer(layer, sockets);
-                servers.add(server);
-                layers.add(new LayerSource(layer.name(), server.uri()));
-            }
+            servers.uris().forEach((name, uri) -> layers.add(new LayerSource(name, uri)));
             SyncJob job = SyncJob.newBuilder().setJob(JOB).setLayers(layers).setDest("vm").setClusterSize(null)
                     .setDirtyBitmap(null).setChunkSize(2L << 20).setSubmittedAt(Instant.now()).build();
             try (KafkaProducer<JobKey, SyncJob> producer = new KafkaProducer<>(config.properties(),
@@ -137,8 +130,6 @@ class SharedClusterIT {
             }
             return Jobs.await(config, topics, JOB, Duration.ofSeconds(180), s -> { })
                     .orElseThrow(() -> new AssertionError("the job of " + config.names() + " did not end"));
-        } finally {
-            servers.forEach(NbdServer::close);
         }
     }
 

@@ -22,16 +22,16 @@ public final class ClientOverrides {
     private static final Map<String, String> PROTECTED = Map.ofEntries(
             Map.entry(PRODUCER + "enable.idempotence", "results and jobs must not be duplicated or reordered"),
             Map.entry(PRODUCER + "acks", "a chunk counts as done only once its result is on every replica"),
-            Map.entry(PRODUCER + "key.serializer", "records are Avro in the Confluent wire format"),
-            Map.entry(PRODUCER + "value.serializer", "records are Avro in the Confluent wire format"),
+            Map.entry(PRODUCER + "key.serializer", "records are Avro (registry or single-object encoding)"),
+            Map.entry(PRODUCER + "value.serializer", "records are Avro (registry or single-object encoding)"),
             Map.entry(CONSUMER + "enable.auto.commit", "offsets are committed only after a task is durable"),
             Map.entry(CONSUMER + "isolation.level", "the planner's output is transactional: read_committed only"),
-            Map.entry(CONSUMER + "group.id", "the group ids are the services' (use the group prefix instead)"),
+            Map.entry(CONSUMER + "group.id", "the group ids are the services' (use --group-prefix instead)"),
             Map.entry(CONSUMER + "max.poll.records", "one task per poll keeps a busy worker in its group"),
             Map.entry(CONSUMER + "key.deserializer", "the record loop decodes raw bytes itself"),
             Map.entry(CONSUMER + "value.deserializer", "the record loop decodes raw bytes itself"),
             Map.entry(STREAMS + "processing.guarantee", "the planner needs exactly_once_v2"),
-            Map.entry(STREAMS + "application.id", "the planner's id (use the group prefix instead)"),
+            Map.entry(STREAMS + "application.id", "the planner's id (use --group-prefix instead)"),
             Map.entry(STREAMS + "default.deserialization.exception.handler", "unreadable records go to the dead letters"),
             Map.entry(STREAMS + "deserialization.exception.handler", "unreadable records go to the dead letters"));
 

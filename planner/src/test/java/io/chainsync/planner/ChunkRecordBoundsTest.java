@@ -29,15 +29,14 @@ import org.junit.jupiter.api.Test;
  */
 class ChunkRecordBoundsTest {
 
-    /** The Confluent wire format's header: magic byte and schema id. */
-    private static final int WIRE_HEADER = 5;
     private static final int MAX = TopicSetup.MAX_CHUNK_EXTENTS;
     private static final String LONG = "x".repeat(4096);
 
+    /** The bytes the internal topics and stores carry: single-object encoding, its header included. */
     private static int encoded(SpecificRecord record) {
         @SuppressWarnings("unchecked")
         Class<SpecificRecord> type = (Class<SpecificRecord>) record.getClass();
-        return WIRE_HEADER + new PlainAvroSerdes().serde(type, false).serializer().serialize("t", record).length;
+        return new PlainAvroSerdes().serde(type, false).serializer().serialize("t", record).length;
     }
 
     /**

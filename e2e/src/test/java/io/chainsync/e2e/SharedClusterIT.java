@@ -3,6 +3,7 @@ package io.chainsync.e2e;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.chainsync.avro.ChunkKey;
 import io.chainsync.avro.JobKey;
 import io.chainsync.avro.JobState;
 import io.chainsync.avro.JobStatus;
@@ -13,8 +14,10 @@ import io.chainsync.jobs.EmbeddedPipeline;
 import io.chainsync.jobs.Jobs;
 import io.chainsync.jobs.StatusReader;
 import io.chainsync.kafka.ClientConfig;
+import io.chainsync.kafka.DeadLetters;
 import io.chainsync.kafka.PipelineNames;
 import io.chainsync.kafka.PipelineTopics;
+import io.chainsync.kafka.PlainAvroSerdes;
 import io.chainsync.kafka.RegistryHttp;
 import io.chainsync.kafka.SchemaContract;
 import io.chainsync.stack.LocalStack;
@@ -23,11 +26,13 @@ import io.chainsync.testkit.ChainJudge;
 import io.chainsync.testkit.ChainServers;
 import io.chainsync.testkit.Scenarios;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
@@ -35,8 +40,14 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.GroupListing;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -74,6 +85,11 @@ class SharedClusterIT {
                 JobStatus statusB = run(b, chainB);
                 assertEquals(JobState.COMPLETE, statusA.getState(), String.valueOf(statusA));
                 assertEquals(JobState.COMPLETE, statusB.getState(), String.valueOf(statusB));
+                // a record of another schema on A's internal plans topic: set aside on A's dead letters,
+                // the reason naming the fingerprint it carries
+                String reason = deadLettered(a, ChunkKey.getEncoder().encode(new ChunkKey(JOB, 9, 9L)).array());
+                String foreign = HexFormat.of().toHexDigits(PlainAvroSerdes.fingerprint(ChunkKey.getClassSchema()));
+                assertTrue(reason.contains("fingerprint " + foreign) && reason.contains("ChunkPlan"), reason);
                 assertTrue(pipelineA.healthy() && pipelineB.healthy());
             }
             ChainJudge.assertExact(chainA, rootA.resolve("vm"));
@@ -131,6 +147,35 @@ class SharedClusterIT {
             return Jobs.await(config, topics, JOB, Duration.ofSeconds(180), s -> { })
                     .orElseThrow(() -> new AssertionError("the job of " + config.names() + " did not end"));
         }
+    }
+
+    /** Produces the bytes as a plan (a valid key) and returns the reason of its dead letter. */
+    private static String deadLettered(ClientConfig config, byte[] value) throws Exception {
+        PipelineTopics topics = config.topics();
+        byte[] key = topics.plans().keySerde().serializer().serialize(topics.plans().name(), new ChunkKey(JOB, 9, 9L));
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(config.properties(),
+                new ByteArraySerializer(), new ByteArraySerializer())) {
+            producer.send(new ProducerRecord<>(topics.plans().name(), key, value)).get();
+        }
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(config.properties(),
+                new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            List<TopicPartition> partitions = new ArrayList<>();
+            consumer.partitionsFor(config.names().deadLetters(), Duration.ofSeconds(10))
+                    .forEach(i -> partitions.add(new TopicPartition(i.topic(), i.partition())));
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (System.nanoTime() < deadline) {
+                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(500))) {
+                    Header topic = r.headers().lastHeader(DeadLetters.HEADER_TOPIC);
+                    if (topic != null && topics.plans().name().equals(new String(topic.value(), StandardCharsets.UTF_8))) {
+                        return new String(r.headers().lastHeader(DeadLetters.HEADER_REASON).value(),
+                                StandardCharsets.UTF_8);
+                    }
+                }
+            }
+        }
+        throw new AssertionError("nothing from " + topics.plans().name() + " on " + config.names().deadLetters());
     }
 
     private static List<String> layerNames(JobStatus status) {

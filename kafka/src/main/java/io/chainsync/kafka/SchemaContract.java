@@ -15,10 +15,11 @@ import org.apache.avro.Schema;
 
 /**
  * The public job contract (docs/jobs.md): the subjects other programs produce and read,
- * {@code chainsync.jobs-key/-value} and {@code chainsync.status-key/-value} (TopicNameStrategy),
+ * {@code chainsync.jobs-key/-value} and {@code chainsync.status-key/-value} (TopicNameStrategy;
+ * under a topic prefix P, {@code Pchainsync.jobs-key}, ...),
  * registered when a service starts, each with the compatibility rule BACKWARD, so that a new
  * version of a schema is refused unless readers of the new one can read records written with the
- * old ones. Other topics are the pipeline's own and carry no such promise.
+ * old ones. Other topics are the pipeline's own, plain Avro ({@link PlainAvroSerdes}): no subject.
  */
 public final class SchemaContract {
 

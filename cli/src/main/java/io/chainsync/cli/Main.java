@@ -1,17 +1,19 @@
 package io.chainsync.cli;
 
+import java.util.List;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** The {@code chainsync} command line. */
 @Command(name = "chainsync", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-        description = "Reconstructs qcow2 image chains layer by layer from NBD servers.",
-        subcommands = {CopyCommand.class, SyncCommand.class, StackCommand.class, ServiceCommands.Scanner.class,
-            ServiceCommands.Planner.class, ServiceCommands.Copier.class, SubmitCommand.class, StatusCommand.class,
-            VerifyCommand.class,
-            JobControlCommands.Retry.class, JobControlCommands.Cancel.class,
-            CommandLine.HelpCommand.class})
+        description = "Reconstructs qcow2 image chains layer by layer from NBD servers.")
 public final class Main {
+
+    /** The subcommands, in the order {@code --help} lists them. */
+    private static final List<Class<?>> COMMANDS = List.of(CopyCommand.class, SyncCommand.class, StackCommand.class,
+            ServiceCommands.Scanner.class, ServiceCommands.Planner.class, ServiceCommands.Copier.class,
+            SubmitCommand.class, StatusCommand.class, VerifyCommand.class, JobControlCommands.Retry.class,
+            JobControlCommands.Cancel.class, CommandLine.HelpCommand.class);
 
     /** Exit code when a layer could not be reconstructed. */
     static final int EXIT_FAILED = 1;
@@ -20,7 +22,14 @@ public final class Main {
     /** Exit code when the broker or registry cannot be reached, or a job did not end in time. */
     static final int EXIT_UNREACHABLE = 3;
 
+    /** The commands that run Kafka clients, a broker or Streams: they log through log4j (log4j2.xml). */
+    private static final java.util.Set<String> KAFKA_COMMANDS = java.util.Set.of("sync", "stack", "scanner",
+            "planner", "copier", "submit", "status", "retry", "cancel");
+
     public static void main(String[] args) {
+        if (args.length == 0 || !KAFKA_COMMANDS.contains(args[0])) {
+            StderrLogging.install(); // copy, verify, the usage: no Kafka, so no log4j start-up
+        }
         System.exit(run(args));
     }
 
@@ -31,7 +40,7 @@ public final class Main {
 
     /** Runs a command line with these environment variables for the options' defaults (for tests). */
     static int run(java.util.Map<String, String> env, String... args) {
-        CommandLine cli = new CommandLine(new Main());
+        CommandLine cli = commandLine(args);
         try {
             cli.setDefaultValueProvider(new ConfigDefaults(env));
         } catch (IllegalArgumentException e) {
@@ -58,6 +67,25 @@ public final class Main {
             return EXIT_USAGE;
         });
         return cli.execute(args);
+    }
+
+    /**
+     * The command line for these arguments. picocli builds the model of every subcommand it is given
+     * (reflection over its options and mixins, which loads their classes: Kafka, logging, JSON):
+     * when the first argument names a subcommand, only that one is registered, so that {@code copy}
+     * starts without the services' classes. Otherwise (no subcommand, an option, {@code help}, a
+     * misspelt name) all are, for the usage and the error messages.
+     */
+    static CommandLine commandLine(String... args) {
+        CommandLine cli = new CommandLine(new Main());
+        String first = args.length > 0 ? args[0] : "";
+        List<Class<?>> named = COMMANDS.stream()
+                .filter(c -> !c.equals(CommandLine.HelpCommand.class) && c.getAnnotation(Command.class).name().equals(first))
+                .toList();
+        for (Class<?> command : named.isEmpty() ? COMMANDS : named) {
+            cli.addSubcommand(command);
+        }
+        return cli;
     }
 
     /** A connection refused or a Kafka client's timeout anywhere in the chain of causes. */

@@ -34,8 +34,6 @@ import org.slf4j.spi.SLF4JServiceProvider;
  */
 public final class StderrLogging implements SLF4JServiceProvider {
 
-    private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("HH:mm:ss.SSS");
-
     private final IMarkerFactory markers = new BasicMarkerFactory();
     private final MDCAdapter mdc = new NOPMDCAdapter();
     private ILoggerFactory loggers;
@@ -119,6 +117,8 @@ public final class StderrLogging implements SLF4JServiceProvider {
     /** One logger: a threshold and the stream it prints on. */
     static final class StderrLogger extends LegacyAbstractLogger implements LoggingEventAware {
         private static final long serialVersionUID = 1L;
+        /** Built with the first line: java.time's formatting classes load only when something is printed. */
+        private static volatile DateTimeFormatter time;
         private final transient int threshold;
         private final transient PrintStream out;
         private final transient String shortName;
@@ -186,7 +186,10 @@ public final class StderrLogging implements SLF4JServiceProvider {
             for (KeyValuePair p : pairs) {
                 context.put(p.key, p.value);
             }
-            String text = String.format("%s %-5s %s - %s %s", LocalTime.now().format(TIME), level, shortName,
+            if (time == null) {
+                time = DateTimeFormatter.ofPattern("HH:mm:ss.SSS");
+            }
+            String text = String.format("%s %-5s %s - %s %s", LocalTime.now().format(time), level, shortName,
                     MessageFormatter.basicArrayFormat(message, arguments), context);
             synchronized (out) {
                 out.println(text);

@@ -5,7 +5,8 @@
 # Environment: BENCH_SYNC=0 leaves out the pipeline row; TMPFS=DIR (default /dev/shm) holds the
 # fast-destination rows.
 # Source: one qcow2 layer of SIZE GiB holding DATA GiB of random-ish data in 1 MiB extents spread
-# over the disk, served alone with qemu-nbd -A. Prints median seconds, MiB/s and ratios.
+# over the disk, served alone with qemu-nbd -A. Prints median seconds, MiB/s, CPU seconds (user+sys,
+# which a loaded machine distorts less than wall time), ratios, and copy's time to its first data request.
 # chainsync flushes every layer to disk before renaming it into place; qemu-img convert and
 # nbdcopy do not, so each also runs once more followed by sync(1) of its output: the fair
 # comparison for a copy that must survive a crash.
@@ -35,20 +36,30 @@ data_mib=$((data_gib * 1024))
 
 [ -f "$root/cli/target/chainsync-cli.jar" ] || (cd "$root" && mvn -q -B -DskipTests install)
 
-measure() { # name command...
+median() { sort -n | sed -n "$(( (runs + 1) / 2 ))p"; }
+measure() { # name command...   prints: name, median wall seconds, median CPU seconds (user+sys)
   local name="$1"; shift
-  local times=()
+  local times=() cpus=()
   for ((r = 0; r < runs; r++)); do
     rm -rf "$work/out"; mkdir -p "$work/out"; sync
     local t0 t1
     t0=$(date +%s.%N)
-    "$@" >/dev/null 2>"$work/err" || { echo "$name failed:"; cat "$work/err"; exit 1; }
+    /usr/bin/time -o "$work/cpu" -f "%U %S" "$@" >/dev/null 2>"$work/err" \
+      || { echo "$name failed:"; cat "$work/err"; exit 1; }
     t1=$(date +%s.%N)
     times+=("$(echo "$t1 - $t0" | bc)")
+    cpus+=("$(awk 'END{print $1 + $2}' "$work/cpu")")
   done
-  local median
-  median=$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (runs + 1) / 2 ))p")
-  echo "$name $median"
+  echo "$name $(printf '%s\n' "${times[@]}" | median) $(printf '%s\n' "${cpus[@]}" | median)"
+}
+# seconds from the start of `chainsync copy` to its first data request: the "layer planned" line
+# (logged once the layer's shape is known, just before the first read) against the start time
+first_request() { # dest
+  local t0 line
+  t0=$(date +%s.%N)
+  line=$(CHAINSYNC_LOG_LEVEL=info "$root/bin/chainsync" copy --progress never --layer "x.qcow2=$uri" --dest "$1" 2>&1 \
+    | grep -m1 'layer planned')
+  echo "$(date -d "$(date +%F) ${line%% *}" +%s.%N) - $t0" | bc
 }
 
 results=()
@@ -66,17 +77,25 @@ trap 'cleanup; rm -rf "$fast"' EXIT
 results+=("$(measure "nbdcopy-to-null" nbdcopy "$uri" null:)")
 results+=("$(measure "chainsync-copy-tmpfs" sh -c "rm -rf '$fast/out' && '$root/bin/chainsync' copy --layer 'x.qcow2=$uri' --dest '$fast/out'")")
 rm -rf "$fast/out"
+ttfbs=()
+for ((r = 0; r < runs; r++)); do
+  rm -rf "$fast/out"; ttfbs+=("$(first_request "$fast/out")")
+done
+rm -rf "$fast/out"
+ttfb=$(printf '%s\n' "${ttfbs[@]}" | median)
 # verify reads the same source and the copied layer, digests it: it should run at >= 0.8x copy's speed
 "$root/bin/chainsync" copy --layer "x.qcow2=$uri" --dest "$work/copied" >/dev/null 2>&1
 results+=("$(measure "chainsync-verify" "$root/bin/chainsync" verify --layer "x.qcow2=$uri" --dest "$work/copied")")
 
 base=$(printf '%s\n' "${results[@]}" | awk '$1=="qemu-img-convert"{print $2}')
 echo "source: ${size_gib} GiB qcow2 layer, ${data_mib} MiB data, median of $runs runs, $(nproc) CPUs"
-printf '%-24s %10s %10s %s\n' tool seconds MiB/s "speed vs qemu-img convert"
+printf '%-24s %10s %10s %10s %s\n' tool seconds MiB/s "CPU s" "speed vs qemu-img convert"
 for line in "${results[@]}"; do
   set -- $line
-  printf '%-24s %10.2f %10.0f %6.2fx\n' "$1" "$2" "$(echo "$data_mib / $2" | bc -l)" "$(echo "$base / $2" | bc -l)"
+  printf '%-24s %10.2f %10.0f %10.2f %6.2fx\n' "$1" "$2" "$(echo "$data_mib / $2" | bc -l)" "$3" \
+    "$(echo "$base / $2" | bc -l)"
 done
+printf 'chainsync copy: %.2f s from start to the first data request (median of %d)\n' "$ttfb" "$runs"
 t() { printf '%s\n' "${results[@]}" | awk -v n="$1" '$1==n{print $2}'; }
 echo "goals (issue 9), same run:"
 printf '  %-52s %6.2fx (goal >= 1.20x)\n' "chainsync copy vs qemu-img convert -W -m 8, both synced" \

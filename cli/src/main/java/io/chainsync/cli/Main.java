@@ -1,18 +1,20 @@
 package io.chainsync.cli;
 
+import java.util.List;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** The {@code chainsync} command line. */
 @Command(name = "chainsync", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-        description = "Reconstructs qcow2 image chains layer by layer from NBD servers.",
-        subcommands = {CopyCommand.class, SyncCommand.class, StackCommand.class, ServiceCommands.Scanner.class,
-            ServiceCommands.Planner.class, ServiceCommands.Copier.class, SubmitCommand.class, StatusCommand.class,
-            VerifyCommand.class,
-            JobControlCommands.Retry.class, JobControlCommands.Cancel.class,
-            CommandLine.HelpCommand.class})
+        description = "Reconstructs qcow2 image chains layer by layer from NBD servers.")
 public final class Main {
+
+    /** The subcommands, in the order {@code --help} lists them. */
+    private static final List<Class<?>> COMMANDS = List.of(CopyCommand.class, SyncCommand.class, StackCommand.class,
+            ServiceCommands.Scanner.class, ServiceCommands.Planner.class, ServiceCommands.Copier.class,
+            SubmitCommand.class, StatusCommand.class, VerifyCommand.class, JobControlCommands.Retry.class,
+            JobControlCommands.Cancel.class, CommandLine.HelpCommand.class);
 
     /** Exit code when a layer could not be reconstructed. */
     static final int EXIT_FAILED = 1;
@@ -21,8 +23,25 @@ public final class Main {
     /** Exit code when the broker or registry cannot be reached, or a job did not end in time. */
     static final int EXIT_UNREACHABLE = 3;
 
+    /** The commands that run Kafka clients, a broker or Streams: they log through log4j (log4j2.xml). */
+    private static final java.util.Set<String> KAFKA_COMMANDS = java.util.Set.of("sync", "stack", "scanner",
+            "planner", "copier", "submit", "status", "retry", "cancel");
+
     public static void main(String[] args) {
+        boolean kafka = args.length > 0 && KAFKA_COMMANDS.contains(args[0]);
+        if (!kafka && !LogFormat.json.name().equals(requestedLogFormat(args, System.getenv()))) {
+            StderrLogging.install(); // copy, verify, the usage in text: no Kafka, so no log4j start-up
+        }
         System.exit(run(args));
+    }
+
+    /** The log format asked for, or null; a malformed configuration is reported later by {@link #run}. */
+    private static String requestedLogFormat(String[] args, java.util.Map<String, String> env) {
+        try {
+            return logFormat(args, new ConfigDefaults(env));
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
     }
 
     /** Runs a command line and returns its exit code (for tests). */
@@ -40,7 +59,7 @@ public final class Main {
             return EXIT_USAGE;
         }
         chooseLogFormat(args, defaults);
-        CommandLine cli = new CommandLine(new Main());
+        CommandLine cli = commandLine(args);
         cli.setDefaultValueProvider(defaults);
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
             if (e instanceof Unreachable) {
@@ -80,6 +99,14 @@ public final class Main {
      * handed to log4j2.xml. picocli checks the value afterwards.
      */
     static void chooseLogFormat(String[] args, ConfigDefaults defaults) {
+        String format = logFormat(args, defaults);
+        if (format != null && System.getProperty(LOG_FORMAT_PROPERTY) == null) {
+            System.setProperty(LOG_FORMAT_PROPERTY, format);
+        }
+    }
+
+    /** The format named on the command line, else in the environment or config file; null if none. */
+    private static String logFormat(String[] args, ConfigDefaults defaults) {
         String format = defaults.value("log-format");
         for (int i = 0; i < args.length; i++) {
             if (args[i].startsWith("--log-format=")) {
@@ -90,9 +117,26 @@ public final class Main {
                 break;
             }
         }
-        if (format != null && System.getProperty(LOG_FORMAT_PROPERTY) == null) {
-            System.setProperty(LOG_FORMAT_PROPERTY, format);
+        return format;
+    }
+
+    /**
+     * The command line for these arguments. picocli builds the model of every subcommand it is given
+     * (reflection over its options and mixins, which loads their classes: Kafka, logging, JSON):
+     * when the first argument names a subcommand, only that one is registered, so that {@code copy}
+     * starts without the services' classes. Otherwise (no subcommand, an option, {@code help}, a
+     * misspelt name) all are, for the usage and the error messages.
+     */
+    static CommandLine commandLine(String... args) {
+        CommandLine cli = new CommandLine(new Main());
+        String first = args.length > 0 ? args[0] : "";
+        List<Class<?>> named = COMMANDS.stream()
+                .filter(c -> !c.equals(CommandLine.HelpCommand.class) && c.getAnnotation(Command.class).name().equals(first))
+                .toList();
+        for (Class<?> command : named.isEmpty() ? COMMANDS : named) {
+            cli.addSubcommand(command);
         }
+        return cli;
     }
 
     /** A connection refused or a Kafka client's timeout anywhere in the chain of causes. */

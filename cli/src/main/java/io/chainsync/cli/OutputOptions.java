@@ -15,7 +15,10 @@ import picocli.CommandLine.Option;
 /** {@code --output text|json}: what a command prints on stdout. */
 final class OutputOptions {
 
-    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    /** Created on first use: Jackson's classes load only for {@code --output json}. */
+    private static final class Json {
+        static final ObjectMapper MAPPER = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    }
 
     @Option(names = {"-o", "--output"}, paramLabel = "FORMAT", defaultValue = "text",
             description = "text or json (default ${DEFAULT-VALUE})")
@@ -31,7 +34,7 @@ final class OutputOptions {
 
     static void print(PrintWriter out, Object value) {
         try {
-            out.println(JSON.writeValueAsString(value));
+            out.println(Json.MAPPER.writeValueAsString(value));
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new UncheckedIOException(e);
         }

@@ -22,7 +22,7 @@ class OperationsDocTest {
     void everyOptionsVariableIsListed() throws Exception {
         String doc = Files.readString(DOC);
         TreeSet<String> missing = new TreeSet<>();
-        CommandLine root = new CommandLine(new Main());
+        CommandLine root = Main.commandLine();
         for (CommandLine sub : root.getSubcommands().values()) {
             for (OptionSpec option : sub.getCommandSpec().options()) {
                 if (option.usageHelp() || option.versionHelp()) {

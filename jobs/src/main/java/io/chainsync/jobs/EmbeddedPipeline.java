@@ -121,9 +121,14 @@ public final class EmbeddedPipeline implements AutoCloseable {
             long t3 = Timing.start();
             registryReady.run();
             Timing.phase("pipeline.registry-wait", t3);
+            // registered while the planner starts and the groups settle; done before start returns
             long t4 = Timing.start();
-            io.chainsync.kafka.SchemaContract.registerOrWarn(config);
-            Timing.phase("pipeline.schemas", t4);
+            Thread schemas = new Thread(() -> {
+                io.chainsync.kafka.SchemaContract.registerOrWarn(config);
+                Timing.phase("pipeline.schemas", t4);
+            }, "chainsync-schemas");
+            schemas.setDaemon(true);
+            schemas.start();
             if (pipeline.planner != null && !pipeline.planner.awaitRunning(Duration.ofSeconds(60))) {
                 throw new IllegalStateException("the planner did not start within 60 s: " + pipeline.planner.state());
             }
@@ -136,6 +141,7 @@ public final class EmbeddedPipeline implements AutoCloseable {
                 pipeline.scanner.awaitAssignment(Duration.ofSeconds(30));
             }
             Timing.phase("pipeline.groups-assigned", t2);
+            schemas.join(); // registerOrWarn is bounded: 10 s per request at most
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             pipeline.close();

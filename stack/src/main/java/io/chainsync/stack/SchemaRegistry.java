@@ -202,8 +202,9 @@ public final class SchemaRegistry implements AutoCloseable {
     }
 
     /**
-     * Waits until {@code /health/ready} answers 200 (at most the settings' ready timeout since the launch); at
-     * once when it did before. On failure the process is stopped and the error names the log with its tail.
+     * Waits until {@code /health/ready} answers 200 (at most the settings' ready timeout from this call on); at
+     * once when it did before. On failure the process is stopped and the error, one line, names the log (its
+     * tail is logged at INFO).
      *
      * @return this registry
      */
@@ -213,8 +214,10 @@ public final class SchemaRegistry implements AutoCloseable {
                 return this;
             }
             try {
-                pollReady(Duration.ofNanos(Math.max(1, launchedAt + readyTimeout.toNanos() - System.nanoTime())));
+                // the whole timeout from now on: time the caller spent elsewhere since the launch is not counted
+                pollReady(readyTimeout);
             } catch (RuntimeException e) {
+                LOGGER.atInfo().setMessage("The registry's log ends with:\n" + tail(log)).log();
                 close();
                 throw e;
             }
@@ -368,7 +371,7 @@ public final class SchemaRegistry implements AutoCloseable {
             }
             if (!process.isAlive()) {
                 throw new IllegalStateException("Schema registry exited with code " + process.exitValue()
-                        + " before getting ready; see " + log + ":\n" + tail(log));
+                        + " before getting ready; see " + log);
             }
             try {
                 HttpResponse<Void> r = http.send(HttpRequest.newBuilder(ready).timeout(Duration.ofSeconds(2)).GET().build(),
@@ -383,8 +386,7 @@ public final class SchemaRegistry implements AutoCloseable {
                 throw new IllegalStateException("Interrupted while waiting for the schema registry", e);
             }
             if (System.nanoTime() > deadline) {
-                throw new IllegalStateException("Schema registry not ready after " + timeout + "; see " + log
-                        + ":\n" + tail(log));
+                throw new IllegalStateException("Schema registry not ready after " + timeout + "; see " + log);
             }
             try {
                 Thread.sleep(100);

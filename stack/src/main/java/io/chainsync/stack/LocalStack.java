@@ -75,7 +75,7 @@ public final class LocalStack implements AutoCloseable {
 
         /**
          * A stack for one run, thrown away afterwards ({@code chainsync sync}): a broker that stops without a
-         * controlled shutdown (its records are never read again).
+         * controlled shutdown (its records are never read again), while the registry stops.
          */
         public Settings withEphemeral(boolean newEphemeral) {
             return new Settings(dir, numPartitions, kafkaPort, registryPort, persistentRegistry, secure, newEphemeral);
@@ -92,10 +92,12 @@ public final class LocalStack implements AutoCloseable {
     private final SchemaRegistry registry;
     private final StackCredentials credentials;
     private final long launchedAt;
+    private final boolean ephemeral;
     private volatile Duration startTime;
 
     private LocalStack(Path dir, KafkaBroker broker, SchemaRegistry registry, StackCredentials credentials,
-                       long launchedAt) {
+                       long launchedAt, boolean ephemeral) {
+        this.ephemeral = ephemeral;
         this.dir = dir;
         this.broker = broker;
         this.registry = registry;
@@ -157,7 +159,7 @@ public final class LocalStack implements AutoCloseable {
                         : (RuntimeException) e;
             }
         }
-        return new LocalStack(dir, broker, registry, credentials, t0);
+        return new LocalStack(dir, broker, registry, credentials, t0, settings.ephemeral());
     }
 
     /**
@@ -263,10 +265,21 @@ public final class LocalStack implements AutoCloseable {
         return startTime;
     }
 
-    /** Stops the broker and the registry, both at once, and waits for both. */
+    /**
+     * Stops the broker, then the registry; an {@link Settings#ephemeral() ephemeral} stack stops both at once (its
+     * state is thrown away: nothing depends on the registry's database being closed before the broker stopped).
+     */
     @Override
     public void close() {
-        closeBoth(broker, registry);
+        if (ephemeral) {
+            closeBoth(broker, registry);
+            return;
+        }
+        try {
+            broker.close();
+        } finally {
+            registry.close();
+        }
     }
 
     private static void closeBoth(KafkaBroker broker, SchemaRegistry registry) {

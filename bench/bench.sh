@@ -2,8 +2,8 @@
 # Benchmark: chainsync copy and sync against qemu-img convert and nbdcopy, same NBD source, same run;
 # and chainsync verify of the copied layer against the same source.
 # Usage: bench/bench.sh [SIZE_GIB] [DATA_GIB] [RUNS]   (default 4 2 3)
-# Environment: BENCH_SYNC=0 leaves out the pipeline row; TMPFS=DIR (default /dev/shm) holds the
-# fast-destination rows.
+# Environment: BENCH_SYNC=0 leaves out the pipeline rows (sync, its start-up + shutdown, its phases);
+# TMPFS=DIR (default /dev/shm) holds the fast-destination rows.
 # Source: one qcow2 layer of SIZE GiB holding DATA GiB of random-ish data in 1 MiB extents spread
 # over the disk, served alone with qemu-nbd -A. Prints median seconds, MiB/s, CPU seconds (user+sys,
 # which a loaded machine distorts less than wall time), ratios, and copy's time to its first data request.
@@ -102,3 +102,13 @@ printf '  %-52s %6.2fx (goal >= 1.20x)\n' "chainsync copy vs qemu-img convert -W
   "$(echo "$(t qemu-img-convert+sync) / $(t chainsync-copy)" | bc -l)"
 printf '  %-52s %6.2fx (goal >= 0.80x)\n' "chainsync copy to tmpfs vs nbdcopy SRC null:" \
   "$(echo "$(t nbdcopy-to-null) / $(t chainsync-copy-tmpfs)" | bc -l)"
+if [ "${BENCH_SYNC:-1}" != 0 ]; then
+  printf '  %-52s %6.2fs (goal <= 8s)\n' "sync start-up + shutdown (chainsync sync - copy)" \
+    "$(echo "$(t chainsync-sync) - $(t chainsync-copy)" | bc -l)"
+  # where sync's time goes: one more run with the phase log (docs/operations.md, "Logs"); "at" is ms since
+  # the JVM started, "ms" the phase's own duration (phases overlap: the registry starts beside the broker)
+  rm -rf "$work/out"; mkdir -p "$work/out"
+  echo "sync phases (one more run):"
+  CHAINSYNC_TIMING_LOG_LEVEL=INFO "$root/bin/chainsync" sync --progress never --layer "x.qcow2=$uri" \
+    --dest "$work/out" 2>&1 >/dev/null | sed -n 's/^.* INFO  timing - /  /p'
+fi

@@ -3,6 +3,7 @@ package io.chainsync.cli;
 import io.chainsync.jobs.CopyOptions;
 import io.chainsync.jobs.EmbeddedPipeline;
 import io.chainsync.jobs.Jobs;
+import io.chainsync.jobs.Timing;
 import io.chainsync.kafka.ClientConfig;
 import io.chainsync.kafka.PipelineTopics;
 import io.chainsync.scanner.JobSpec;
@@ -13,6 +14,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -33,6 +35,10 @@ import picocli.CommandLine.Model.CommandSpec;
         description = {"Reconstructs a chain through the Kafka pipeline, all in this process.",
             "Without --bootstrap-servers/--registry-url it starts a local Kafka and registry itself."})
 final class SyncCommand implements Callable<Integer> {
+
+    /** The log of the embedded broker, Kafka clients and Streams, in the work directory (docs/operations.md). */
+    static final String LOG_FILE = "sync.log";
+    private static final String REGISTRY_LOG = "registry.log";
 
     @Spec
     CommandSpec spec;
@@ -85,45 +91,84 @@ final class SyncCommand implements Callable<Integer> {
         Files.createDirectories(destRoot);
         Path work = Files.createTempDirectory("chainsync-sync");
         LocalStack stack = null;
+        boolean ok = false;
+        SyncLog log = SyncLog.to(work.resolve(LOG_FILE));
         try {
             ClientConfig config;
+            Runnable registryReady;
             if (bootstrapServers == null) {
-                stack = LocalStack.start(work.resolve("stack"));
+                long t0 = Timing.start();
+                // the registry's JVM starts while the broker, the topics and the services do
+                stack = LocalStack.launch(LocalStack.Settings.defaults(work.resolve("stack")).withEphemeral(true));
+                Timing.phase("stack.broker", t0);
                 config = new ClientConfig(stack.bootstrapServers(), stack.registryUrl(), Map.of(), Map.of(),
                         names.names());
+                LocalStack started = stack;
+                registryReady = () -> {
+                    long t1 = Timing.start();
+                    started.awaitRegistry();
+                    Timing.phase("stack.registry", t1);
+                };
             } else {
                 config = KafkaOptions.config(bootstrapServers, registryUrl, kafkaConfig, registryConfig, names.names());
                 Reachability.check(config, Duration.ofSeconds(30));
+                registryReady = () -> { };
             }
-            topicOptions.ensure(config);
+            int partitions = topicOptions.partitions();
+            if (bootstrapServers != null) {
+                topicOptions.ensure(config); // a deployed cluster: the user's partitions and replication
+            } else if (!spec.commandLine().getParseResult().hasMatchedOption("--partitions")) {
+                partitions = Math.max(1, copierCount); // embedded: one per copier, no more planner tasks than needed
+            }
             PipelineTopics topics = config.topics();
+            long t2 = Timing.start();
             try (EmbeddedPipeline pipeline = EmbeddedPipeline.start(config, work.resolve("planner"), destRoot,
-                    copierCount, topicOptions.partitions())) {
+                    copierCount, partitions, EnumSet.allOf(EmbeddedPipeline.Role.class),
+                    registryReady)) {
+                Timing.phase("pipeline.start", t2);
+                long t3 = Timing.start();
                 try {
                     Jobs.submit(config, topics, job);
                 } catch (IllegalArgumentException e) {
                     throw new ParameterException(spec.commandLine(), e.getMessage());
                 }
+                Timing.phase("job.submit", t3);
                 int code = SubmitCommand.awaitJob(spec, config, topics, job.job(),
                         Duration.ofSeconds(jobOptions.timeoutSeconds), progressOptions, outputOptions);
-                if (code != 0 || !verify) {
-                    return code;
+                Timing.phase("job.run", t3);
+                if (code == 0 && verify) {
+                    CopyOptions options = CopyOptions.defaults().withDirtyBitmap(job.dirtyBitmap())
+                            .withBacking(job.backing()).withFlatten(job.flatten());
+                    code = VerifyCommand.verify(spec.commandLine().getOut(), destRoot, options, job.layers());
                 }
-                CopyOptions options = CopyOptions.defaults().withDirtyBitmap(job.dirtyBitmap())
-                        .withBacking(job.backing()).withFlatten(job.flatten());
-                return VerifyCommand.verify(spec.commandLine().getOut(), destRoot, options, job.layers());
+                ok = code == 0;
+                return code;
             }
         } finally {
+            long t4 = Timing.start();
             if (stack != null) {
                 stack.close();
             }
-            deleteTree(work);
+            Timing.phase("stack.close", t4);
+            log.close();
+            deleteTree(work, !ok);
+            if (!ok) {
+                spec.commandLine().getErr().println("chainsync: the log of this run (Kafka clients, Streams"
+                        + (stack == null ? "" : ", the embedded broker and registry") + ") is kept in " + work);
+            }
         }
     }
 
-    private static void deleteTree(Path dir) {
+    /**
+     * Deletes the work directory; with {@code keepLogs}, {@value #LOG_FILE} and the registry's log (and the
+     * directories holding them) stay.
+     */
+    private static void deleteTree(Path dir, boolean keepLogs) {
         try (Stream<Path> paths = Files.walk(dir)) {
-            paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            paths.sorted(Comparator.reverseOrder())
+                    .filter(p -> !(keepLogs && (p.equals(dir.resolve(LOG_FILE))
+                            || p.getFileName().toString().equals(REGISTRY_LOG))))
+                    .forEach(p -> p.toFile().delete()); // a directory that still holds a log stays
         } catch (Exception ignored) {
             // temporary state only
         }

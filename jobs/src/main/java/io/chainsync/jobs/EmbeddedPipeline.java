@@ -11,7 +11,10 @@ import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.streams.KafkaStreams;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,6 +26,9 @@ import java.util.List;
 public final class EmbeddedPipeline implements AutoCloseable {
 
     private static final AtomicInteger INSTANCES = new AtomicInteger();
+    private static final Logger LOGGER = LoggerFactory.getLogger(EmbeddedPipeline.class);
+    /** The group and transactional id the coordinators are first asked about (neither ever exists). */
+    private static final String WARM_UP_ID = "chainsync-warm-up";
 
     private final PlannerService planner;
     private final ScannerService scanner;
@@ -58,17 +64,52 @@ public final class EmbeddedPipeline implements AutoCloseable {
     /** As {@link #start(ClientConfig, Path, Path, int, int)} with only the given services. */
     public static EmbeddedPipeline start(ClientConfig config, Path stateDir, Path destRoot, int copierCount,
                                          int partitions, Set<Role> roles) {
+        return start(config, stateDir, destRoot, copierCount, partitions, roles, () -> { });
+    }
+
+    /**
+     * As {@link #start(ClientConfig, Path, Path, int, int, Set)}, for a registry that may still be starting: the
+     * topics are created and the services started, which needs the broker alone, then {@code registryReady} is
+     * run (it returns once the registry serves, or throws) before the public schemas are registered. Nothing
+     * reads or writes a record before the first job, so no service needs the registry earlier.
+     */
+    public static EmbeddedPipeline start(ClientConfig config, Path stateDir, Path destRoot, int copierCount,
+                                         int partitions, Set<Role> roles, Runnable registryReady) {
+        long t0 = Timing.start();
         TopicSetup.ensure(config, partitions, (short) 0); // replication: the broker's default
-        io.chainsync.kafka.SchemaContract.registerOrWarn(config);
+        Timing.phase("pipeline.topics", t0);
+        Admin warmUp = warmUpCoordinators(config);
+        try {
+            return start(config, stateDir, destRoot, copierCount, roles, registryReady);
+        } finally {
+            warmUp.close(Duration.ZERO);
+        }
+    }
+
+    /**
+     * Asks the broker for a group and a transaction coordinator, and returns without waiting for the answer: a
+     * fresh broker creates {@code __consumer_offsets} and {@code __transaction_state} on the first such request,
+     * so they are made while the services are built rather than when the planner's first transactional producer
+     * asks (it then waits for them, retrying). The admin client, closed when the services run, abandons what
+     * is still pending.
+     */
+    private static Admin warmUpCoordinators(ClientConfig config) {
+        Admin admin = Admin.create(config.adminProperties());
+        admin.listConsumerGroupOffsets(WARM_UP_ID);
+        admin.describeTransactions(List.of(WARM_UP_ID));
+        return admin;
+    }
+
+    private static EmbeddedPipeline start(ClientConfig config, Path stateDir, Path destRoot, int copierCount,
+                                          Set<Role> roles, Runnable registryReady) {
+        long t1 = Timing.start();
         EmbeddedPipeline pipeline = new EmbeddedPipeline(config, stateDir, destRoot, copierCount,
                 "embedded-" + ProcessHandle.current().pid() + "-" + INSTANCES.incrementAndGet(), roles);
+        Timing.phase("pipeline.clients", t1);
         try {
+            long t2 = Timing.start();
             if (pipeline.planner != null) {
                 pipeline.planner.start();
-                if (!pipeline.planner.awaitRunning(Duration.ofSeconds(60))) {
-                    throw new IllegalStateException("the planner did not start within 60 s: "
-                            + pipeline.planner.state());
-                }
             }
             if (pipeline.scanner != null) {
                 pipeline.spawn(pipeline.scanner, "chainsync-scanner");
@@ -76,6 +117,22 @@ public final class EmbeddedPipeline implements AutoCloseable {
             for (int i = 0; i < pipeline.copiers.size(); i++) {
                 pipeline.spawn(pipeline.copiers.get(i), "chainsync-copier-" + i);
             }
+            // the services join their groups meanwhile
+            long t3 = Timing.start();
+            registryReady.run();
+            Timing.phase("pipeline.registry-wait", t3);
+            // registered while the planner starts and the groups settle; done before start returns
+            long t4 = Timing.start();
+            Thread schemas = new Thread(() -> {
+                io.chainsync.kafka.SchemaContract.registerOrWarn(config);
+                Timing.phase("pipeline.schemas", t4);
+            }, "chainsync-schemas");
+            schemas.setDaemon(true);
+            schemas.start();
+            if (pipeline.planner != null && !pipeline.planner.awaitRunning(Duration.ofSeconds(60))) {
+                throw new IllegalStateException("the planner did not start within 60 s: " + pipeline.planner.state());
+            }
+            Timing.phase("pipeline.planner-running", t2);
             // let the copier group settle, so work spreads over every worker from the first task
             for (CopierService copier : pipeline.copiers) {
                 copier.awaitAssignment(Duration.ofSeconds(30));
@@ -83,6 +140,8 @@ public final class EmbeddedPipeline implements AutoCloseable {
             if (pipeline.scanner != null) {
                 pipeline.scanner.awaitAssignment(Duration.ofSeconds(30));
             }
+            Timing.phase("pipeline.groups-assigned", t2);
+            schemas.join(); // registerOrWarn is bounded: 10 s per request at most
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             pipeline.close();
@@ -120,22 +179,45 @@ public final class EmbeddedPipeline implements AutoCloseable {
         return copiers.stream().mapToLong(CopierService::retried).sum();
     }
 
+    /**
+     * Stops every service, all at once (each finishes or abandons, uncommitted, the record in hand), and waits
+     * for them.
+     */
     @Override
     public void close() {
+        long t0 = Timing.start();
+        List<AutoCloseable> services = new ArrayList<>();
         if (scanner != null) {
-            scanner.close();
+            services.add(scanner);
         }
-        copiers.forEach(CopierService::close);
+        services.addAll(copiers);
         if (planner != null) {
-            planner.close();
+            services.add(planner);
         }
-        for (Thread t : threads) {
-            try {
-                t.join(10_000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return;
+        List<Thread> closers = new ArrayList<>();
+        for (AutoCloseable service : services) {
+            Thread t = new Thread(() -> {
+                try {
+                    service.close();
+                } catch (Exception e) {
+                    LOGGER.atWarn().setMessage("a service did not close cleanly").addKeyValue("reason", e.toString())
+                            .log();
+                }
+            }, "chainsync-close");
+            t.start();
+            closers.add(t);
+        }
+        try {
+            for (Thread t : closers) {
+                t.join(); // each close is bounded (30 s at most)
             }
+            for (Thread t : threads) {
+                t.join(10_000);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
         }
+        Timing.phase("pipeline.close", t0);
     }
 }

@@ -274,6 +274,9 @@ public final class KafkaBroker implements AutoCloseable {
         p.setProperty("share.coordinator.state.topic.replication.factor", "1");
         p.setProperty("share.coordinator.state.topic.min.isr", "1");
         p.setProperty("group.initial.rebalance.delay.ms", "0");
+        // one node: the broker's heartbeats to its own controller gate its start ("caught up", "unfenced");
+        // at the default 2 s each of those waits takes up to 2 s
+        p.setProperty("broker.heartbeat.interval.ms", "200");
         p.setProperty("log.flush.interval.messages", Long.toString(Long.MAX_VALUE));
         p.setProperty("num.network.threads", "2");
         p.setProperty("num.io.threads", "2");

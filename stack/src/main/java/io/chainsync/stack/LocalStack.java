@@ -7,8 +7,6 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Properties;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -30,6 +28,8 @@ public final class LocalStack implements AutoCloseable {
     private static final String TLS_DIR = "tls";
     private static final String KAFKA_CLIENT_FILE = "client.properties";
     private static final String REGISTRY_CLIENT_FILE = "registry.properties";
+    /** Broker settings of an {@link Settings#ephemeral() ephemeral} stack. */
+    static final Map<String, String> EPHEMERAL_BROKER = Map.of("controlled.shutdown.enable", "false");
 
     /**
      * How to run the stack.
@@ -40,9 +40,10 @@ public final class LocalStack implements AutoCloseable {
      * @param registryPort  registry HTTP port, 0 = persisted (if free) or free
      * @param persistentRegistry keep registry state in {@code DIR/registry} (false = in-memory)
      * @param secure        SASL_SSL-only broker and HTTPS-only registry, credentials in {@code DIR/tls}
+     * @param ephemeral     a stack for one run, see {@link #withEphemeral}
      */
     public record Settings(Path dir, int numPartitions, int kafkaPort, int registryPort, boolean persistentRegistry,
-                           boolean secure) {
+                           boolean secure, boolean ephemeral) {
         public Settings {
             Objects.requireNonNull(dir, "dir");
             if (numPartitions < 1) {
@@ -50,26 +51,39 @@ public final class LocalStack implements AutoCloseable {
             }
         }
 
+        public Settings(Path dir, int numPartitions, int kafkaPort, int registryPort, boolean persistentRegistry,
+                        boolean secure) {
+            this(dir, numPartitions, kafkaPort, registryPort, persistentRegistry, secure, false);
+        }
+
         /** One partition per topic by default, free/persisted ports, persistent registry. */
         public static Settings defaults(Path dir) {
-            return new Settings(dir, 1, 0, 0, true, false);
+            return new Settings(dir, 1, 0, 0, true, false, false);
         }
 
         public Settings withNumPartitions(int n) {
-            return new Settings(dir, n, kafkaPort, registryPort, persistentRegistry, secure);
+            return new Settings(dir, n, kafkaPort, registryPort, persistentRegistry, secure, ephemeral);
         }
 
         public Settings withPorts(int newKafkaPort, int newRegistryPort) {
-            return new Settings(dir, numPartitions, newKafkaPort, newRegistryPort, persistentRegistry, secure);
+            return new Settings(dir, numPartitions, newKafkaPort, newRegistryPort, persistentRegistry, secure, ephemeral);
         }
 
         public Settings withPersistentRegistry(boolean persistent) {
-            return new Settings(dir, numPartitions, kafkaPort, registryPort, persistent, secure);
+            return new Settings(dir, numPartitions, kafkaPort, registryPort, persistent, secure, ephemeral);
+        }
+
+        /**
+         * A stack for one run, thrown away afterwards ({@code chainsync sync}): a broker that stops without a
+         * controlled shutdown (its records are never read again), while the registry stops.
+         */
+        public Settings withEphemeral(boolean newEphemeral) {
+            return new Settings(dir, numPartitions, kafkaPort, registryPort, persistentRegistry, secure, newEphemeral);
         }
 
         /** See {@link LocalStack} on the secure stack. */
         public Settings withSecure(boolean newSecure) {
-            return new Settings(dir, numPartitions, kafkaPort, registryPort, persistentRegistry, newSecure);
+            return new Settings(dir, numPartitions, kafkaPort, registryPort, persistentRegistry, newSecure, ephemeral);
         }
     }
 
@@ -77,15 +91,18 @@ public final class LocalStack implements AutoCloseable {
     private final KafkaBroker broker;
     private final SchemaRegistry registry;
     private final StackCredentials credentials;
-    private final Duration startTime;
+    private final long launchedAt;
+    private final boolean ephemeral;
+    private volatile Duration startTime;
 
     private LocalStack(Path dir, KafkaBroker broker, SchemaRegistry registry, StackCredentials credentials,
-                       Duration startTime) {
+                       long launchedAt, boolean ephemeral) {
+        this.ephemeral = ephemeral;
         this.dir = dir;
         this.broker = broker;
         this.registry = registry;
         this.credentials = credentials;
-        this.startTime = startTime;
+        this.launchedAt = launchedAt;
     }
 
     /** Starts the stack in {@code dir} with {@link Settings#defaults(Path)}. */
@@ -95,6 +112,23 @@ public final class LocalStack implements AutoCloseable {
 
     /** Starts broker and registry concurrently; returns when both serve, or stops whichever started and throws. */
     public static LocalStack start(Settings settings) {
+        LocalStack stack = launch(settings);
+        try {
+            stack.awaitRegistry();
+        } catch (RuntimeException e) {
+            stack.broker.close();
+            throw e;
+        }
+        return stack;
+    }
+
+    /**
+     * Launches the registry's process, starts the broker meanwhile and returns once the broker serves: the registry
+     * may still be starting ({@link #registryUrl()} is already known; {@link #awaitRegistry()} waits for it). Lets a
+     * caller create topics and start services, which need only the broker, while the registry's JVM starts. On
+     * failure stops whatever started and throws.
+     */
+    public static LocalStack launch(Settings settings) {
         long t0 = System.nanoTime();
         Path dir = settings.dir().toAbsolutePath();
         StackCredentials credentials = settings.secure() ? StackCredentials.ensure(dir.resolve(TLS_DIR)) : null;
@@ -104,53 +138,48 @@ public final class LocalStack implements AutoCloseable {
                 .withTls(credentials);
         // Resolve the app before starting anything: a missing build fails fast with the build hint.
         rs = rs.withHome(SchemaRegistry.locateHome());
-        SchemaRegistry.Settings registrySettings = rs;
-        CompletableFuture<SchemaRegistry> registryFuture = new CompletableFuture<>();
-        Thread registryStarter = new Thread(() -> {
-            try {
-                registryFuture.complete(SchemaRegistry.start(registrySettings));
-            } catch (Throwable t) {
-                registryFuture.completeExceptionally(t);
-            }
-        }, "chainsync-registry-start");
-        registryStarter.setDaemon(true);
-        registryStarter.start();
+        SchemaRegistry registry = SchemaRegistry.launch(rs);
         KafkaBroker broker;
         try {
-            broker = KafkaBroker.start(KafkaBroker.Settings.defaults(dir.resolve("kafka"))
+            KafkaBroker.Settings bs = KafkaBroker.Settings.defaults(dir.resolve("kafka"))
                     .withPorts(settings.kafkaPort(), 0)
                     .withNumPartitions(settings.numPartitions())
-                    .withCredentials(credentials));
+                    .withCredentials(credentials);
+            broker = KafkaBroker.start(settings.ephemeral() ? bs.withOverrides(EPHEMERAL_BROKER) : bs);
         } catch (RuntimeException e) {
-            registryFuture.thenAccept(SchemaRegistry::close);
+            registry.close();
             throw e;
-        }
-        SchemaRegistry registry;
-        try {
-            registry = registryFuture.join();
-        } catch (CompletionException e) {
-            broker.close();
-            throw e.getCause() instanceof RuntimeException re ? re : e;
         }
         if (credentials != null) {
             try {
                 writeClientFiles(dir, credentials);
             } catch (IOException | RuntimeException e) {
-                broker.close();
-                registry.close();
+                closeBoth(broker, registry);
                 throw e instanceof IOException io ? new UncheckedIOException("Cannot write client files in " + dir, io)
                         : (RuntimeException) e;
             }
         }
-        Duration took = Duration.ofNanos(System.nanoTime() - t0);
-        LOGGER.atInfo().setMessage("Local stack started")
-                .addKeyValue("bootstrap", broker.bootstrapServers())
-                .addKeyValue("registry", registry.url())
-                .addKeyValue("brokerMs", broker.startTime().toMillis())
-                .addKeyValue("registryMs", registry.startTime().toMillis())
-                .addKeyValue("ms", took.toMillis())
-                .log();
-        return new LocalStack(dir, broker, registry, credentials, took);
+        return new LocalStack(dir, broker, registry, credentials, t0, settings.ephemeral());
+    }
+
+    /**
+     * Waits until the registry serves too (at once when it already did); on failure the registry is stopped and
+     * the error names its log.
+     */
+    public LocalStack awaitRegistry() {
+        registry.awaitReady();
+        if (startTime == null) {
+            Duration took = Duration.ofNanos(System.nanoTime() - launchedAt);
+            startTime = took;
+            LOGGER.atInfo().setMessage("Local stack started")
+                    .addKeyValue("bootstrap", broker.bootstrapServers())
+                    .addKeyValue("registry", registry.url())
+                    .addKeyValue("brokerMs", broker.startTime().toMillis())
+                    .addKeyValue("registryMs", registry.startTime().toMillis())
+                    .addKeyValue("ms", took.toMillis())
+                    .log();
+        }
+        return this;
     }
 
     private static void writeClientFiles(Path dir, StackCredentials credentials) throws IOException {
@@ -231,18 +260,39 @@ public final class LocalStack implements AutoCloseable {
         return dir;
     }
 
-    /** Wall time of {@link #start}. */
+    /** Wall time of {@link #start} (of {@link #launch} and {@link #awaitRegistry()}); null until the registry served. */
     public Duration startTime() {
         return startTime;
     }
 
-    /** Stops the broker, then the registry. */
+    /**
+     * Stops the broker, then the registry; an {@link Settings#ephemeral() ephemeral} stack stops both at once (its
+     * state is thrown away: nothing depends on the registry's database being closed before the broker stopped).
+     */
     @Override
     public void close() {
+        if (ephemeral) {
+            closeBoth(broker, registry);
+            return;
+        }
         try {
             broker.close();
         } finally {
             registry.close();
+        }
+    }
+
+    private static void closeBoth(KafkaBroker broker, SchemaRegistry registry) {
+        Thread registryStopper = new Thread(registry::close, "chainsync-registry-stop");
+        registryStopper.start();
+        try {
+            broker.close();
+        } finally {
+            try {
+                registryStopper.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 }

@@ -102,17 +102,23 @@ public final class SchemaRegistry implements AutoCloseable {
     private final Path log;
     private final Path pidFile;
     private final Thread shutdownHook;
+    private final Duration readyTimeout;
+    private final long launchedAt;
     private volatile Duration startTime = Duration.ZERO;
-    private boolean closed;
+    private final Object readyLock = new Object();
+    private volatile boolean ready;
+    private volatile boolean closed;
 
     private SchemaRegistry(Process process, int port, StackCredentials tls, Path log, Path pidFile,
-                           Thread shutdownHook) {
+                           Thread shutdownHook, Duration readyTimeout, long launchedAt) {
         this.process = process;
         this.port = port;
         this.tls = tls;
         this.log = log;
         this.pidFile = pidFile;
         this.shutdownHook = shutdownHook;
+        this.readyTimeout = readyTimeout;
+        this.launchedAt = launchedAt;
     }
 
     /** Starts with {@link Settings#defaults(Path)}. */
@@ -122,6 +128,15 @@ public final class SchemaRegistry implements AutoCloseable {
 
     /** Launches the registry and returns once {@code /health/ready} answers 200. */
     public static SchemaRegistry start(Settings settings) {
+        return launch(settings).awaitReady();
+    }
+
+    /**
+     * Launches the registry's process and returns at once: its {@link #url()} is known, but it serves only once
+     * {@link #awaitReady()} returned. Lets a caller start other things (the broker, the pipeline's services) while
+     * the registry's JVM starts.
+     */
+    public static SchemaRegistry launch(Settings settings) {
         long t0 = System.nanoTime();
         Path home = settings.home() != null ? checkHome(settings.home()) : locateHome();
         Path runner = runnerJar(home).orElseThrow(() -> new IllegalStateException(
@@ -180,25 +195,43 @@ public final class SchemaRegistry implements AutoCloseable {
             if (pidFile != null) {
                 Files.writeString(pidFile, Long.toString(process.pid()), StandardCharsets.UTF_8);
             }
-            SchemaRegistry registry = new SchemaRegistry(process, port, tls, log, pidFile, hook);
-            try {
-                registry.awaitReady(settings.readyTimeout());
-            } catch (RuntimeException e) {
-                registry.close();
-                throw e;
-            }
-            Duration took = Duration.ofNanos(System.nanoTime() - t0);
-            LOGGER.atInfo().setMessage("Schema registry started")
-                    .addKeyValue("url", registry.url())
-                    .addKeyValue("pid", process.pid())
-                    .addKeyValue("log", log)
-                    .addKeyValue("ms", took.toMillis())
-                    .log();
-            registry.startTime = took;
-            return registry;
+            return new SchemaRegistry(process, port, tls, log, pidFile, hook, settings.readyTimeout(), t0);
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot start the schema registry from " + runner, e);
         }
+    }
+
+    /**
+     * Waits until {@code /health/ready} answers 200 (at most the settings' ready timeout from this call on); at
+     * once when it did before. On failure the process is stopped and the error, one line, names the log (its
+     * tail is logged at INFO).
+     *
+     * @return this registry
+     */
+    public SchemaRegistry awaitReady() {
+        synchronized (readyLock) {
+            if (ready) {
+                return this;
+            }
+            try {
+                // the whole timeout from now on: time the caller spent elsewhere since the launch is not counted
+                pollReady(readyTimeout);
+            } catch (RuntimeException e) {
+                LOGGER.atInfo().setMessage("The registry's log ends with:\n" + tail(log)).log();
+                close();
+                throw e;
+            }
+            ready = true;
+        }
+        Duration took = Duration.ofNanos(System.nanoTime() - launchedAt);
+        startTime = took;
+        LOGGER.atInfo().setMessage("Schema registry started")
+                .addKeyValue("url", url())
+                .addKeyValue("pid", process.pid())
+                .addKeyValue("log", log)
+                .addKeyValue("ms", took.toMillis())
+                .log();
+        return this;
     }
 
     /** Apicurio API base for serdes ({@code apicurio.registry.url}): {@code http://127.0.0.1:PORT/apis/registry/v2}. */
@@ -231,7 +264,7 @@ public final class SchemaRegistry implements AutoCloseable {
         return log;
     }
 
-    /** Wall time from {@link #start} to ready. */
+    /** Wall time from the launch to ready (zero until {@link #awaitReady()} returned). */
     public Duration startTime() {
         return startTime;
     }
@@ -319,7 +352,7 @@ public final class SchemaRegistry implements AutoCloseable {
         }
     }
 
-    private void awaitReady(Duration timeout) {
+    private void pollReady(Duration timeout) {
         HttpClient.Builder builder = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2));
         if (tls != null) {
             builder.sslContext(tls.sslContext());
@@ -333,9 +366,12 @@ public final class SchemaRegistry implements AutoCloseable {
         }
         long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
+            if (closed) {
+                throw new IllegalStateException("Schema registry closed before it got ready");
+            }
             if (!process.isAlive()) {
                 throw new IllegalStateException("Schema registry exited with code " + process.exitValue()
-                        + " before getting ready; see " + log + ":\n" + tail(log));
+                        + " before getting ready; see " + log);
             }
             try {
                 HttpResponse<Void> r = http.send(HttpRequest.newBuilder(ready).timeout(Duration.ofSeconds(2)).GET().build(),
@@ -350,8 +386,7 @@ public final class SchemaRegistry implements AutoCloseable {
                 throw new IllegalStateException("Interrupted while waiting for the schema registry", e);
             }
             if (System.nanoTime() > deadline) {
-                throw new IllegalStateException("Schema registry not ready after " + timeout + "; see " + log
-                        + ":\n" + tail(log));
+                throw new IllegalStateException("Schema registry not ready after " + timeout + "; see " + log);
             }
             try {
                 Thread.sleep(100);

@@ -1,6 +1,5 @@
 package io.chainsync.cli;
 
-import io.chainsync.jobs.CopyOptions;
 import io.chainsync.jobs.EmbeddedPipeline;
 import io.chainsync.jobs.Jobs;
 import io.chainsync.kafka.ClientConfig;
@@ -63,9 +62,6 @@ final class SyncCommand implements Callable<Integer> {
     @Mixin
     OutputOptions outputOptions;
 
-    @Option(names = "--verify", description = "then verify every layer against its source (as chainsync verify)")
-    boolean verify;
-
     @Override
     public Integer call() throws Exception {
         SubmitCommand.checkOutputOptions(spec, progressOptions, outputOptions);
@@ -95,14 +91,9 @@ final class SyncCommand implements Callable<Integer> {
                 } catch (IllegalArgumentException e) {
                     throw new ParameterException(spec.commandLine(), e.getMessage());
                 }
-                int code = SubmitCommand.awaitJob(spec, config, topics, job.job(),
+                // with --verify the copiers verify each layer once finalized (JobOptions): the job's status says
+                return SubmitCommand.awaitJob(spec, config, topics, job.job(),
                         Duration.ofSeconds(jobOptions.timeoutSeconds), progressOptions, outputOptions);
-                if (code != 0 || !verify) {
-                    return code;
-                }
-                CopyOptions options = CopyOptions.defaults().withDirtyBitmap(job.dirtyBitmap())
-                        .withBacking(job.backing()).withFlatten(job.flatten());
-                return VerifyCommand.verify(spec.commandLine().getOut(), destRoot, options, job.layers());
             }
         } finally {
             if (stack != null) {

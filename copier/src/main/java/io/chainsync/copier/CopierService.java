@@ -168,7 +168,7 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
                 throw e;
             } catch (LayerDiffersException e) {
                 // the layer is finalized but differs from its source: the job fails, naming where
-                LOGGER.atWarn().setMessage("layer differs from its source").addKeyValue("job", plan.getJob())
+                OPS.atWarn().setMessage("layer differs from its source").addKeyValue("job", plan.getJob())
                         .addKeyValue("layer", plan.getName()).addKeyValue("offset", e.offset())
                         .addKeyValue("reason", e.getMessage()).log();
                 result.setState(ResultState.FAILED).setFirstDifference(e.offset())

@@ -26,8 +26,11 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
+import java.util.Arrays;
 import java.util.Objects;
+import java.util.Queue;
 import java.util.Set;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -45,9 +48,10 @@ import java.util.concurrent.Future;
  * source's DATA ranges of the next spans are read asynchronously in {@link #REQUEST} pieces spread
  * over the client's connections while worker threads read the destination's data clusters (each
  * contiguous host run with one read) and compare and hash earlier spans. At most {@link #WINDOW}
- * spans are in flight, so memory does not grow with the layer. A range that holds no data on a side
- * is neither read nor hashed there (an all-zero block's hash is a constant); equal blocks are
- * compared directly and hashed once.
+ * spans are in flight, so memory does not grow with the layer; their buffers are reused, span
+ * after span (fresh 2 MiB arrays would cost a zeroing each, and a humongous allocation in G1's
+ * small heaps). A range that holds no data on a side is neither read nor hashed there (an all-zero
+ * block's hash is a constant); equal blocks are compared directly and hashed once.
  */
 public final class LayerCheck {
 
@@ -238,6 +242,7 @@ public final class LayerCheck {
             return t;
         });
         Deque<Future<Span>> inFlight = new ArrayDeque<>();
+        Buffers buffers = new Buffers();
         try {
             long spans = (size + SPAN - 1) / SPAN;
             long next = 0;
@@ -249,8 +254,9 @@ public final class LayerCheck {
                     while (cursor < decisions.size() && decisions.get(cursor).end() <= start) {
                         cursor++;
                     }
-                    SourceSpan source = client == null ? null : SourceSpan.read(client, decisions, cursor, start, length);
-                    inFlight.add(pool.submit(() -> Span.digest(source, client != null, dest, start, length)));
+                    SourceSpan source = client == null ? null
+                            : SourceSpan.read(client, decisions, cursor, start, length, buffers);
+                    inFlight.add(pool.submit(() -> Span.digest(source, client != null, dest, start, length, buffers)));
                     next++;
                 }
                 Span span = await(inFlight.poll());
@@ -283,13 +289,43 @@ public final class LayerCheck {
         }
     }
 
+    /**
+     * Span buffers ({@link #SPAN} bytes on the heap: hashed and compared in place), reused: a span
+     * takes one per side that holds data and gives them back once hashed. At most two per span in
+     * flight exist.
+     */
+    private static final class Buffers {
+        private final Queue<byte[]> free = new ConcurrentLinkedQueue<>();
+
+        /** A buffer of {@code length} bytes whose content is undefined: the caller fills all of it. */
+        ByteBuffer take(int length) {
+            byte[] b = free.poll();
+            return ByteBuffer.wrap(b == null ? new byte[SPAN] : b, 0, length).slice();
+        }
+
+        void give(ByteBuffer buffer) {
+            if (buffer != null) {
+                free.offer(buffer.array());
+            }
+        }
+    }
+
+    /** Zeroes {@code buffer}'s bytes [from, to) (indexes in the buffer). */
+    private static void zero(ByteBuffer buffer, int from, int to) {
+        if (from < to) {
+            Arrays.fill(buffer.array(), buffer.arrayOffset() + from, buffer.arrayOffset() + to, (byte) 0);
+        }
+    }
+
     /** A span's source bytes on their way: its DATA ranges requested, every other byte zero. */
     private record SourceSpan(ByteBuffer bytes, CompletableFuture<Void> done) {
 
         /** Requests the DATA decisions from {@code first} on that overlap [start, start+length). */
-        static SourceSpan read(NbdClient client, List<Decision> decisions, int first, long start, int length) {
+        static SourceSpan read(NbdClient client, List<Decision> decisions, int first, long start, int length,
+                               Buffers buffers) {
             long end = start + length;
             ByteBuffer bytes = null;
+            int filled = 0; // bytes [0, filled) of the buffer are set (read or zeroed)
             List<CompletableFuture<Void>> parts = new ArrayList<>();
             for (int i = first; i < decisions.size() && decisions.get(i).offset() < end; i++) {
                 Decision d = decisions.get(i);
@@ -297,14 +333,19 @@ public final class LayerCheck {
                     continue;
                 }
                 if (bytes == null) {
-                    bytes = ByteBuffer.allocate(length);
+                    bytes = buffers.take(length);
                 }
                 long from = Math.max(start, d.offset());
                 long to = Math.min(end, d.end());
+                zero(bytes, filled, (int) (from - start));
                 for (long at = from; at < to; at += REQUEST) {
                     int n = (int) Math.min(REQUEST, to - at);
                     parts.add(client.read(at, bytes.slice((int) (at - start), n)));
                 }
+                filled = (int) (to - start);
+            }
+            if (bytes != null) {
+                zero(bytes, filled, length);
             }
             return new SourceSpan(bytes, CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new)));
         }
@@ -320,10 +361,19 @@ public final class LayerCheck {
     private record Span(List<byte[]> destHashes, long difference) {
 
         /** Compares with the source's bytes ({@code compare}); otherwise digests the destination only. */
-        static Span digest(SourceSpan sourceSpan, boolean compare, Destination dest, long start, int length)
-                throws IOException {
-            ByteBuffer mine = dest.read(start, length);
+        static Span digest(SourceSpan sourceSpan, boolean compare, Destination dest, long start, int length,
+                           Buffers buffers) throws IOException {
+            ByteBuffer mine = dest.read(start, length, buffers);
             ByteBuffer source = compare ? sourceSpan.await() : null;
+            try {
+                return digest(source, mine, compare, start, length);
+            } finally {
+                buffers.give(source);
+                buffers.give(mine);
+            }
+        }
+
+        private static Span digest(ByteBuffer source, ByteBuffer mine, boolean compare, long start, int length) {
             List<byte[]> hashes = new ArrayList<>(length / BlockDigest.BLOCK_SIZE + 1);
             for (int at = 0; at < length; at += BlockDigest.BLOCK_SIZE) {
                 int n = Math.min(BlockDigest.BLOCK_SIZE, length - at);
@@ -445,14 +495,18 @@ public final class LayerCheck {
          * The span's bytes of the layer read alone, or null when it holds no data there. Data
          * clusters that follow each other on the host are read with one read.
          */
-        ByteBuffer read(long start, int length) throws IOException {
+        ByteBuffer read(long start, int length, Buffers buffers) throws IOException {
             if (raw()) {
-                ByteBuffer buf = ByteBuffer.allocate(length);
-                readFully(start, buf);
-                return BlockDigest.isZero(buf) ? null : buf;
+                ByteBuffer buf = buffers.take(length);
+                readFully(start, buf.duplicate());
+                if (BlockDigest.isZero(buf)) {
+                    buffers.give(buf);
+                    return null;
+                }
+                return buf;
             }
             long clusterSize = reader.clusterSize();
-            ByteBuffer buf = null;
+            Fill fill = new Fill(buffers, start, length);
             long runGuest = -1; // a pending run of NORMAL clusters contiguous on the host
             long runHost = -1;
             long runEnd = -1;
@@ -465,33 +519,65 @@ public final class LayerCheck {
                     if (runGuest >= 0 && host == runHost + (runEnd - runGuest)) {
                         runEnd = next;
                     } else {
-                        buf = flush(buf, start, length, runGuest, runHost, runEnd);
+                        flush(fill, runGuest, runHost, runEnd);
                         runGuest = off;
                         runHost = host;
                         runEnd = next;
                     }
                 } else {
-                    buf = flush(buf, start, length, runGuest, runHost, runEnd);
+                    flush(fill, runGuest, runHost, runEnd);
                     runGuest = -1;
                     if (type == Qcow2ClusterType.COMPRESSED) {
-                        buf = buf == null ? ByteBuffer.allocate(length) : buf;
-                        reader.read(off, buf.slice((int) (off - start), (int) (next - off)));
+                        reader.read(off, fill.at(off, next));
                     }
                 }
                 off = next;
             }
-            return flush(buf, start, length, runGuest, runHost, runEnd);
+            flush(fill, runGuest, runHost, runEnd);
+            return fill.finish();
         }
 
         /** Reads the pending run [guest, end) from host offset {@code host} into the span's buffer. */
-        private ByteBuffer flush(ByteBuffer buf, long start, int length, long guest, long host, long end)
-                throws IOException {
-            if (guest < 0) {
+        private void flush(Fill fill, long guest, long host, long end) throws IOException {
+            if (guest >= 0) {
+                readFully(host, fill.at(guest, end));
+            }
+        }
+
+        /**
+         * A span's buffer filled in guest order: taken at the first data, the bytes skipped
+         * between the parts given out are zeroed.
+         */
+        private static final class Fill {
+            private final Buffers buffers;
+            private final long start;
+            private final int length;
+            private ByteBuffer buf;
+            private int filled;
+
+            Fill(Buffers buffers, long start, int length) {
+                this.buffers = buffers;
+                this.start = start;
+                this.length = length;
+            }
+
+            /** The part of the buffer for guest bytes [from, to), bytes before it zeroed. */
+            ByteBuffer at(long from, long to) {
+                if (buf == null) {
+                    buf = buffers.take(length);
+                }
+                zero(buf, filled, (int) (from - start));
+                filled = (int) (to - start);
+                return buf.slice((int) (from - start), (int) (to - from));
+            }
+
+            /** The buffer, its tail zeroed, or null when no data was read. */
+            ByteBuffer finish() {
+                if (buf != null) {
+                    zero(buf, filled, length);
+                }
                 return buf;
             }
-            ByteBuffer out = buf == null ? ByteBuffer.allocate(length) : buf;
-            readFully(host, out.slice((int) (guest - start), (int) (end - guest)));
-            return out;
         }
 
         private void readFully(long position, ByteBuffer dst) throws IOException {

@@ -14,14 +14,13 @@ import io.chainsync.scanner.JobSpec;
 import io.chainsync.scanner.LayerSpec;
 import io.chainsync.stack.LocalStack;
 import io.chainsync.testkit.Chain;
+import io.chainsync.testkit.Captured;
 import io.chainsync.testkit.ChainJudge;
 import io.chainsync.testkit.Layer;
 import io.chainsync.testkit.NbdServer;
 import io.chainsync.testkit.NbdkitServer;
 import io.chainsync.testkit.QemuNbdServer;
 import io.chainsync.testkit.Scenarios;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -78,7 +77,7 @@ class VerifyPipelineIT {
         Chain chain = Scenarios.THREE_LAYERS.build(tmp.resolve("src"));
         Path dest = tmp.resolve("dest");
         List<NbdServer> servers = new ArrayList<>();
-        Cli sync;
+        Captured sync;
         try {
             List<String> args = new ArrayList<>(List.of("sync", "--dest", dest.toString(), "--chunk-size",
                     String.valueOf(2 << 20), "--verify", "--output", "json", "--progress", "never",
@@ -110,7 +109,7 @@ class VerifyPipelineIT {
         ChainJudge.assertExact(chain, dest);
 
         String job = status.substring("{\"job\":\"".length(), status.indexOf('"', "{\"job\":\"".length()));
-        Cli text = cli("status", job, "--bootstrap-servers", stack.bootstrapServers(), "--registry-url",
+        Captured text = cli("status", job, "--bootstrap-servers", stack.bootstrapServers(), "--registry-url",
                 stack.registryUrl());
         assertEquals(0, text.code(), text.toString());
         for (Layer layer : chain.layers()) {
@@ -147,7 +146,7 @@ class VerifyPipelineIT {
         Path destRoot = Files.createDirectories(tmp.resolve("dest-root"));
         String job = "verify-differs-" + System.nanoTime();
         String name = "changing.qcow2";
-        Cli submit;
+        Captured submit;
         try (NbdkitServer source = NbdkitServer.builder("sh").param("script", script.toString()).readOnly(true)
                 .start(Files.createDirectories(tmp.resolve("s")));
              EmbeddedPipeline pipeline = EmbeddedPipeline.start(config, tmp.resolve("planner"), destRoot, 2, 4)) {
@@ -174,7 +173,7 @@ class VerifyPipelineIT {
         assertTrue(Files.isRegularFile(layerFile), "the layer was not finalized");
         assertEquals('a', layerContent(layerFile)[(int) x]);
 
-        Cli text = cli("status", job, "--bootstrap-servers", stack.bootstrapServers(), "--registry-url",
+        Captured text = cli("status", job, "--bootstrap-servers", stack.bootstrapServers(), "--registry-url",
                 stack.registryUrl());
         assertEquals(1, text.code(), text.toString());
         assertTrue(text.out().contains("  " + name + " FAILED DIFFERS at offset " + x), text.out());
@@ -324,22 +323,7 @@ class VerifyPipelineIT {
         return List.of(parts).subList(1, parts.length);
     }
 
-    private record Cli(int code, String out, String err) {
-    }
-
-    private static Cli cli(String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int code = Main.run(args);
-            return new Cli(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
+    private static Captured cli(String... args) {
+        return Captured.run(() -> Main.run(args));
     }
 }

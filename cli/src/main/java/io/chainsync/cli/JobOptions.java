@@ -40,6 +40,11 @@ final class JobOptions {
             + " complete); never a file another chain there uses as its backing file")
     boolean replace;
 
+    @Option(names = "--verify", description = "verify every layer against its source once finalized (owned ranges"
+            + " and content digest, as chainsync verify); the status shows each layer VERIFIED or the first"
+            + " differing offset, and a difference fails the job")
+    boolean verify;
+
     @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "86400",
             description = "how long to wait for the job; past it exit 3 (default ${DEFAULT-VALUE})")
     long timeoutSeconds;
@@ -49,7 +54,7 @@ final class JobOptions {
         List<LayerSpec> chain = LayerArgs.parse(spec, layers);
         try {
             return JobSpec.of(jobId, chain, dest, clusterSize, dirtyBitmap, chunkSize, backing, flatten)
-                    .withReplace(replace);
+                    .withReplace(replace).withVerify(verify);
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }

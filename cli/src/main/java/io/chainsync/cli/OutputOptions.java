@@ -60,6 +60,8 @@ final class OutputOptions {
             layer.put("chunksDone", l.getChunksDone());
             layer.put("chunksTotal", l.getChunksTotal());
             layer.put("error", l.getError());
+            layer.put("verified", l.getVerified());
+            layer.put("firstDifference", l.getFirstDifference() < 0 ? null : l.getFirstDifference());
             layers.add(layer);
         }
         m.put("layers", layers);

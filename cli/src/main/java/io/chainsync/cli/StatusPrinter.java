@@ -26,6 +26,11 @@ final class StatusPrinter {
                 + (status.getError() == null ? "" : " (" + status.getError() + ")") + ", " + pending(status));
         for (LayerStatus layer : status.getLayers()) {
             StringBuilder line = new StringBuilder("  ").append(layer.getName()).append(' ').append(layer.getState());
+            if (layer.getVerified()) {
+                line.append(" VERIFIED");
+            } else if (layer.getFirstDifference() >= 0) {
+                line.append(" DIFFERS at offset ").append(layer.getFirstDifference());
+            }
             if (bars) {
                 line.append(' ').append(bar(layer.getBytesDone(), layer.getBytesTotal()));
             }

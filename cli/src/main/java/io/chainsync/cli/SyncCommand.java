@@ -1,6 +1,5 @@
 package io.chainsync.cli;
 
-import io.chainsync.jobs.CopyOptions;
 import io.chainsync.jobs.EmbeddedPipeline;
 import io.chainsync.jobs.Jobs;
 import io.chainsync.jobs.Timing;
@@ -76,9 +75,6 @@ final class SyncCommand implements Callable<Integer> {
     @Mixin
     TopicOptions topicOptions;
 
-    @Option(names = "--verify", description = "then verify every layer against its source (as chainsync verify)")
-    boolean verify;
-
     @Override
     public Integer call() throws Exception {
         SubmitCommand.checkOutputOptions(spec, progressOptions, outputOptions);
@@ -133,14 +129,10 @@ final class SyncCommand implements Callable<Integer> {
                     throw new ParameterException(spec.commandLine(), e.getMessage());
                 }
                 Timing.phase("job.submit", t3);
+                // with --verify the copiers verify each layer once finalized (JobOptions): the job's status says
                 int code = SubmitCommand.awaitJob(spec, config, topics, job.job(),
                         Duration.ofSeconds(jobOptions.timeoutSeconds), progressOptions, outputOptions);
                 Timing.phase("job.run", t3);
-                if (code == 0 && verify) {
-                    CopyOptions options = CopyOptions.defaults().withDirtyBitmap(job.dirtyBitmap())
-                            .withBacking(job.backing()).withFlatten(job.flatten());
-                    code = VerifyCommand.verify(spec.commandLine().getOut(), destRoot, options, job.layers());
-                }
                 ok = code == 0;
                 return code;
             }

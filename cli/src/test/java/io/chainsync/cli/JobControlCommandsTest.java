@@ -58,9 +58,9 @@ class JobControlCommandsTest {
         JobStatus status = JobStatus.newBuilder().setJob("j").setState(JobState.COPYING).setError(null)
                 .setUpdatedAt(Instant.EPOCH).setLayers(List.of(
                         // kept from an earlier attempt: complete though this attempt copied nothing
-                        new LayerStatus(0, "base.raw", JobState.COMPLETE, 0L, 8L << 20, 0L, 4L, null),
-                        new LayerStatus(1, "top.qcow2", JobState.COPYING, 1L << 20, 5L << 20, 1L, 3L, null),
-                        new LayerStatus(2, "up.qcow2", JobState.SCANNING, 0L, 0L, 0L, 2L, null)))
+                        new LayerStatus(0, "base.raw", JobState.COMPLETE, 0L, 8L << 20, 0L, 4L, null, false, -1L),
+                        new LayerStatus(1, "top.qcow2", JobState.COPYING, 1L << 20, 5L << 20, 1L, 3L, null, false, -1L),
+                        new LayerStatus(2, "up.qcow2", JobState.SCANNING, 0L, 0L, 0L, 2L, null, false, -1L)))
                 .build();
         assertEquals("pending 4/9 chunks, 4.0 MiB", StatusPrinter.pending(status));
     }

@@ -27,6 +27,7 @@ import io.chainsync.nbd.NbdClient;
 import io.chainsync.nbd.NbdErrors;
 import io.chainsync.nbd.NbdUri;
 import io.chainsync.core.ClusterKind;
+import io.chainsync.core.DecisionTable;
 import io.chainsync.core.ClusterRun;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -74,6 +75,8 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
     private final io.micrometer.core.instrument.Counter chunksFailed = ServiceMetrics.chunks("failed");
     private final io.micrometer.core.instrument.Counter chunksRetried = ServiceMetrics.chunks("retried");
     private static final int CACHED_SOURCES = 4;
+    /** NBD connections a verification reads its source with. */
+    private static final int VERIFY_CONNECTIONS = 4;
 
     private final PipelineTopics topics;
     private final Path destRoot;
@@ -157,13 +160,22 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
         for (int attempt = 1; ; attempt++) {
             try {
                 result.setBytes(run(plan));
-                result.setState(ResultState.DONE);
+                result.setState(ResultState.DONE).setVerified(plan.getKind() == TaskKind.FINALIZE && plan.getVerify());
                 chunksDone.increment();
                 ServiceMetrics.chunkTimer(plan.getKind() == TaskKind.COPY ? "copy" : "finalize")
                         .record(System.nanoTime() - started, java.util.concurrent.TimeUnit.NANOSECONDS);
                 break;
             } catch (InterruptedException e) {
                 throw e;
+            } catch (LayerDiffersException e) {
+                // the layer is finalized but differs from its source: the job fails, naming where
+                OPS.atWarn().setMessage("layer differs from its source").addKeyValue("job", plan.getJob())
+                        .addKeyValue("layer", plan.getName()).addKeyValue("offset", e.offset())
+                        .addKeyValue("reason", e.getMessage()).log();
+                result.setState(ResultState.FAILED).setFirstDifference(e.offset())
+                        .setError("layer " + plan.getName() + ": " + what + ": " + e.getMessage());
+                chunksFailed.increment();
+                break;
             } catch (Exception e) {
                 dropSource(plan.getUri());
                 String reason = Failures.reason(e);
@@ -222,6 +234,9 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
             }
             ChunkTasks.finalizeLayer(dir, layer, plan.getChunkCount());
         }
+        if (plan.getVerify()) {
+            verify(plan, target);
+        }
         double seconds = elapsedSeconds(plan.getJob());
         long bytes = layerBytes(plan.getJob(), plan.getName());
         OPS.atInfo().setMessage("layer complete").addKeyValue("job", plan.getJob())
@@ -232,6 +247,50 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
                 .addKeyValue("rate", String.format(java.util.Locale.ROOT, "%.1fMiB/s",
                         seconds > 0 ? bytes / seconds / 1048576.0 : 0.0)).log();
         return 0;
+    }
+
+    /**
+     * Verifies a finalized layer against its source (docs/design.md §3, "Verification in the
+     * pipeline"), reading the source as the scan did (the plan's mode and bitmap). Runs before the
+     * FINALIZE result is produced and its offset committed: a copier that dies while verifying
+     * leaves the task to be delivered again, and finalizing a finished layer again changes nothing,
+     * so the verification is done again.
+     *
+     * @throws LayerDiffersException when the layer differs, with the first differing offset
+     * @throws java.io.IOException when it cannot be checked (the source unreachable): retried as any task
+     */
+    private void verify(ChunkPlan plan, Path target) throws Exception {
+        if (plan.getMode() == null) {
+            throw new IllegalStateException("the FINALIZE plan asks for verification but names no decision mode");
+        }
+        DecisionTable.Mode mode = DecisionTable.Mode.valueOf(plan.getMode().name());
+        long started = System.nanoTime();
+        LayerCheck.Verdict verdict = new LayerCheck(target.getParent(), VERIFY_CONNECTIONS).verify(plan.getName(),
+                NbdUri.parse(plan.getUri()), plan.getBackingName(), plan.getDirtyBitmap(), offered -> mode);
+        if (!verdict.verified()) {
+            throw new LayerDiffersException(verdict.firstDifference(), "the layer differs from its source"
+                    + (verdict.firstDifference() >= 0 ? " at offset " + verdict.firstDifference() : "") + ": "
+                    + verdict.reason());
+        }
+        OPS.atInfo().setMessage("layer verified").addKeyValue("job", plan.getJob())
+                .addKeyValue("layer", plan.getName()).addKeyValue("content", "sha256:" + verdict.contentDigest())
+                .addKeyValue("ownedRanges", verdict.ownedRanges())
+                .addKeyValue("seconds", String.format(java.util.Locale.ROOT, "%.1f",
+                        (System.nanoTime() - started) / 1e9)).log();
+    }
+
+    /** A finalized layer that differs from its source; {@code offset} is the first differing byte, or -1. */
+    static final class LayerDiffersException extends Exception {
+        private final long offset;
+
+        LayerDiffersException(long offset, String message) {
+            super(message);
+            this.offset = offset;
+        }
+
+        long offset() {
+            return offset;
+        }
     }
 
     /** Seconds since the job's first status (about its submission), as this copier's status view saw it. */

@@ -44,6 +44,9 @@ public final class JobFingerprint {
         if (job.getReplace()) {
             field(sha, "replace"); // only when set: the fingerprints of earlier jobs stay as they were
         }
+        if (job.getVerify()) {
+            field(sha, "verify");
+        }
         return HexFormat.of().formatHex(sha.digest());
     }
 

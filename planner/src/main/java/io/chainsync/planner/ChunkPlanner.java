@@ -63,7 +63,14 @@ public final class ChunkPlanner {
 
     /** The FINALIZE plan of a usable layout (chunk -1, no runs; dataBytes = the layer's). */
     public static ChunkPlan finalizePlan(LayerLayout layout) {
-        return plan(layout, LAYER_TASK, TaskKind.FINALIZE, new ArrayList<>(), layout.getDataBytes());
+        ChunkPlan plan = plan(layout, LAYER_TASK, TaskKind.FINALIZE, new ArrayList<>(), layout.getDataBytes());
+        LayerScanned scan = layout.getScan();
+        if (scan.getVerify()) { // the copier verifies the layer against its source, reading what the scan read
+            plan.setVerify(true);
+            plan.setMode(scan.getMode());
+            plan.setDirtyBitmap(scan.getDirtyBitmap());
+        }
+        return plan;
     }
 
     /**

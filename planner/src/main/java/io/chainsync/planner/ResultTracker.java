@@ -11,7 +11,9 @@ import java.util.List;
 /**
  * Folds a layer's copier results, idempotently: a chunk counts once however often its DONE
  * result is delivered (its bytes too); the first failure is kept. A result of a newer attempt of
- * the job (a retry) starts the layer afresh; one of an older attempt is ignored.
+ * the job (a retry) starts the layer afresh; one of an older attempt is ignored. A FINALIZE result
+ * of a job that asked for verification carries the verdict: DONE and verified, or FAILED with the
+ * first offset where the layer differs from its source (kept with the failure).
  */
 public final class ResultTracker {
 
@@ -19,7 +21,7 @@ public final class ResultTracker {
     }
 
     public static LayerResults empty() {
-        return new LayerResults("", 0, new ArrayList<>(), 0L, false, false, null, false, 0);
+        return new LayerResults("", 0, new ArrayList<>(), 0L, false, false, null, false, 0, false, -1L);
     }
 
     public static LayerResults add(LayerResults aggregate, ChunkResult result) {
@@ -36,13 +38,13 @@ public final class ResultTracker {
             if (aggregate.getError() == null) {
                 String what = result.getKind() == TaskKind.FINALIZE ? "finalizing" : "chunk " + result.getChunk();
                 out.setError(what + " of layer " + result.getLayer() + " failed on " + result.getWorker() + ": "
-                        + result.getError()).setChanged(true);
+                        + result.getError()).setFirstDifference(result.getFirstDifference()).setChanged(true);
             }
             return out.build();
         }
         if (result.getKind() == TaskKind.FINALIZE) {
             if (!aggregate.getFinalized()) {
-                out.setFinalized(true).setChanged(true);
+                out.setFinalized(true).setVerified(result.getVerified()).setChanged(true);
             }
             return out.build();
         }

@@ -19,7 +19,10 @@ import java.util.List;
  * The job status: per layer SUBMITTED (nothing seen yet) → SCANNING (scan summary in, chunks or
  * layout pending) → COPYING (layout known) → COMPLETE (finalized), or FAILED with the reason; the
  * job is FAILED if any layer failed, COMPLETE when every layer of the chain is, else the state of
- * its least advanced layer.
+ * its least advanced layer. A job that asked for verification gets a layer's FINALIZE result only
+ * once the copier has verified it: a COMPLETE layer is then {@code verified}, and one whose
+ * verification failed is FAILED with the first differing offset ({@code firstDifference}) and an
+ * error naming the layer and the offset.
  *
  * <p>Job control (docs/design.md §3, "Faults"): a job record of a newer attempt (a retry), or a
  * layer of a newer attempt, starts every layer afresh as SUBMITTED; anything of an older attempt
@@ -57,7 +60,9 @@ public final class StatusFold {
             state = JobState.COPYING;
         }
         LayerStatus status = new LayerStatus(scan.getLayer(), scan.getName(), state, bytesDone,
-                layout.getComplete() ? layout.getDataBytes() : 0L, chunksDone, scan.getChunkCount(), error);
+                layout.getComplete() ? layout.getDataBytes() : 0L, chunksDone, scan.getChunkCount(), error,
+                state == JobState.COMPLETE && results.getVerified(),
+                state == JobState.FAILED && results != null ? results.getFirstDifference() : -1L);
         return new LayerProgress(scan.getLayerCount(), status, scan.getAttempt());
     }
 
@@ -116,7 +121,7 @@ public final class StatusFold {
         }
         List<LayerStatus> layers = new ArrayList<>();
         for (LayerStatus l : status.getLayers()) {
-            layers.add(new LayerStatus(l.getLayer(), l.getName(), JobState.SUBMITTED, 0L, 0L, 0L, 0L, null));
+            layers.add(new LayerStatus(l.getLayer(), l.getName(), JobState.SUBMITTED, 0L, 0L, 0L, 0L, null, false, -1L));
         }
         return JobStatus.newBuilder(status).setAttempt(attempt).setCancelled(false).setLayers(layers)
                 .setState(JobState.SUBMITTED).setError(null).build();
@@ -125,7 +130,7 @@ public final class StatusFold {
     private static List<LayerStatus> padded(List<LayerStatus> layers, int count) {
         List<LayerStatus> out = new ArrayList<>(layers);
         for (int i = out.size(); i < count; i++) {
-            out.add(new LayerStatus(i, "", JobState.SUBMITTED, 0L, 0L, 0L, 0L, null));
+            out.add(new LayerStatus(i, "", JobState.SUBMITTED, 0L, 0L, 0L, 0L, null, false, -1L));
         }
         return out;
     }

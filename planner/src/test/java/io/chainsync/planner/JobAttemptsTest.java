@@ -108,7 +108,7 @@ class JobAttemptsTest {
 
     private void result(long chunk, TaskKind kind, ResultState state, int attempt) {
         results.pipeInput(new ChunkKey(JOB, 0, chunk), new ChunkResult(JOB, 0, chunk, kind, state, 65536L, "w",
-                state == ResultState.FAILED ? "source away" : null, attempt));
+                state == ResultState.FAILED ? "source away" : null, attempt, false, -1L));
     }
 
     private JobStatus last() {

@@ -104,7 +104,7 @@ class PlannerTopologyTest {
             sources.add(new LayerSource("layer" + i + ".qcow2", "nbd+unix:///?socket=/s" + i));
         }
         jobs.pipeInput(new JobKey(JOB), new SyncJob(JOB, sources, "out", null, null, 2 * MIB,
-                Instant.ofEpochMilli(1_000_000), null, false, 0, JobCommand.RUN, false));
+                Instant.ofEpochMilli(1_000_000), null, false, 0, JobCommand.RUN, false, false));
     }
 
     private void pipe(ChunkExtents e) {
@@ -117,7 +117,7 @@ class PlannerTopologyTest {
 
     private void done(int layer, long chunk, TaskKind kind, long bytes) {
         results.pipeInput(new ChunkKey(JOB, layer, chunk),
-                new ChunkResult(JOB, layer, chunk, kind, ResultState.DONE, bytes, "w1", null, 0));
+                new ChunkResult(JOB, layer, chunk, kind, ResultState.DONE, bytes, "w1", null, 0, false, -1L));
     }
 
     private JobStatus lastStatus() {
@@ -264,7 +264,7 @@ class PlannerTopologyTest {
         pipe(TestLayers.scan(seed, 0, 1, 2 * MIB));
         assertEquals(1, plans.readKeyValuesToList().size());
         results.pipeInput(new ChunkKey(JOB, 0, 0L),
-                new ChunkResult(JOB, 0, 0L, TaskKind.COPY, ResultState.FAILED, 0L, "w2", "disk full", 0));
+                new ChunkResult(JOB, 0, 0L, TaskKind.COPY, ResultState.FAILED, 0L, "w2", "disk full", 0, false, -1L));
         done(0, 0, TaskKind.COPY, 65536);
         assertTrue(plans.isEmpty(), "no FINALIZE after a failure");
         JobStatus s = lastStatus();

@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Test;
 class StatusAndResultsTest {
 
     private static ChunkResult result(long chunk, TaskKind kind, ResultState state, long bytes) {
-        return new ChunkResult(TestLayers.JOB, 0, chunk, kind, state, bytes, "w", state == ResultState.FAILED ? "boom" : null, 0);
+        return new ChunkResult(TestLayers.JOB, 0, chunk, kind, state, bytes, "w", state == ResultState.FAILED ? "boom" : null, 0, false, -1L);
     }
 
     @Test
@@ -60,14 +60,14 @@ class StatusAndResultsTest {
 
     private static LayerProgress layer(int index, JobState state) {
         return new LayerProgress(3, new LayerStatus(index, "l" + index, state, 0L, 0L, 0L, 0L,
-                state == JobState.FAILED ? "layer " + index + " broke" : null), 0);
+                state == JobState.FAILED ? "layer " + index + " broke" : null, false, -1L), 0);
     }
 
     @Test
     void jobStateIsTheLeastAdvancedLayerOrFailedOrComplete() {
         SyncJob job = new SyncJob(TestLayers.JOB, List.of(new LayerSource("a", "u"), new LayerSource("b", "u"),
                 new LayerSource("c", "u")), "out", null, null, 2L << 20, Instant.EPOCH, null, false, 0,
-                io.chainsync.avro.JobCommand.RUN, false);
+                io.chainsync.avro.JobCommand.RUN, false, false);
         JobStatus s = StatusFold.withJob(TestLayers.JOB, job, StatusFold.empty());
         assertEquals(JobState.SUBMITTED, s.getState());
         assertEquals(3, s.getLayers().size());

@@ -28,9 +28,11 @@ import java.util.UUID;
  * @param flatten one layer holding everything its source's whole chain provides (FLATTEN mode)
  * @param replace whether layers that already exist in the destination are replaced (never one that
  *                another chain there uses as its backing file); otherwise the job is refused
+ * @param verify whether every layer, once finalized, is verified against its source before it
+ *               counts as complete (docs/design.md §4, "Verification in the pipeline")
  */
 public record JobSpec(String job, List<LayerSpec> layers, String dest, OptionalInt clusterBits, String dirtyBitmap,
-                      long chunkSize, String backing, boolean flatten, boolean replace) {
+                      long chunkSize, String backing, boolean flatten, boolean replace, boolean verify) {
 
     /** The grid's unit: chunks are whole multiples of the largest cluster. */
     public static final long CHUNK_UNIT = 1L << ClusterSizes.MAX_BITS;
@@ -63,7 +65,7 @@ public record JobSpec(String job, List<LayerSpec> layers, String dest, OptionalI
     /** A job without {@code backing}, {@code flatten} or {@code replace}. */
     public JobSpec(String job, List<LayerSpec> layers, String dest, OptionalInt clusterBits, String dirtyBitmap,
                    long chunkSize) {
-        this(job, layers, dest, clusterBits, dirtyBitmap, chunkSize, null, false, false);
+        this(job, layers, dest, clusterBits, dirtyBitmap, chunkSize, null, false, false, false);
     }
 
     /** A new job with a fresh id when {@code job} is null. */
@@ -77,12 +79,19 @@ public record JobSpec(String job, List<LayerSpec> layers, String dest, OptionalI
                              long chunkSize, String backing, boolean flatten) {
         return new JobSpec(job == null ? UUID.randomUUID().toString() : job, layers, dest,
                 clusterSize == null ? OptionalInt.empty() : OptionalInt.of(ClusterSizes.bitsOf(clusterSize)),
-                dirtyBitmap, chunkSize, backing, flatten, false);
+                dirtyBitmap, chunkSize, backing, flatten, false, false);
     }
 
     /** This job, replacing existing layers or not. */
     public JobSpec withReplace(boolean replaceExisting) {
-        return new JobSpec(job, layers, dest, clusterBits, dirtyBitmap, chunkSize, backing, flatten, replaceExisting);
+        return new JobSpec(job, layers, dest, clusterBits, dirtyBitmap, chunkSize, backing, flatten, replaceExisting,
+                verify);
+    }
+
+    /** This job, with its layers verified against their sources once finalized or not. */
+    public JobSpec withVerify(boolean verifyLayers) {
+        return new JobSpec(job, layers, dest, clusterBits, dirtyBitmap, chunkSize, backing, flatten, replace,
+                verifyLayers);
     }
 
     /**
@@ -96,7 +105,8 @@ public record JobSpec(String job, List<LayerSpec> layers, String dest, OptionalI
             layers.add(LayerSpec.of(source.getName(), source.getUri()));
         }
         return of(record.getJob(), layers, record.getDest(), record.getClusterSize(), record.getDirtyBitmap(),
-                record.getChunkSize(), record.getBacking(), record.getFlatten()).withReplace(record.getReplace());
+                record.getChunkSize(), record.getBacking(), record.getFlatten()).withReplace(record.getReplace())
+                .withVerify(record.getVerify());
     }
 
     /** The record to produce to {@code chainsync.jobs}. */
@@ -108,7 +118,7 @@ public record JobSpec(String job, List<LayerSpec> layers, String dest, OptionalI
         return SyncJob.newBuilder().setJob(job).setLayers(sources).setDest(dest)
                 .setClusterSize(clusterBits.isPresent() ? 1 << clusterBits.getAsInt() : null)
                 .setDirtyBitmap(dirtyBitmap).setChunkSize(chunkSize).setSubmittedAt(submittedAt)
-                .setBacking(backing).setFlatten(flatten).setReplace(replace)
+                .setBacking(backing).setFlatten(flatten).setReplace(replace).setVerify(verify)
                 .build();
     }
 

@@ -316,6 +316,7 @@ public final class ScannerService extends RecordLoop<JobKey, SyncJob> {
                 .setAttempt(job.getAttempt())
                 .setJobLayers(job.getLayers().stream().map(LayerSource::getName).toList())
                 .setReplace(job.getReplace())
+                .setVerify(job.getVerify()).setDirtyBitmap(job.getDirtyBitmap())
                 .build();
     }
 

@@ -6,9 +6,7 @@ import io.chainsync.testkit.Chain;
 import io.chainsync.testkit.ChainJudge;
 import io.chainsync.testkit.Exec;
 import io.chainsync.testkit.LargeLayers;
-import io.chainsync.testkit.Layer;
-import io.chainsync.testkit.NbdServer;
-import io.chainsync.testkit.QemuNbdServer;
+import io.chainsync.testkit.ServedChain;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -54,23 +52,14 @@ class BoundedMemoryIT {
     }
 
     private void copyWithBoundedHeapAndJudge(Chain chain) throws IOException {
-        Path sockets = Files.createDirectories(tmp.resolve("s"));
         Path dest = tmp.resolve("dest");
-        List<NbdServer> servers = new ArrayList<>();
-        try {
+        try (ServedChain served = new ServedChain(chain, Files.createDirectories(tmp.resolve("s")))) {
             Path chainsync = Path.of("").toAbsolutePath().getParent().resolve("bin").resolve("chainsync");
             List<String> cmd = new ArrayList<>(List.of("env", "JAVA_OPTS=" + HEAP, chainsync.toString(), "copy",
                     "--dest", dest.toString()));
-            for (Layer layer : chain.layers()) {
-                QemuNbdServer server = QemuNbdServer.serveLayer(layer, sockets);
-                servers.add(server);
-                cmd.add("--layer");
-                cmd.add(layer.name() + "=" + server.uri());
-            }
+            cmd.addAll(served.layerArgs());
             Exec.Result r = Exec.run(cmd, Duration.ofMinutes(8), null);
             assertEquals(0, r.exitCode(), r.commandLine() + "\n" + r.stdout() + r.stderr());
-        } finally {
-            servers.forEach(NbdServer::close);
         }
         ChainJudge.assertExact(chain, dest);
     }

@@ -5,9 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.chainsync.testkit.Chain;
-import io.chainsync.testkit.Layer;
-import io.chainsync.testkit.NbdServer;
-import io.chainsync.testkit.QemuNbdServer;
+import io.chainsync.testkit.ServedChain;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -38,18 +36,11 @@ final class BoundedSync {
     static String sync(Chain chain, Path dest, Path work, long timeoutSeconds) throws IOException,
             InterruptedException {
         assertTrue(Files.isRegularFile(CLI_JAR), "the CLI must be built first: " + CLI_JAR);
-        Path sockets = Files.createDirectories(work.resolve("s"));
-        List<NbdServer> servers = new ArrayList<>();
-        try {
+        try (ServedChain served = new ServedChain(chain, Files.createDirectories(work.resolve("s")))) {
             List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
                     "-Xmx" + HEAP, "-XX:+ExitOnOutOfMemoryError", "-jar", CLI_JAR.toString(), "sync",
                     "--dest", dest.toString()));
-            for (Layer layer : chain.layers()) {
-                QemuNbdServer server = QemuNbdServer.serveLayer(layer, sockets);
-                servers.add(server);
-                cmd.add("--layer");
-                cmd.add(layer.name() + "=" + server.uri());
-            }
+            cmd.addAll(served.layerArgs());
             Path log = work.resolve("sync.log");
             Process sync = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
             boolean ended = sync.waitFor(timeoutSeconds, TimeUnit.SECONDS);
@@ -67,8 +58,6 @@ final class BoundedSync {
             assertTrue(output.lines().filter(l -> !l.contains("EventPerformanceMonitor"))
                     .noneMatch(l -> l.matches(".*(^|\\s|\\[)ERROR(\\s|\\]).*")), output);
             return output;
-        } finally {
-            servers.forEach(NbdServer::close);
         }
     }
 }

@@ -11,8 +11,9 @@ import org.apache.kafka.streams.processor.StreamPartitioner;
  * starting at a partition that depends on the job and the layer (docs/design.md §3, "Scale-out").
  *
  * <p>Each copier works through its partitions one task at a time, so a layer copies as fast as its
- * most loaded partition. Hashing each key on its own gave 32 chunks over 4 partitions loads like
- * 12/9/6/5 (the whole layer waited for the copier with 12); in turn they are 8/8/8/8. The
+ * most loaded partition. Hashing each key on its own put 32 chunks on 4 partitions like 8/12/8/4:
+ * over 1,000 random job ids the busiest partition held 10.9 chunks on average, which caps 4
+ * copiers at 2.9× one (and 2 copiers at 1.8×) however fast they are; in turn it is 8/8/8/8. The
  * partition depends on the key alone, so every attempt and every redelivery of a task lands on
  * the same partition, in order.
  */

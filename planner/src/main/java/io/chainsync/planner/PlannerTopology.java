@@ -166,7 +166,8 @@ public final class PlannerTopology {
                 .filter((key, plan) -> plan != null, Named.as("chunk-plan-present"))
                 .processValues(new Deduplicator<>(COPY_PLAN_FINGERPRINTS, planSerde), Named.as("copy-plan-dedupe"),
                         COPY_PLAN_FINGERPRINTS)
-                .to(topics.plans().name(), topics.plans().produced());
+                .to(topics.plans().name(),
+                        topics.plans().produced().withStreamPartitioner(new PlanPartitioner()));
 
         // e. results by layer; the FINALIZE plan once every chunk is done
         KTable<LayerKey, LayerResults> results = builder
@@ -184,7 +185,8 @@ public final class PlannerTopology {
                 .selectKey((key, plan) -> new ChunkKey(key.getJob(), key.getLayer(), ChunkPlanner.LAYER_TASK),
                         Named.as("finalize-rekey"))
                 .to(topics.plans().name(), Produced.with(topics.plans().keySerde(), topics.plans().valueSerde())
-                        .withName("produce-finalize-" + topics.plans().name()));
+                        .withName("produce-finalize-" + topics.plans().name())
+                        .withStreamPartitioner(new PlanPartitioner()));
 
         // f. the job status: submissions and every layer's status, per job
         KGroupedStream<JobKey, LayerProgress> layersByJob = layoutProgress

@@ -22,9 +22,6 @@ import io.chainsync.avro.TaskKind;
 import io.chainsync.avro.DecisionMode;
 import io.chainsync.core.Extent;
 import io.chainsync.core.MetaContexts;
-import io.chainsync.kafka.PipelineTopics;
-import io.chainsync.kafka.PlainAvroSerdes;
-import io.chainsync.kafka.Topic;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -34,7 +31,6 @@ import java.util.TreeMap;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
-import org.apache.kafka.streams.TopologyTestDriver;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -47,14 +43,13 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class JobAttemptsTest {
 
-    private static final PipelineTopics TOPICS = PipelineTopics.create(new PlainAvroSerdes());
     private static final String JOB = TestLayers.JOB;
     private static final long CHUNK = 2 * TestLayers.MIB;
 
     @TempDir
     Path stateDir;
 
-    private TopologyTestDriver driver;
+    private PlannerDriver planner;
     private TestInputTopic<JobKey, SyncJob> jobs;
     private TestInputTopic<ChunkKey, ChunkExtents> extents;
     private TestInputTopic<LayerKey, LayerScanned> scans;
@@ -64,25 +59,18 @@ class JobAttemptsTest {
 
     @BeforeEach
     void start() {
-        driver = new TopologyTestDriver(PlannerTopology.build(TOPICS, new PlainAvroSerdes()),
-                PlannerTopologyTest.properties(stateDir), Instant.ofEpochMilli(1_000_000));
-        jobs = input(TOPICS.jobs());
-        extents = input(TOPICS.extents());
-        scans = input(TOPICS.scans());
-        results = input(TOPICS.results());
-        plans = driver.createOutputTopic(TOPICS.plans().name(), TOPICS.plans().keySerde().deserializer(),
-                TOPICS.plans().valueSerde().deserializer());
-        status = driver.createOutputTopic(TOPICS.status().name(), TOPICS.status().keySerde().deserializer(),
-                TOPICS.status().valueSerde().deserializer());
-    }
-
-    private <K, V> TestInputTopic<K, V> input(Topic<K, V> topic) {
-        return driver.createInputTopic(topic.name(), topic.keySerde().serializer(), topic.valueSerde().serializer());
+        planner = new PlannerDriver(stateDir);
+        jobs = planner.jobs;
+        extents = planner.extents;
+        scans = planner.scans;
+        results = planner.results;
+        plans = planner.plans;
+        status = planner.status;
     }
 
     @AfterEach
     void stop() {
-        driver.close();
+        planner.close();
     }
 
     private void job(int attempt, JobCommand command) {
@@ -215,17 +203,10 @@ class JobAttemptsTest {
         assertEquals(JobState.COPYING, copying.getState(), String.valueOf(copying));
 
         // the same attempt on a planner that never saw the failed one
-        try (TopologyTestDriver fresh = new TopologyTestDriver(PlannerTopology.build(TOPICS, new PlainAvroSerdes()),
-                PlannerTopologyTest.properties(stateDir.resolve("fresh")), Instant.ofEpochMilli(1_000_000))) {
-            job(fresh.createInputTopic(TOPICS.jobs().name(), TOPICS.jobs().keySerde().serializer(),
-                    TOPICS.jobs().valueSerde().serializer()), 1, JobCommand.RUN);
-            layerScanned(fresh.createInputTopic(TOPICS.extents().name(), TOPICS.extents().keySerde().serializer(),
-                            TOPICS.extents().valueSerde().serializer()),
-                    fresh.createInputTopic(TOPICS.scans().name(), TOPICS.scans().keySerde().serializer(),
-                            TOPICS.scans().valueSerde().serializer()), layer, newChunk, 1);
-            Map<Long, ChunkPlan> expected = byChunk(fresh.createOutputTopic(TOPICS.plans().name(),
-                    TOPICS.plans().keySerde().deserializer(), TOPICS.plans().valueSerde().deserializer())
-                    .readKeyValuesToList());
+        try (PlannerDriver fresh = new PlannerDriver(stateDir.resolve("fresh"))) {
+            job(fresh.jobs, 1, JobCommand.RUN);
+            layerScanned(fresh.extents, fresh.scans, layer, newChunk, 1);
+            Map<Long, ChunkPlan> expected = byChunk(fresh.plans.readKeyValuesToList());
             assertEquals(expected, retried);
         }
 

@@ -1,8 +1,6 @@
 package io.chainsync.planner;
 
-import io.chainsync.kafka.PipelineTopics;
 import io.chainsync.kafka.PlainAvroSerdes;
-import io.chainsync.kafka.Topic;
 
 import static io.chainsync.planner.TestLayers.JOB;
 import static io.chainsync.planner.TestLayers.MIB;
@@ -35,16 +33,12 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.Random;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.kafka.streams.KeyValue;
-import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
-import org.apache.kafka.streams.Topology;
-import org.apache.kafka.streams.TopologyTestDriver;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -54,12 +48,10 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 class PlannerTopologyTest {
 
-    private static final PipelineTopics TOPICS = PipelineTopics.create(new PlainAvroSerdes());
-
     @TempDir
     Path stateDir;
 
-    private TopologyTestDriver driver;
+    private PlannerDriver planner;
     private TestInputTopic<JobKey, SyncJob> jobs;
     private TestInputTopic<ChunkKey, ChunkExtents> extents;
     private TestInputTopic<LayerKey, LayerScanned> scans;
@@ -67,35 +59,20 @@ class PlannerTopologyTest {
     private TestOutputTopic<ChunkKey, ChunkPlan> plans;
     private TestOutputTopic<JobKey, JobStatus> status;
 
-    static Properties properties(Path stateDir) {
-        Properties p = new Properties();
-        p.put(StreamsConfig.APPLICATION_ID_CONFIG, "planner-test");
-        p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
-        p.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
-        return p;
-    }
-
     @BeforeEach
     void start() {
-        Topology topology = PlannerTopology.build(TOPICS, new PlainAvroSerdes());
-        driver = new TopologyTestDriver(topology, properties(stateDir), Instant.ofEpochMilli(1_000_000));
-        jobs = input(TOPICS.jobs());
-        extents = input(TOPICS.extents());
-        scans = input(TOPICS.scans());
-        results = input(TOPICS.results());
-        plans = driver.createOutputTopic(TOPICS.plans().name(), TOPICS.plans().keySerde().deserializer(),
-                TOPICS.plans().valueSerde().deserializer());
-        status = driver.createOutputTopic(TOPICS.status().name(), TOPICS.status().keySerde().deserializer(),
-                TOPICS.status().valueSerde().deserializer());
-    }
-
-    private <K, V> TestInputTopic<K, V> input(Topic<K, V> topic) {
-        return driver.createInputTopic(topic.name(), topic.keySerde().serializer(), topic.valueSerde().serializer());
+        planner = new PlannerDriver(stateDir);
+        jobs = planner.jobs;
+        extents = planner.extents;
+        scans = planner.scans;
+        results = planner.results;
+        plans = planner.plans;
+        status = planner.status;
     }
 
     @AfterEach
     void stop() {
-        driver.close();
+        planner.close();
     }
 
     private void submit(int layers) {
@@ -288,7 +265,7 @@ class PlannerTopologyTest {
 
     @Test
     void everyStoreAndRepartitionTopicIsNamed() {
-        String description = PlannerTopology.build(TOPICS, new PlainAvroSerdes()).describe().toString();
+        String description = PlannerTopology.build(PlannerDriver.TOPICS, new PlainAvroSerdes()).describe().toString();
         Matcher generated = Pattern.compile("(KSTREAM|KTABLE)-[A-Z]+(-[A-Z]+)*-\\d{10}").matcher(description);
         List<String> found = new ArrayList<>();
         while (generated.find()) {

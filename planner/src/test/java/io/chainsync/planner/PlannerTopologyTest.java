@@ -37,8 +37,6 @@ import java.util.Random;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.kafka.streams.KeyValue;
-import org.apache.kafka.streams.TestInputTopic;
-import org.apache.kafka.streams.TestOutputTopic;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -52,22 +50,10 @@ class PlannerTopologyTest {
     Path stateDir;
 
     private PlannerDriver planner;
-    private TestInputTopic<JobKey, SyncJob> jobs;
-    private TestInputTopic<ChunkKey, ChunkExtents> extents;
-    private TestInputTopic<LayerKey, LayerScanned> scans;
-    private TestInputTopic<ChunkKey, ChunkResult> results;
-    private TestOutputTopic<ChunkKey, ChunkPlan> plans;
-    private TestOutputTopic<JobKey, JobStatus> status;
 
     @BeforeEach
     void start() {
         planner = new PlannerDriver(stateDir);
-        jobs = planner.jobs;
-        extents = planner.extents;
-        scans = planner.scans;
-        results = planner.results;
-        plans = planner.plans;
-        status = planner.status;
     }
 
     @AfterEach
@@ -80,25 +66,25 @@ class PlannerTopologyTest {
         for (int i = 0; i < layers; i++) {
             sources.add(new LayerSource("layer" + i + ".qcow2", "nbd+unix:///?socket=/s" + i));
         }
-        jobs.pipeInput(new JobKey(JOB), new SyncJob(JOB, sources, "out", null, null, 2 * MIB,
+        planner.jobs.pipeInput(new JobKey(JOB), new SyncJob(JOB, sources, "out", null, null, 2 * MIB,
                 Instant.ofEpochMilli(1_000_000), null, false, 0, JobCommand.RUN, false));
     }
 
     private void pipe(ChunkExtents e) {
-        extents.pipeInput(new ChunkKey(e.getJob(), e.getLayer(), e.getChunk()), e);
+        planner.extents.pipeInput(new ChunkKey(e.getJob(), e.getLayer(), e.getChunk()), e);
     }
 
     private void pipe(LayerScanned s) {
-        scans.pipeInput(new LayerKey(s.getJob(), s.getLayer()), s);
+        planner.scans.pipeInput(new LayerKey(s.getJob(), s.getLayer()), s);
     }
 
     private void done(int layer, long chunk, TaskKind kind, long bytes) {
-        results.pipeInput(new ChunkKey(JOB, layer, chunk),
+        planner.results.pipeInput(new ChunkKey(JOB, layer, chunk),
                 new ChunkResult(JOB, layer, chunk, kind, ResultState.DONE, bytes, "w1", null, 0));
     }
 
     private JobStatus lastStatus() {
-        Map<JobKey, JobStatus> latest = status.readKeyValuesToMap();
+        Map<JobKey, JobStatus> latest = planner.status.readKeyValuesToMap();
         return latest.get(new JobKey(JOB));
     }
 
@@ -109,10 +95,10 @@ class PlannerTopologyTest {
         List<ChunkExtents> records = TestLayers.chunkRecords(seed, 0, 2 * MIB);
         pipe(records.get(1));
         pipe(records.get(0));
-        assertTrue(plans.isEmpty(), "no plan before the scan summary");
+        assertTrue(planner.plans.isEmpty(), "no plan before the scan summary");
         pipe(TestLayers.scan(seed, 0, 1, 2 * MIB));
 
-        List<KeyValue<ChunkKey, ChunkPlan>> out = plans.readKeyValuesToList();
+        List<KeyValue<ChunkKey, ChunkPlan>> out = planner.plans.readKeyValuesToList();
         assertEquals(1, out.size(), out.toString());
         ChunkPlan plan = out.get(0).value;
         assertEquals(new ChunkKey(JOB, 0, 0L), out.get(0).key);
@@ -129,7 +115,7 @@ class PlannerTopologyTest {
 
         done(0, 0, TaskKind.COPY, 65536);
         done(0, 0, TaskKind.COPY, 65536);
-        List<KeyValue<ChunkKey, ChunkPlan>> fin = plans.readKeyValuesToList();
+        List<KeyValue<ChunkKey, ChunkPlan>> fin = planner.plans.readKeyValuesToList();
         assertEquals(1, fin.size(), "exactly one FINALIZE plan, whatever the duplicates: " + fin);
         assertEquals(new ChunkKey(JOB, 0, -1L), fin.get(0).key);
         assertEquals(TaskKind.FINALIZE, fin.get(0).value.getKind());
@@ -144,7 +130,7 @@ class PlannerTopologyTest {
         assertEquals(JobState.COMPLETE, complete.getState());
         assertEquals(JobState.COMPLETE, complete.getLayers().get(0).getState());
         assertNull(complete.getError());
-        assertTrue(plans.isEmpty());
+        assertTrue(planner.plans.isEmpty());
     }
 
     /** Multi-chunk layers, contexts in random order with duplicates, the scan summary first or last. */
@@ -185,7 +171,7 @@ class PlannerTopologyTest {
         }
         pipe(summaries.get(0)); // a redelivered summary must not re-send plans
 
-        List<KeyValue<ChunkKey, ChunkPlan>> out = plans.readKeyValuesToList();
+        List<KeyValue<ChunkKey, ChunkPlan>> out = planner.plans.readKeyValuesToList();
         assertEquals(expected.size(), out.size(), "one plan per chunk, no duplicates");
         for (KeyValue<ChunkKey, ChunkPlan> kv : out) {
             assertEquals(expected.get(kv.key), kv.value, "plan of " + kv.key);
@@ -196,7 +182,7 @@ class PlannerTopologyTest {
             done(1, c, TaskKind.COPY, expected.get(new ChunkKey(JOB, 1, c)).getDataBytes());
         }
         done(1, 0, TaskKind.COPY, 1);
-        List<KeyValue<ChunkKey, ChunkPlan>> fin = plans.readKeyValuesToList();
+        List<KeyValue<ChunkKey, ChunkPlan>> fin = planner.plans.readKeyValuesToList();
         assertEquals(1, fin.size(), fin.toString());
         assertEquals(new ChunkKey(JOB, 1, -1L), fin.get(0).key);
         assertEquals(summaries.get(1).getBackingName(), fin.get(0).value.getBackingName());
@@ -230,7 +216,7 @@ class PlannerTopologyTest {
         assertEquals(JobState.FAILED, s.getLayers().get(1).getState());
         assertTrue(s.getError().contains("the server does not offer qemu:allocation-depth"), s.getError());
         assertEquals(JobState.SUBMITTED, s.getLayers().get(0).getState());
-        assertTrue(plans.isEmpty());
+        assertTrue(planner.plans.isEmpty());
     }
 
     @Test
@@ -239,11 +225,11 @@ class PlannerTopologyTest {
         submit(1);
         TestLayers.chunkRecords(seed, 0, 2 * MIB).forEach(this::pipe);
         pipe(TestLayers.scan(seed, 0, 1, 2 * MIB));
-        assertEquals(1, plans.readKeyValuesToList().size());
-        results.pipeInput(new ChunkKey(JOB, 0, 0L),
+        assertEquals(1, planner.plans.readKeyValuesToList().size());
+        planner.results.pipeInput(new ChunkKey(JOB, 0, 0L),
                 new ChunkResult(JOB, 0, 0L, TaskKind.COPY, ResultState.FAILED, 0L, "w2", "disk full", 0));
         done(0, 0, TaskKind.COPY, 65536);
-        assertTrue(plans.isEmpty(), "no FINALIZE after a failure");
+        assertTrue(planner.plans.isEmpty(), "no FINALIZE after a failure");
         JobStatus s = lastStatus();
         assertEquals(JobState.FAILED, s.getState());
         assertTrue(s.getError().contains("disk full"), s.getError());
@@ -257,7 +243,7 @@ class PlannerTopologyTest {
         pipe(ChunkExtents.newBuilder(records.get(0)).setLengths(List.of(1L)).setFlags(List.of(0)).build());
         pipe(records.get(1));
         pipe(TestLayers.scan(seed, 0, 1, 2 * MIB));
-        assertTrue(plans.isEmpty());
+        assertTrue(planner.plans.isEmpty());
         JobStatus s = lastStatus();
         assertEquals(JobState.FAILED, s.getState());
         assertTrue(s.getError().contains("base:allocation covers [0, 1) instead of [0, 262144)"), s.getError());

@@ -24,7 +24,6 @@ import io.chainsync.avro.ClusterRunRecord;
 import io.chainsync.avro.ResultState;
 import io.chainsync.avro.TaskKind;
 import io.chainsync.nbd.NbdClient;
-import io.chainsync.nbd.NbdErrors;
 import io.chainsync.nbd.NbdUri;
 import io.chainsync.core.ClusterKind;
 import io.chainsync.core.DecisionTable;
@@ -179,7 +178,7 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
             } catch (Exception e) {
                 dropSource(plan.getUri());
                 String reason = Failures.reason(e);
-                boolean transientFailure = Failures.isTransient(e) || NbdErrors.isTransient(e);
+                boolean transientFailure = Failures.isTransientWork(e);
                 if (stopping()) {
                     throw e; // abandoned on shutdown: not committed, redelivered to another worker
                 }

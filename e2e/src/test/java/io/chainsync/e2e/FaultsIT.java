@@ -5,26 +5,21 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.chainsync.avro.ChunkKey;
 import io.chainsync.avro.ChunkResult;
-import io.chainsync.avro.JobKey;
 import io.chainsync.avro.JobState;
 import io.chainsync.avro.JobStatus;
 import io.chainsync.avro.LayerStatus;
 import io.chainsync.avro.LayerSource;
-import io.chainsync.avro.SyncJob;
-import io.chainsync.cli.Main;
 import io.chainsync.jobs.ChainCopier;
 import io.chainsync.jobs.CopyOptions;
 import io.chainsync.jobs.CopyProgress;
-import io.chainsync.jobs.EmbeddedPipeline;
 import io.chainsync.jobs.Jobs;
 import io.chainsync.jobs.LayerCopyException;
 import io.chainsync.jobs.StatusReader;
-import io.chainsync.kafka.ClientConfig;
 import io.chainsync.kafka.DeadLetters;
 import io.chainsync.kafka.PipelineTopics;
 import io.chainsync.scanner.JobSpec;
 import io.chainsync.scanner.LayerSpec;
-import io.chainsync.stack.LocalStack;
+import io.chainsync.testkit.Captured;
 import io.chainsync.testkit.Chain;
 import io.chainsync.testkit.ChainBuilder;
 import io.chainsync.testkit.ChainJudge;
@@ -33,7 +28,6 @@ import io.chainsync.testkit.NbdkitServer;
 import io.chainsync.testkit.QemuNbdServer;
 import io.chainsync.testkit.Scenarios;
 import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -56,10 +50,9 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -72,47 +65,17 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(300)
 class FaultsIT {
 
-    @TempDir
-    static Path shared;
-
-    static LocalStack stack;
-    static ClientConfig config;
-    static PipelineTopics topics;
-    static Path destRoot;
-    static EmbeddedPipeline pipeline;
+    @RegisterExtension
+    static final PipelineStack e2e = PipelineStack.perClass();
 
     @TempDir
     Path tmp;
 
-    @BeforeAll
-    static void start() {
-        stack = LocalStack.start(shared.resolve("stack"));
-        config = new ClientConfig(stack.bootstrapServers(), stack.registryUrl());
-        topics = config.topics();
-        destRoot = shared.resolve("dest-root");
-        try {
-            Files.createDirectories(destRoot);
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
-        pipeline = EmbeddedPipeline.start(config, shared.resolve("planner"), destRoot, 2, 4);
-    }
-
-    @AfterAll
-    static void stop() {
-        if (pipeline != null) {
-            pipeline.close();
-        }
-        if (stack != null) {
-            stack.close();
-        }
-    }
-
     @Test
     void unreadableRecordsGoToTheDeadLetterTopicAndTheNextJobCompletes() throws Exception {
         long before = deadLetters(PipelineTopics.JOBS) + deadLetters(PipelineTopics.PLANS);
-        byte[] id = schemaIdOf(topics.jobs().valueSerde().serializer().serialize(PipelineTopics.JOBS, job("probe",
-                List.of(new LayerSource("a.raw", "nbd://localhost/x")), "probe")));
+        byte[] id = schemaIdOf(e2e.topics().jobs().valueSerde().serializer().serialize(PipelineTopics.JOBS,
+                PipelineStack.job("probe", List.of(new LayerSource("a.raw", "nbd://localhost/x")), "probe")));
         List<byte[]> poison = List.of(
                 new byte[] {1, 2, 3, 4},                                    // garbage
                 concat(new byte[] {0, 0x7f, (byte) 0xff, (byte) 0xff, 0x70}, new byte[] {2, 'x'}), // unknown id
@@ -132,23 +95,23 @@ class FaultsIT {
         }
         assertTrue(deadLetters(PipelineTopics.PLANS) >= 3, "plans dead letters: " + deadLetters(PipelineTopics.PLANS));
         assertTrue(deadLetters(PipelineTopics.JOBS) >= 6, "jobs dead letters: " + deadLetters(PipelineTopics.JOBS));
-        assertTrue(pipeline.healthy(), "a service stopped on an unreadable record");
+        assertTrue(e2e.pipeline().healthy(), "a service stopped on an unreadable record");
 
         Chain chain = Scenarios.SEED_RAW.build(tmp.resolve("src"));
-        assertEquals(JobState.COMPLETE, runChain(chain, "after-poison").getState());
-        ChainJudge.assertExact(chain, destRoot.resolve("after-poison"));
-        assertTrue(pipeline.healthy());
+        assertEquals(JobState.COMPLETE, e2e.run(chain, "after-poison", tmp.resolve("s")).getState());
+        ChainJudge.assertExact(chain, e2e.destRoot().resolve("after-poison"));
+        assertTrue(e2e.pipeline().healthy());
     }
 
     @Test
     void idleLagIsZeroAfterAJob() throws Exception {
         Chain chain = Scenarios.SEED_QCOW2.build(tmp.resolve("src"));
-        assertEquals(JobState.COMPLETE, runChain(chain, "lag").getState());
+        assertEquals(JobState.COMPLETE, e2e.run(chain, "lag", tmp.resolve("s")).getState());
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        StatusReader.Lag lag = StatusReader.copierLag(config, topics);
+        StatusReader.Lag lag = StatusReader.copierLag(e2e.config(), e2e.topics());
         while (lag.pending() != 0 && System.nanoTime() < deadline) {
             Thread.sleep(500);
-            lag = StatusReader.copierLag(config, topics);
+            lag = StatusReader.copierLag(e2e.config(), e2e.topics());
         }
         assertEquals(0, lag.pending(), "copier lag " + lag + " (transaction markers counted as pending?)");
         assertTrue(lag.end() > 0, "the plans topic received nothing: " + lag);
@@ -159,30 +122,24 @@ class FaultsIT {
         return QemuNbdServer.serveThrottled(layer, sockDir, 12 << 20);
     }
 
-
-    private static Chain bigRaw(Path dir) {
-        return ChainBuilder.in(dir).size(48L << 20).clusterSize(65536).base("base.raw")
-                .io("write -P 0x61 0 20M", "write -P 0x62 24M 20M").build();
-    }
-
     @Test
     void aSourceRestartedMidCopyIsRiddenOutByThePipeline() throws Exception {
-        Chain chain = bigRaw(tmp.resolve("src"));
+        Chain chain = PipelineStack.bigRaw(tmp.resolve("src"));
         Path sockets = Files.createDirectories(tmp.resolve("s"));
-        long retriedBefore = pipeline.retried();
+        long retriedBefore = e2e.pipeline().retried();
         QemuNbdServer server = throttled(chain.bottom(), sockets);
         NbdServer restarted = null;
         try {
             String job = UUID.randomUUID().toString();
-            produce(job(job, List.of(new LayerSource("base.raw", server.uri())), "restart"));
+            e2e.produce(PipelineStack.job(job, List.of(new LayerSource("base.raw", server.uri())), "restart"));
             Thread.sleep(2_000); // scanned, copying (40 MiB at 12 MiB/s)
             server.close();
             Thread.sleep(2_000);
             restarted = NbdServer.restart(server);
-            JobStatus status = Jobs.await(config, topics, job, Duration.ofSeconds(180), s -> { }).orElseThrow();
+            JobStatus status = e2e.await(job);
             assertEquals(JobState.COMPLETE, status.getState(), String.valueOf(status));
-            ChainJudge.assertExact(chain, destRoot.resolve("restart"));
-            assertTrue(pipeline.retried() > retriedBefore, "no task was retried: the kill missed the copy");
+            ChainJudge.assertExact(chain, e2e.destRoot().resolve("restart"));
+            assertTrue(e2e.pipeline().retried() > retriedBefore, "no task was retried: the kill missed the copy");
         } finally {
             server.close();
             if (restarted != null) {
@@ -193,25 +150,25 @@ class FaultsIT {
 
     @Test
     void aSourceLeftDownFailsTheJobNamingTheLayerAndTheSource() throws Exception {
-        Chain chain = bigRaw(tmp.resolve("src"));
+        Chain chain = PipelineStack.bigRaw(tmp.resolve("src"));
         Path sockets = Files.createDirectories(tmp.resolve("s"));
         QemuNbdServer server = throttled(chain.bottom(), sockets);
         try {
             String job = UUID.randomUUID().toString();
-            produce(job(job, List.of(new LayerSource("base.raw", server.uri())), "down"));
+            e2e.produce(PipelineStack.job(job, List.of(new LayerSource("base.raw", server.uri())), "down"));
             Thread.sleep(2_000);
             server.close();
-            JobStatus status = Jobs.await(config, topics, job, Duration.ofSeconds(180), s -> { }).orElseThrow();
+            JobStatus status = e2e.await(job);
             assertEquals(JobState.FAILED, status.getState(), String.valueOf(status));
             String error = String.valueOf(status.getError());
             assertTrue(error.contains("layer base.raw") && error.contains(server.socket().toString())
                     && error.contains("attempts"), error);
-            try (var files = Files.list(destRoot.resolve("down"))) {
+            try (var files = Files.list(e2e.destRoot().resolve("down"))) {
                 long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
                 List<String> left = files.map(p -> p.getFileName().toString()).toList();
                 while (!left.isEmpty() && System.nanoTime() < deadline) {
                     Thread.sleep(500);
-                    try (var again = Files.list(destRoot.resolve("down"))) {
+                    try (var again = Files.list(e2e.destRoot().resolve("down"))) {
                         left = again.map(p -> p.getFileName().toString()).toList();
                     }
                 }
@@ -227,7 +184,7 @@ class FaultsIT {
         Chain chain = ChainBuilder.in(tmp.resolve("src")).size(48L << 20).clusterSize(65536).base("base.raw")
                 .io("write -P 0x61 0 20M", "write -P 0x62 24M 24M").build();
         Path sockets = Files.createDirectories(tmp.resolve("s"));
-        long retriedBefore = pipeline.retried();
+        long retriedBefore = e2e.pipeline().retried();
         // nbdkit's error filter fails half of the reads with EIO while the trigger file exists
         Path trigger = Files.createFile(tmp.resolve("eio-on"));
         try (NbdkitServer server = NbdkitServer.builder("file")
@@ -235,23 +192,23 @@ class FaultsIT {
                 .param("error-pread", "EIO").param("error-pread-rate", "50%")
                 .param("error-pread-file", trigger.toString()).start(sockets)) {
             String job = UUID.randomUUID().toString();
-            produce(job(job, List.of(new LayerSource("base.raw", server.uri())), "eio"));
+            e2e.produce(PipelineStack.job(job, List.of(new LayerSource("base.raw", server.uri())), "eio"));
             long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-            while (pipeline.retried() == retriedBefore && System.nanoTime() < deadline) {
+            while (e2e.pipeline().retried() == retriedBefore && System.nanoTime() < deadline) {
                 Thread.sleep(20);
             }
-            assertTrue(pipeline.retried() > retriedBefore, "no EIO reached a copy task");
+            assertTrue(e2e.pipeline().retried() > retriedBefore, "no EIO reached a copy task");
             Thread.sleep(500); // a few more failures, then the source heals
             Files.delete(trigger);
-            JobStatus status = Jobs.await(config, topics, job, Duration.ofSeconds(180), s -> { }).orElseThrow();
+            JobStatus status = e2e.await(job);
             assertEquals(JobState.COMPLETE, status.getState(), String.valueOf(status));
-            ChainJudge.assertExact(chain, destRoot.resolve("eio"));
+            ChainJudge.assertExact(chain, e2e.destRoot().resolve("eio"));
         }
     }
 
     @Test
     void copyRidesOutASourceRestartedMidCopy() throws Exception {
-        Chain chain = bigRaw(tmp.resolve("src"));
+        Chain chain = PipelineStack.bigRaw(tmp.resolve("src"));
         Path sockets = Files.createDirectories(tmp.resolve("s"));
         QemuNbdServer server = throttled(chain.bottom(), sockets);
         NbdServer[] restarted = new NbdServer[1];
@@ -283,7 +240,7 @@ class FaultsIT {
 
     @Test
     void copyOfASourceLeftDownFailsNamingTheLayerAndTheSource() throws Exception {
-        Chain chain = bigRaw(tmp.resolve("src"));
+        Chain chain = PipelineStack.bigRaw(tmp.resolve("src"));
         Path sockets = Files.createDirectories(tmp.resolve("s"));
         QemuNbdServer server = throttled(chain.bottom(), sockets);
         Thread killer = new Thread(() -> {
@@ -315,28 +272,28 @@ class FaultsIT {
             String id = "once-" + UUID.randomUUID();
             List<LayerSpec> layers = List.of(LayerSpec.of("base.raw", base.uri()), LayerSpec.of("top.qcow2", top.uri()));
             JobSpec first = JobSpec.of(id, layers, "once", null, null, 2L << 20);
-            Jobs.submit(config, topics, first);
-            JobStatus status = Jobs.await(config, topics, id, Duration.ofSeconds(120), s -> { }).orElseThrow();
+            Jobs.submit(e2e.config(), e2e.topics(), first);
+            JobStatus status = e2e.await(id);
             assertEquals(JobState.COMPLETE, status.getState(), String.valueOf(status));
 
-            Jobs.submit(config, topics, first); // the same job again: accepted, changes nothing
+            Jobs.submit(e2e.config(), e2e.topics(), first); // the same job again: accepted, changes nothing
             JobSpec other = JobSpec.of(id, layers, "once-other", null, null, 2L << 20);
             Jobs.JobRefusedException refused = org.junit.jupiter.api.Assertions.assertThrows(
-                    Jobs.JobRefusedException.class, () -> Jobs.submit(config, topics, other));
+                    Jobs.JobRefusedException.class, () -> Jobs.submit(e2e.config(), e2e.topics(), other));
             assertEquals("job id " + id + " is already used by another job", refused.getMessage());
 
             // a producer that does not ask first: its record is set aside, the first job untouched
             long before = deadLetters(PipelineTopics.JOBS);
-            produce(other.toRecord(Instant.now()));
+            e2e.produce(other.toRecord(Instant.now()));
             long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
             while (deadLetters(PipelineTopics.JOBS) == before && System.nanoTime() < deadline) {
                 Thread.sleep(500);
             }
             assertTrue(deadLetters(PipelineTopics.JOBS) > before, "the reused id was not refused");
             Thread.sleep(2_000);
-            assertTrue(!Files.exists(destRoot.resolve("once-other")), "the reused id wrote to its dest");
-            ChainJudge.assertExact(chain, destRoot.resolve("once"));
-            JobStatus after = StatusReader.latest(config, topics).get(id);
+            assertTrue(!Files.exists(e2e.destRoot().resolve("once-other")), "the reused id wrote to its dest");
+            ChainJudge.assertExact(chain, e2e.destRoot().resolve("once"));
+            JobStatus after = StatusReader.latest(e2e.config(), e2e.topics()).get(id);
             assertEquals(JobState.COMPLETE, after.getState());
             assertEquals("once", after.getDest());
         }
@@ -344,7 +301,7 @@ class FaultsIT {
 
     @Test
     void twoJobsOnOneDestinationAtOnceOneIsRefusedTheOtherExact() throws Exception {
-        Chain a = bigRaw(tmp.resolve("a"));
+        Chain a = PipelineStack.bigRaw(tmp.resolve("a"));
         Chain b = ChainBuilder.in(tmp.resolve("b")).size(48L << 20).clusterSize(65536).base("base.raw")
                 .io("write -P 0x71 0 40M").build();
         Path sockets = Files.createDirectories(tmp.resolve("s"));
@@ -352,15 +309,16 @@ class FaultsIT {
              QemuNbdServer sb = throttled(b.bottom(), sockets)) {
             String ja = "a-" + UUID.randomUUID();
             String jb = "b-" + UUID.randomUUID();
-            produce(job(ja, List.of(new LayerSource("base.raw", sa.uri())), "shared-dest"));
-            produce(job(jb, List.of(new LayerSource("base.raw", sb.uri())), "shared-dest"));
-            JobStatus stA = Jobs.await(config, topics, ja, Duration.ofSeconds(180), s -> { }).orElseThrow();
-            JobStatus stB = Jobs.await(config, topics, jb, Duration.ofSeconds(180), s -> { }).orElseThrow();
+            e2e.produce(PipelineStack.job(ja, List.of(new LayerSource("base.raw", sa.uri())), "shared-dest"));
+            e2e.produce(PipelineStack.job(jb, List.of(new LayerSource("base.raw", sb.uri())), "shared-dest"));
+            JobStatus stA = e2e.await(ja);
+            JobStatus stB = e2e.await(jb);
             List<JobState> states = List.of(stA.getState(), stB.getState());
             assertTrue(states.contains(JobState.COMPLETE) && states.contains(JobState.FAILED), stA + " / " + stB);
             JobStatus failed = stA.getState() == JobState.FAILED ? stA : stB;
             assertTrue(String.valueOf(failed.getError()).contains("is held by running job"), failed.getError());
-            ChainJudge.assertExact(stA.getState() == JobState.COMPLETE ? a : b, destRoot.resolve("shared-dest"));
+            ChainJudge.assertExact(stA.getState() == JobState.COMPLETE ? a : b,
+                    e2e.destRoot().resolve("shared-dest"));
         }
     }
 
@@ -373,34 +331,34 @@ class FaultsIT {
 
     @Test
     void aFullDestinationFailsTheJobWithTheReasonAndLeavesNothingTemporary() throws Exception {
-        Chain chain = bigRaw(tmp.resolve("src"));
+        Chain chain = PipelineStack.bigRaw(tmp.resolve("src"));
         Path sockets = Files.createDirectories(tmp.resolve("s"));
-        try (AutoCloseable small = smallFileSystem(destRoot.resolve("full"));
+        try (AutoCloseable small = smallFileSystem(e2e.destRoot().resolve("full"));
              QemuNbdServer server = QemuNbdServer.serveLayer(chain.bottom(), sockets)) {
             String job = UUID.randomUUID().toString();
-            produce(job(job, List.of(new LayerSource("base.raw", server.uri())), "full"));
-            JobStatus status = Jobs.await(config, topics, job, Duration.ofSeconds(120), s -> { }).orElseThrow();
+            e2e.produce(PipelineStack.job(job, List.of(new LayerSource("base.raw", server.uri())), "full"));
+            JobStatus status = e2e.await(job);
             assertEquals(JobState.FAILED, status.getState(), String.valueOf(status));
             assertTrue(String.valueOf(status.getError()).contains("No space left on device"), status.getError());
             long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-            List<String> left = names(destRoot.resolve("full"));
+            List<String> left = PipelineStack.names(e2e.destRoot().resolve("full"));
             while (!left.isEmpty() && System.nanoTime() < deadline) {
                 Thread.sleep(500);
-                left = names(destRoot.resolve("full"));
+                left = PipelineStack.names(e2e.destRoot().resolve("full"));
             }
             assertEquals(List.of(), left, "temporary files of the failed job are left behind");
 
             String next = UUID.randomUUID().toString();
-            produce(job(next, List.of(new LayerSource("base.raw", server.uri())), "roomy"));
+            e2e.produce(PipelineStack.job(next, List.of(new LayerSource("base.raw", server.uri())), "roomy"));
             assertEquals(JobState.COMPLETE,
-                    Jobs.await(config, topics, next, Duration.ofSeconds(120), s -> { }).orElseThrow().getState());
-            ChainJudge.assertExact(chain, destRoot.resolve("roomy"));
+                    e2e.await(next).getState());
+            ChainJudge.assertExact(chain, e2e.destRoot().resolve("roomy"));
         }
     }
 
     @Test
     void copyIntoAFullDestinationFailsWithTheReasonAndLeavesNothingTemporary() throws Exception {
-        Chain chain = bigRaw(tmp.resolve("src"));
+        Chain chain = PipelineStack.bigRaw(tmp.resolve("src"));
         Path sockets = Files.createDirectories(tmp.resolve("s"));
         Path full = tmp.resolve("full");
         try (AutoCloseable small = smallFileSystem(full);
@@ -410,25 +368,14 @@ class FaultsIT {
                             .copy(List.of(LayerSpec.of("base.raw", server.uri()))));
             assertTrue(e.getMessage().startsWith("layer base.raw: ") && e.getMessage().contains("No space left"),
                     e.getMessage());
-            assertEquals(List.of(), names(full), "temporary files left behind");
+            assertEquals(List.of(), PipelineStack.names(full), "temporary files left behind");
             new ChainCopier(tmp.resolve("roomy"), CopyOptions.defaults(), CopyProgress.NONE)
                     .copy(List.of(LayerSpec.of("base.raw", server.uri())));
             ChainJudge.assertExact(chain, tmp.resolve("roomy"));
         }
     }
 
-    private static List<String> names(Path dir) throws java.io.IOException {
-        try (var files = Files.list(dir)) {
-            return files.map(p -> p.getFileName().toString()).sorted().toList();
-        }
-    }
-
     // ------------------------------------------------------------------ job control
-
-    private static JobStatus await(String job, int attempt) {
-        return Jobs.await(config, topics, job, attempt, Duration.ofSeconds(180), s -> { })
-                .orElseThrow(() -> new AssertionError("job " + job + " did not finish"));
-    }
 
     private static void awaitFile(Path file) throws InterruptedException {
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
@@ -441,10 +388,10 @@ class FaultsIT {
     /** Waits until {@code dir} holds exactly {@code expected} (the copiers clean up once they see the job end). */
     private static List<String> awaitNames(Path dir, List<String> expected) throws Exception {
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        List<String> names = names(dir);
+        List<String> names = PipelineStack.names(dir);
         while (!names.equals(expected) && System.nanoTime() < deadline) {
             Thread.sleep(250);
-            names = names(dir);
+            names = PipelineStack.names(dir);
         }
         return names;
     }
@@ -458,7 +405,7 @@ class FaultsIT {
         Chain chain = ChainBuilder.in(tmp.resolve("src")).size(32L << 20).clusterSize(65536).base("base.raw")
                 .io("write -P 0x61 0 8M").layer("top.qcow2").io("write -P 0x62 1M 12M", "write -z 24M 2M").build();
         Path sockets = Files.createDirectories(tmp.resolve("s"));
-        Path dest = destRoot.resolve("retry");
+        Path dest = e2e.destRoot().resolve("retry");
         String id = "retry-" + UUID.randomUUID();
         NbdServer restarted = null;
         try (QemuNbdServer base = QemuNbdServer.serveLayer(chain.bottom(), sockets);
@@ -466,12 +413,12 @@ class FaultsIT {
             // top.qcow2's server stopped (SIGSTOP): the scanner waits on its handshake while base.raw
             // is copied and finished; then the server is killed and left down, and the job fails
             top.signal("STOP");
-            Jobs.submit(config, topics, JobSpec.of(id, List.of(LayerSpec.of("base.raw", base.uri()),
+            Jobs.submit(e2e.config(), e2e.topics(), JobSpec.of(id, List.of(LayerSpec.of("base.raw", base.uri()),
                     LayerSpec.of("top.qcow2", top.uri())), "retry", null, null, 2L << 20));
             awaitFile(dest.resolve("base.raw.manifest.json"));
             top.signal("KILL");
             top.close();
-            JobStatus failed = await(id, 0);
+            JobStatus failed = e2e.await(id, 0);
             assertEquals(JobState.FAILED, failed.getState(), String.valueOf(failed));
             assertTrue(String.valueOf(failed.getError()).contains("layer top.qcow2")
                     && failed.getError().contains(top.socket().toString()), failed.getError());
@@ -484,9 +431,9 @@ class FaultsIT {
             String manifestBefore = Files.readString(dest.resolve("base.raw.manifest.json"));
 
             restarted = NbdServer.restart(top);
-            int attempt = Jobs.retry(config, topics, id);
+            int attempt = Jobs.retry(e2e.config(), e2e.topics(), id);
             assertEquals(1, attempt);
-            JobStatus done = await(id, attempt);
+            JobStatus done = e2e.await(id, attempt);
             assertEquals(JobState.COMPLETE, done.getState(), String.valueOf(done));
             assertEquals(1, done.getAttempt());
             ChainJudge.assertExact(chain, dest);
@@ -503,7 +450,7 @@ class FaultsIT {
             assertEquals(baseBefore.lastModifiedTime(), baseAfter.lastModifiedTime(), "base.raw was written again");
             assertEquals(manifestBefore, Files.readString(dest.resolve("base.raw.manifest.json")));
             assertEquals(List.of("base.raw", "base.raw.manifest.json", "top.qcow2", "top.qcow2.manifest.json"),
-                    names(dest));
+                    PipelineStack.names(dest));
         } finally {
             if (restarted != null) {
                 restarted.close();
@@ -515,45 +462,46 @@ class FaultsIT {
     void aJobCancelledMidCopyEndsCancelledLeavesNothingTemporaryAndTheCopiersGoIdle() throws Exception {
         Chain chain = ChainBuilder.in(tmp.resolve("src")).size(48L << 20).clusterSize(65536).base("base.raw")
                 .io("write -P 0x61 0 20M", "write -P 0x62 24M 20M").build();
-        Path dest = destRoot.resolve("cancel");
+        Path dest = e2e.destRoot().resolve("cancel");
         String id = "cancel-" + UUID.randomUUID();
         try (QemuNbdServer source = QemuNbdServer.serveThrottled(chain.bottom(),
                 Files.createDirectories(tmp.resolve("s")), 4 << 20)) {
-            Jobs.submit(config, topics, JobSpec.of(id, List.of(LayerSpec.of("base.raw", source.uri())), "cancel",
-                    null, null, 2L << 20));
+            Jobs.submit(e2e.config(), e2e.topics(), JobSpec.of(id, List.of(LayerSpec.of("base.raw", source.uri())),
+                    "cancel", null, null, 2L << 20));
             awaitFile(dest.resolve(".base.raw.partial"));
             Thread.sleep(1_000);
-            JobStatus before = StatusReader.latest(config, topics).get(id);
+            JobStatus before = StatusReader.latest(e2e.config(), e2e.topics()).get(id);
             assertEquals(JobState.COPYING, before.getState(), String.valueOf(before));
-            assertEquals(0, Jobs.cancel(config, topics, id));
+            assertEquals(0, Jobs.cancel(e2e.config(), e2e.topics(), id));
 
-            JobStatus cancelled = await(id, 0);
+            JobStatus cancelled = e2e.await(id, 0);
             assertEquals(JobState.FAILED, cancelled.getState(), String.valueOf(cancelled));
             assertEquals("cancelled", cancelled.getError());
             assertEquals(List.of(), awaitNames(dest, List.of()), "temporary files of the cancelled job left behind");
 
             // the copiers skipped what remained: lag 0, no more results, most chunks never copied
             long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-            while (StatusReader.copierLag(config, topics).pending() != 0 && System.nanoTime() < deadline) {
+            while (StatusReader.copierLag(e2e.config(), e2e.topics()).pending() != 0
+                    && System.nanoTime() < deadline) {
                 Thread.sleep(250);
             }
-            assertEquals(0, StatusReader.copierLag(config, topics).pending(), "the copiers are not idle");
+            assertEquals(0, StatusReader.copierLag(e2e.config(), e2e.topics()).pending(), "the copiers are not idle");
             long results = copyResults(id);
             Thread.sleep(2_000);
             assertEquals(results, copyResults(id), "the copiers still work on the cancelled job");
             long chunks = layer(cancelled, "base.raw").getChunksTotal();
             assertTrue(results < chunks, "not cancelled mid-copy: " + results + " of " + chunks + " chunks copied");
-            JobStatus shown = StatusReader.latest(config, topics).get(id);
+            JobStatus shown = StatusReader.latest(e2e.config(), e2e.topics()).get(id);
             assertEquals(JobState.FAILED, shown.getState());
             assertEquals("cancelled", shown.getError());
-            assertEquals(List.of(), names(dest));
+            assertEquals(List.of(), PipelineStack.names(dest));
             // `status` shows it, with the work the cancel left undone
-            Cli shownByCli = cli("status", "--bootstrap-servers", stack.bootstrapServers(), "--registry-url",
-                    stack.registryUrl(), id);
-            assertEquals(1, shownByCli.code, "status of a failed (cancelled) job exits 1: " + shownByCli.err);
+            String[] kafka = e2e.kafkaArgs();
+            Captured shownByCli = PipelineStack.cli("status", kafka[0], kafka[1], kafka[2], kafka[3], id);
+            assertEquals(1, shownByCli.code(), "status of a failed (cancelled) job exits 1: " + shownByCli.err());
             long undone = chunks - layer(shown, "base.raw").getChunksDone();
-            assertTrue(undone > 0 && shownByCli.out.contains("job " + id + ": FAILED (cancelled), pending " + undone
-                    + "/" + chunks + " chunks, "), shownByCli.out);
+            assertTrue(undone > 0 && shownByCli.out().contains("job " + id + ": FAILED (cancelled), pending " + undone
+                    + "/" + chunks + " chunks, "), shownByCli.out());
         }
     }
 
@@ -564,60 +512,41 @@ class FaultsIT {
         String id = "complete-" + UUID.randomUUID();
         try (QemuNbdServer base = QemuNbdServer.serveLayer(chain.bottom(), sockets);
              QemuNbdServer top = QemuNbdServer.serveLayer(chain.top(), sockets)) {
-            Jobs.submit(config, topics, JobSpec.of(id, List.of(LayerSpec.of("base.raw", base.uri()),
+            Jobs.submit(e2e.config(), e2e.topics(), JobSpec.of(id, List.of(LayerSpec.of("base.raw", base.uri()),
                     LayerSpec.of("top.qcow2", top.uri())), "complete", null, null, 2L << 20));
-            assertEquals(JobState.COMPLETE, await(id, 0).getState());
+            assertEquals(JobState.COMPLETE, e2e.await(id, 0).getState());
         }
         Jobs.JobRefusedException refused = org.junit.jupiter.api.Assertions.assertThrows(Jobs.JobRefusedException.class,
-                () -> Jobs.retry(config, topics, id));
+                () -> Jobs.retry(e2e.config(), e2e.topics(), id));
         assertEquals("job " + id + " is COMPLETE: only a failed or cancelled job can be retried", refused.getMessage());
 
-        String[] kafka = {"--bootstrap-servers", stack.bootstrapServers(), "--registry-url", stack.registryUrl()};
-        Cli retry = cli("retry", kafka[0], kafka[1], kafka[2], kafka[3], id);
-        assertEquals(2, retry.code, retry.err);
-        assertTrue(retry.err.startsWith("chainsync: job " + id + " is COMPLETE: only a failed or cancelled job can be "
-                + "retried"), retry.err);
-        Cli cancel = cli("cancel", kafka[0], kafka[1], kafka[2], kafka[3], id);
-        assertEquals(2, cancel.code, cancel.err);
-        assertTrue(cancel.err.startsWith("chainsync: job " + id + " has already ended (COMPLETE)"), cancel.err);
-        Cli unknown = cli("retry", kafka[0], kafka[1], kafka[2], kafka[3], "no-such-job");
-        assertEquals(2, unknown.code, unknown.err);
-        assertTrue(unknown.err.startsWith("chainsync: no status for job no-such-job"), unknown.err);
+        String[] kafka = e2e.kafkaArgs();
+        Captured retry = PipelineStack.cli("retry", kafka[0], kafka[1], kafka[2], kafka[3], id);
+        assertEquals(2, retry.code(), retry.err());
+        assertTrue(retry.err().startsWith("chainsync: job " + id + " is COMPLETE: only a failed or cancelled job can be "
+                + "retried"), retry.err());
+        Captured cancel = PipelineStack.cli("cancel", kafka[0], kafka[1], kafka[2], kafka[3], id);
+        assertEquals(2, cancel.code(), cancel.err());
+        assertTrue(cancel.err().startsWith("chainsync: job " + id + " has already ended (COMPLETE)"), cancel.err());
+        Captured unknown = PipelineStack.cli("retry", kafka[0], kafka[1], kafka[2], kafka[3], "no-such-job");
+        assertEquals(2, unknown.code(), unknown.err());
+        assertTrue(unknown.err().startsWith("chainsync: no status for job no-such-job"), unknown.err());
 
-        JobStatus after = StatusReader.latest(config, topics).get(id);
+        JobStatus after = StatusReader.latest(e2e.config(), e2e.topics()).get(id);
         assertEquals(JobState.COMPLETE, after.getState());
         assertEquals(0, after.getAttempt(), "a refused retry produced an attempt");
-        ChainJudge.assertExact(chain, destRoot.resolve("complete"));
-    }
-
-    private record Cli(int code, String out, String err) {
-    }
-
-    private static Cli cli(String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int code = Main.run(args);
-            return new Cli(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
+        ChainJudge.assertExact(chain, e2e.destRoot().resolve("complete"));
     }
 
     /** DONE COPY results of the job on chainsync.results, every attempt. */
     private static long copyResults(String job) {
-        Properties p = config.properties();
+        Properties p = e2e.config().properties();
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         try (KafkaConsumer<ChunkKey, ChunkResult> consumer = new KafkaConsumer<>(p,
-                topics.results().keySerde().deserializer(), topics.results().valueSerde().deserializer())) {
+                e2e.topics().results().keySerde().deserializer(), e2e.topics().results().valueSerde().deserializer())) {
             List<TopicPartition> partitions = new ArrayList<>();
-            consumer.partitionsFor(topics.results().name(), Duration.ofSeconds(10))
+            consumer.partitionsFor(e2e.topics().results().name(), Duration.ofSeconds(10))
                     .forEach(i -> partitions.add(new TopicPartition(i.topic(), i.partition())));
             consumer.assign(partitions);
             consumer.seekToBeginning(partitions);
@@ -638,45 +567,13 @@ class FaultsIT {
 
     // ------------------------------------------------------------------ helpers
 
-    private JobStatus runChain(Chain chain, String dest) throws Exception {
-        Path sockets = Files.createDirectories(tmp.resolve("s"));
-        List<NbdServer> servers = new ArrayList<>();
-        try {
-            List<LayerSource> layers = new ArrayList<>();
-            for (var layer : chain.layers()) {
-                QemuNbdServer server = QemuNbdServer.serveLayer(layer, sockets);
-                servers.add(server);
-                layers.add(new LayerSource(layer.name(), server.uri()));
-            }
-            String job = UUID.randomUUID().toString();
-            produce(job(job, layers, dest));
-            return Jobs.await(config, topics, job, Duration.ofSeconds(120), s -> { })
-                    .orElseThrow(() -> new AssertionError("job " + job + " did not finish"));
-        } finally {
-            servers.forEach(NbdServer::close);
-        }
-    }
-
-    private static SyncJob job(String id, List<LayerSource> layers, String dest) {
-        return SyncJob.newBuilder().setJob(id).setLayers(new ArrayList<>(layers)).setDest(dest)
-                .setClusterSize(null).setDirtyBitmap(null).setChunkSize(2L << 20).setSubmittedAt(Instant.now())
-                .build();
-    }
-
-    private static void produce(SyncJob job) throws Exception {
-        try (KafkaProducer<JobKey, SyncJob> producer = new KafkaProducer<>(config.properties(),
-                topics.jobs().keySerde().serializer(), topics.jobs().valueSerde().serializer())) {
-            producer.send(new ProducerRecord<>(topics.jobs().name(), new JobKey(job.getJob()), job)).get();
-        }
-    }
-
     private static KafkaProducer<byte[], byte[]> rawProducer() {
-        return new KafkaProducer<>(config.properties(), new ByteArraySerializer(), new ByteArraySerializer());
+        return new KafkaProducer<>(e2e.config().properties(), new ByteArraySerializer(), new ByteArraySerializer());
     }
 
     /** Dead letters whose source topic is {@code topic}. */
     private static long deadLetters(String topic) {
-        Properties p = config.properties();
+        Properties p = e2e.config().properties();
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(p, new ByteArrayDeserializer(),
                 new ByteArrayDeserializer())) {

@@ -6,14 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.chainsync.avro.JobState;
 import io.chainsync.avro.JobStatus;
-import io.chainsync.jobs.EmbeddedPipeline;
 import io.chainsync.jobs.Jobs;
-import io.chainsync.kafka.ClientConfig;
-import io.chainsync.kafka.PipelineTopics;
 import io.chainsync.nbd.NbdUri;
 import io.chainsync.scanner.JobSpec;
 import io.chainsync.scanner.LayerSpec;
-import io.chainsync.stack.LocalStack;
 import io.chainsync.testkit.BackupSeries;
 import io.chainsync.testkit.Chain;
 import io.chainsync.testkit.CompareResult;
@@ -22,11 +18,9 @@ import io.chainsync.testkit.QemuNbdServer;
 import io.chainsync.testkit.Scenarios;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -36,36 +30,11 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class IncrementalPipelineIT {
 
-    @TempDir
-    static Path shared;
-
-    static LocalStack stack;
-    static ClientConfig config;
-    static PipelineTopics topics;
-    static Path destRoot;
-    static EmbeddedPipeline pipeline;
+    @RegisterExtension
+    static final PipelineStack e2e = PipelineStack.perClass();
 
     @TempDir
     Path tmp;
-
-    @BeforeAll
-    static void start() throws Exception {
-        stack = LocalStack.start(shared.resolve("stack"));
-        config = new ClientConfig(stack.bootstrapServers(), stack.registryUrl());
-        topics = config.topics();
-        destRoot = Files.createDirectories(shared.resolve("dest-root"));
-        pipeline = EmbeddedPipeline.start(config, shared.resolve("planner"), destRoot, 2, 4);
-    }
-
-    @AfterAll
-    static void stop() {
-        if (pipeline != null) {
-            pipeline.close();
-        }
-        if (stack != null) {
-            stack.close();
-        }
-    }
 
     @Test
     void fullAndTwoIncrementalsGiveTheDiskAtEachPoint() throws Exception {
@@ -78,7 +47,7 @@ class IncrementalPipelineIT {
                 assertEquals(JobState.COMPLETE, status.getState(), String.valueOf(status));
             }
         }
-        assertEquals(List.of(), series.judge(destRoot.resolve("backups")));
+        assertEquals(List.of(), series.judge(e2e.destRoot().resolve("backups")));
     }
 
     @Test
@@ -90,7 +59,7 @@ class IncrementalPipelineIT {
                     "flat", null, null, 2L << 20, null, true));
             assertEquals(JobState.COMPLETE, status.getState(), String.valueOf(status));
         }
-        Path flat = destRoot.resolve("flat").resolve("disk.qcow2");
+        Path flat = e2e.destRoot().resolve("flat").resolve("disk.qcow2");
         assertTrue(QemuImg.check(flat, "qcow2").isClean());
         CompareResult r = QemuImg.compare(QemuImg.chainSpec(flat, "qcow2"),
                 QemuImg.chainSpec(chain.top().path(), "qcow2"));
@@ -108,12 +77,11 @@ class IncrementalPipelineIT {
             String text = String.valueOf(status);
             assertTrue(text.contains("inc1.qcow2") && text.contains("backing full.qcow2 does not exist"), text);
         }
-        assertFalse(Files.exists(destRoot.resolve("nobacking").resolve("inc1.qcow2")));
+        assertFalse(Files.exists(e2e.destRoot().resolve("nobacking").resolve("inc1.qcow2")));
     }
 
     private static JobStatus run(JobSpec job) throws Exception {
-        Jobs.submit(config, topics, job);
-        return Jobs.await(config, topics, job.job(), Duration.ofSeconds(180), s -> { })
-                .orElseThrow(() -> new AssertionError("job " + job.job() + " did not finish"));
+        Jobs.submit(e2e.config(), e2e.topics(), job);
+        return e2e.await(job.job());
     }
 }

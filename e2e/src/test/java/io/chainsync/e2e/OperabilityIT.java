@@ -9,15 +9,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.apicurio.registry.serde.avro.AvroKafkaSerializer;
 import io.chainsync.avro.JobState;
 import io.chainsync.avro.JobStatus;
-import io.chainsync.cli.Main;
-import io.chainsync.jobs.EmbeddedPipeline;
 import io.chainsync.jobs.Jobs;
-import io.chainsync.kafka.ClientConfig;
 import io.chainsync.kafka.OpsServer;
-import io.chainsync.kafka.PipelineTopics;
 import io.chainsync.scanner.JobSpec;
 import io.chainsync.scanner.LayerSpec;
-import io.chainsync.stack.LocalStack;
 import io.chainsync.testkit.Chain;
 import io.chainsync.testkit.ChainBuilder;
 import io.chainsync.testkit.ChainJudge;
@@ -51,6 +46,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -61,14 +57,9 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class OperabilityIT {
 
-    @TempDir
-    static Path shared;
+    @RegisterExtension
+    static final PipelineStack e2e = PipelineStack.perClassWithoutServices();
 
-    static LocalStack stack;
-    static ClientConfig config;
-    static PipelineTopics topics;
-    static Path destRoot;
-    static volatile EmbeddedPipeline pipeline;
     static OpsServer ops;
     static int readyBeforeStart;
     static final HttpClient HTTP = HttpClient.newHttpClient();
@@ -78,25 +69,15 @@ class OperabilityIT {
 
     @BeforeAll
     static void start() throws Exception {
-        stack = LocalStack.start(shared.resolve("stack"));
-        config = new ClientConfig(stack.bootstrapServers(), stack.registryUrl());
-        topics = config.topics();
-        destRoot = Files.createDirectories(shared.resolve("dest-root"));
-        ops = OpsServer.start("127.0.0.1", 0, () -> pipeline != null && pipeline.ready());
+        ops = OpsServer.start("127.0.0.1", 0, () -> e2e.pipeline() != null && e2e.pipeline().ready());
         readyBeforeStart = get("/health/ready").statusCode();
-        pipeline = EmbeddedPipeline.start(config, shared.resolve("planner"), destRoot, 2, 4);
+        e2e.startPipeline();
     }
 
     @AfterAll
     static void stop() {
         if (ops != null) {
             ops.close();
-        }
-        if (pipeline != null) {
-            pipeline.close();
-        }
-        if (stack != null) {
-            stack.close();
         }
     }
 
@@ -124,9 +105,10 @@ class OperabilityIT {
             double chunksBefore = metric(scrape(), "chainsync_chunks_total{outcome=\"done\"");
             JobSpec job = JobSpec.of("metrics-" + System.nanoTime(), List.of(LayerSpec.of("base.raw", server.uri())),
                     "metrics", null, null, 2L << 20);
-            Jobs.submit(config, topics, job);
+            Jobs.submit(e2e.config(), e2e.topics(), job);
             AtomicReference<Optional<JobStatus>> end = new AtomicReference<>(Optional.empty());
-            Thread waiter = new Thread(() -> end.set(Jobs.await(config, topics, job.job(), Duration.ofMinutes(2), s -> { })));
+            Thread waiter = new Thread(() -> end.set(Jobs.await(e2e.config(), e2e.topics(), job.job(),
+                    Duration.ofMinutes(2), s -> { })));
             waiter.start();
             while (waiter.isAlive()) {
                 written.add(metric(scrape(), "chainsync_dest_written_bytes_total") - before);
@@ -140,7 +122,7 @@ class OperabilityIT {
         } finally {
             server.close();
         }
-        ChainJudge.assertExact(chain, destRoot.resolve("metrics"));
+        ChainJudge.assertExact(chain, e2e.destRoot().resolve("metrics"));
         assertEquals(20 << 20, written.get(written.size() - 1), 0.5, "bytes written by the job: " + written);
         // seen between none and all: the scrape saw the job's bytes grow (a scrape may take a while here)
         long between = written.stream().filter(w -> w > 0 && w < (20 << 20)).distinct().count();
@@ -177,7 +159,7 @@ class OperabilityIT {
                 layers.add(new GenericRecordBuilder(layerSchema).set("name", layer.name()).set("uri", server.uri()).build());
             }
             Map<String, Object> serde = Map.of(
-                    "apicurio.registry.url", stack.registryUrl(),
+                    "apicurio.registry.url", e2e.stack().registryUrl(),
                     "apicurio.registry.auto-register", true,
                     "apicurio.registry.headers.enabled", false,
                     "apicurio.registry.id-handler", "io.apicurio.registry.serde.Legacy4ByteIdHandler",
@@ -187,7 +169,7 @@ class OperabilityIT {
             AvroKafkaSerializer<GenericRecord> values = new AvroKafkaSerializer<>();
             values.configure(serde, false);
             Properties p = new Properties();
-            p.put("bootstrap.servers", stack.bootstrapServers());
+            p.put("bootstrap.servers", e2e.stack().bootstrapServers());
             p.put("acks", "all");
             p.put("enable.idempotence", true);
             try (KafkaProducer<GenericRecord, GenericRecord> producer = new KafkaProducer<>(p, keys, values)) {
@@ -197,14 +179,14 @@ class OperabilityIT {
                 assertEquals(64L << 20, job.get("chunkSize"));
                 producer.send(new ProducerRecord<>("chainsync.jobs", key, job)).get();
             }
-            JobStatus status = Jobs.await(config, topics, id, Duration.ofMinutes(2), s -> { }).orElseThrow();
+            JobStatus status = e2e.await(id);
             assertEquals(JobState.COMPLETE, status.getState(), String.valueOf(status));
         } finally {
             servers.forEach(NbdServer::close);
         }
-        ChainJudge.assertExact(chain, destRoot.resolve("plain"));
+        ChainJudge.assertExact(chain, e2e.destRoot().resolve("plain"));
         // the public subjects carry the BACKWARD rule, set when the services started
-        HttpResponse<String> rule = HTTP.send(HttpRequest.newBuilder(URI.create(stack.registryUrl()
+        HttpResponse<String> rule = HTTP.send(HttpRequest.newBuilder(URI.create(e2e.stack().registryUrl()
                 + "/groups/default/artifacts/chainsync.jobs-value/rules/COMPATIBILITY")).build(),
                 HttpResponse.BodyHandlers.ofString());
         assertEquals(200, rule.statusCode(), rule.body());
@@ -217,7 +199,7 @@ class OperabilityIT {
         Chain chain = Scenarios.SEED_RAW.build(tmp.resolve("src"));
         Path sockets = Files.createDirectories(tmp.resolve("s"));
         List<NbdServer> servers = new ArrayList<>();
-        String[] kafka = {"--bootstrap-servers", stack.bootstrapServers(), "--registry-url", stack.registryUrl()};
+        String[] kafka = e2e.kafkaArgs();
         try {
             List<String> good = new ArrayList<>(List.of("submit", "--wait", "--output", "json",
                     "--progress-interval", "0.2", "--chunk-size", "2M", "--dest", "cli-good", "--job-id", "cli-good"));
@@ -228,7 +210,7 @@ class OperabilityIT {
                 good.add(layer.name() + "=" + server.uri());
             }
             good.addAll(List.of(kafka));
-            Captured r = cli(good.toArray(String[]::new));
+            Captured r = PipelineStack.cli(good.toArray(String[]::new));
             assertEquals(0, r.code(), r.err());
             assertEquals("cli-good", r.out().lines().findFirst().orElse(""));
             JsonNode summary = new ObjectMapper().readTree(r.out().substring(r.out().indexOf('{')));
@@ -237,40 +219,42 @@ class OperabilityIT {
             for (Layer layer : chain.layers()) {
                 assertTrue(r.err().lines().anyMatch(l -> l.startsWith("job cli-good " + layer.name() + ": COMPLETE")), r.err());
             }
-            ChainJudge.assertExact(chain, destRoot.resolve("cli-good"));
+            ChainJudge.assertExact(chain, e2e.destRoot().resolve("cli-good"));
 
-            r = cli(concat(new String[] {"status", "cli-good", "--output", "json"}, kafka));
+            r = PipelineStack.cli(concat(new String[] {"status", "cli-good", "--output", "json"}, kafka));
             assertEquals(0, r.code(), r.err());
             assertEquals("COMPLETE", new ObjectMapper().readTree(r.out()).get("jobs").get(0).get("state").asText());
 
             // an upper layer served without qemu:allocation-depth cannot be reproduced: the job fails
             QemuNbdServer noDepth = QemuNbdServer.serveNoDepth(chain.layers().get(1).path(), sockets);
             servers.add(noDepth);
-            r = cli(concat(new String[] {"submit", "--wait", "--dest", "cli-bad", "--job-id", "cli-bad",
+            r = PipelineStack.cli(concat(new String[] {"submit", "--wait", "--dest", "cli-bad", "--job-id", "cli-bad",
                 "--layer", chain.layers().get(0).name() + "=" + servers.get(0).uri(),
                 "--layer", chain.layers().get(1).name() + "=" + noDepth.uri()}, kafka));
             assertEquals(1, r.code(), r.err());
             assertTrue(r.err().contains("chainsync: job cli-bad failed: "), r.err());
-            r = cli(concat(new String[] {"status", "cli-bad"}, kafka));
+            r = PipelineStack.cli(concat(new String[] {"status", "cli-bad"}, kafka));
             assertEquals(1, r.code(), r.out() + r.err());
             assertTrue(r.out().contains("job cli-bad: FAILED"), r.out());
-            r = cli(concat(new String[] {"status", "no-such-job"}, kafka));
+            r = PipelineStack.cli(concat(new String[] {"status", "no-such-job"}, kafka));
             assertEquals(1, r.code(), r.err());
 
             // not ended within --timeout: 3
-            r = cli(concat(new String[] {"submit", "--wait", "--timeout", "0", "--dest", "cli-late",
+            r = PipelineStack.cli(concat(new String[] {"submit", "--wait", "--timeout", "0", "--dest", "cli-late",
                 "--layer", chain.layers().get(0).name() + "=" + servers.get(0).uri()}, kafka));
             assertEquals(3, r.code(), r.err());
             assertTrue(r.err().contains("did not finish within 0s"), r.err());
 
             // a wrong registry URL next to a live broker: one line naming it, 3
             String dead = "http://127.0.0.1:" + freePort() + "/apis/registry/v2";
-            r = cli("status", "--bootstrap-servers", stack.bootstrapServers(), "--registry-url", dead, "--timeout", "3");
+            r = PipelineStack.cli("status", "--bootstrap-servers", e2e.stack().bootstrapServers(), "--registry-url", dead,
+                    "--timeout", "3");
             assertEquals(3, r.code(), r.err());
             assertEquals(1, r.err().strip().lines().count(), r.err());
             assertTrue(r.err().startsWith("chainsync: cannot reach the schema registry at " + dead + ": "), r.err());
-            String notApicurio = stack.registryUrl().replace("/apis/registry/v2", "/nothing-here");
-            r = cli("status", "--bootstrap-servers", stack.bootstrapServers(), "--registry-url", notApicurio);
+            String notApicurio = e2e.stack().registryUrl().replace("/apis/registry/v2", "/nothing-here");
+            r = PipelineStack.cli("status", "--bootstrap-servers", e2e.stack().bootstrapServers(), "--registry-url",
+                    notApicurio);
             assertEquals(3, r.code(), r.err());
             assertTrue(r.err().startsWith("chainsync: the schema registry at " + notApicurio + " answered HTTP 404"), r.err());
         } finally {
@@ -283,10 +267,6 @@ class OperabilityIT {
         System.arraycopy(a, 0, out, 0, a.length);
         System.arraycopy(b, 0, out, a.length, b.length);
         return out;
-    }
-
-    static Captured cli(String... args) {
-        return Captured.run(() -> Main.run(args));
     }
 
     /** The fenced block after {@code <!-- schema:NAME -->} in docs/jobs.md. */

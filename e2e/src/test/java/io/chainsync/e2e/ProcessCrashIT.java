@@ -3,13 +3,11 @@ package io.chainsync.e2e;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.chainsync.avro.JobKey;
 import io.chainsync.avro.JobState;
 import io.chainsync.avro.JobStatus;
 import io.chainsync.avro.LayerSource;
 import io.chainsync.avro.SyncJob;
 import io.chainsync.jobs.EmbeddedPipeline;
-import io.chainsync.jobs.Jobs;
 import io.chainsync.kafka.ClientConfig;
 import io.chainsync.kafka.PipelineTopics;
 import io.chainsync.kafka.TopicSetup;
@@ -25,7 +23,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
@@ -37,11 +34,10 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.OffsetSpec;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -57,6 +53,16 @@ class ProcessCrashIT {
 
     private static final Path CLI_JAR = Path.of("..", "cli", "target", "chainsync-cli.jar").toAbsolutePath()
             .normalize();
+
+    /**
+     * The broker and registry of the tests whose services leave the groups within seconds (child
+     * processes with 6 s sessions, plain consumers) and whose jobs end: the planner killed, the
+     * scanner and planner stopped. The scanner and copier tests run an embedded planner (a Streams
+     * member stays in its group for its 45 s session after close) or leave a job unfinished: they
+     * start a stack of their own.
+     */
+    @RegisterExtension
+    static final PipelineStack shared = PipelineStack.perClassWithoutServices();
 
     @TempDir
     Path tmp;
@@ -107,29 +113,12 @@ class ProcessCrashIT {
         }
     }
 
-    private static void produce(ClientConfig config, SyncJob job) throws Exception {
-        PipelineTopics topics = config.topics();
-        try (KafkaProducer<JobKey, SyncJob> producer = new KafkaProducer<>(config.properties(),
-                topics.jobs().keySerde().serializer(), topics.jobs().valueSerde().serializer())) {
-            producer.send(new ProducerRecord<>(topics.jobs().name(), new JobKey(job.getJob()), job)).get();
-        }
-    }
-
     private static SyncJob job(String id, String name, String uri, String dest) {
-        return SyncJob.newBuilder().setJob(id).setLayers(new ArrayList<>(List.of(new LayerSource(name, uri))))
-                .setDest(dest).setClusterSize(null).setDirtyBitmap(null).setChunkSize(2L << 20)
-                .setSubmittedAt(Instant.now()).build();
-    }
-
-
-    private static Chain bigRaw(Path dir) {
-        return ChainBuilder.in(dir).size(48L << 20).clusterSize(65536).base("base.raw")
-                .io("write -P 0x61 0 20M", "write -P 0x62 24M 20M").build();
+        return PipelineStack.job(id, List.of(new LayerSource(name, uri)), dest);
     }
 
     private static JobStatus await(ClientConfig config, String job) {
-        return Jobs.await(config, config.topics(), job, Duration.ofSeconds(240), s -> { })
-                .orElseThrow(() -> new AssertionError("job " + job + " did not finish"));
+        return PipelineStack.await(config, job, Duration.ofSeconds(240));
     }
 
     @Test
@@ -155,7 +144,7 @@ class ProcessCrashIT {
                     String id = UUID.randomUUID().toString();
                     SyncJob job = job(id, "base.qcow2", base.uri(), "scanner-crash");
                     job.getLayers().add(new LayerSource("top.qcow2", top.uri()));
-                    produce(config, job);
+                    PipelineStack.produce(config, job);
                     long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
                     while (records(config, PipelineTopics.SCANS) <= scansBefore && System.nanoTime() < deadline) {
                         Thread.sleep(20);
@@ -182,12 +171,12 @@ class ProcessCrashIT {
     @ParameterizedTest(name = "state directory kept: {0}")
     @ValueSource(booleans = {true, false})
     void aPlannerKilledMidJobIsStartedAgainAndTheJobCompletes(boolean keepStateDir) throws Exception {
-        Chain chain = bigRaw(tmp.resolve("src"));
+        Chain chain = PipelineStack.bigRaw(tmp.resolve("src"));
         Path destRoot = Files.createDirectories(tmp.resolve("dest-root"));
-        try (LocalStack stack = LocalStack.start(tmp.resolve("stack"));
-             QemuNbdServer source = QemuNbdServer.serveThrottled(chain.bottom(), Files.createDirectories(tmp.resolve("s")),
-                     8 << 20)) {
-            ClientConfig config = new ClientConfig(stack.bootstrapServers(), stack.registryUrl());
+        LocalStack stack = shared.stack();
+        try (QemuNbdServer source = QemuNbdServer.serveThrottled(chain.bottom(),
+                Files.createDirectories(tmp.resolve("s")), 8 << 20)) {
+            ClientConfig config = shared.config();
             TopicSetup.ensure(config, 4, (short) 1);
             Path state = tmp.resolve("planner-state");
             Process planner = cli("planner", concat(kafkaArgs(stack), "--state-dir", state.toString()));
@@ -195,7 +184,7 @@ class ProcessCrashIT {
                     EnumSet.of(EmbeddedPipeline.Role.SCANNER, EmbeddedPipeline.Role.COPIERS))) {
                 long resultsBefore = records(config, PipelineTopics.RESULTS);
                 String id = UUID.randomUUID().toString();
-                produce(config, job(id, "base.raw", source.uri(), "planner-crash"));
+                PipelineStack.produce(config, job(id, "base.raw", source.uri(), "planner-crash"));
                 long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
                 while (records(config, PipelineTopics.RESULTS) < resultsBefore + 3 && System.nanoTime() < deadline) {
                     Thread.sleep(50);
@@ -204,7 +193,7 @@ class ProcessCrashIT {
                 long results = records(config, PipelineTopics.RESULTS) - resultsBefore;
                 assertTrue(results >= 3 && results < 20, "not killed mid-job: " + results + " results");
                 if (!keepStateDir) {
-                    deleteTree(state);
+                    PipelineStack.deleteTree(state);
                 }
                 planner = cli("planner", concat(kafkaArgs(stack), "--state-dir", state.toString()));
                 JobStatus status = await(config, id);
@@ -218,7 +207,7 @@ class ProcessCrashIT {
 
     @Test
     void theBrokerAndRegistryKilledMidJobAndStartedAgainOnTheirDirectory() throws Exception {
-        Chain chain = bigRaw(tmp.resolve("src"));
+        Chain chain = PipelineStack.bigRaw(tmp.resolve("src"));
         Path destRoot = Files.createDirectories(tmp.resolve("dest-root"));
         Path stackDir = tmp.resolve("stack");
         Process stack = cli("stack", "--dir", stackDir.toString());
@@ -229,7 +218,7 @@ class ProcessCrashIT {
              EmbeddedPipeline pipeline = EmbeddedPipeline.start(config, tmp.resolve("planner"), destRoot, 2, 4)) {
             long resultsBefore = records(config, PipelineTopics.RESULTS);
             String id = UUID.randomUUID().toString();
-            produce(config, job(id, "base.raw", source.uri(), "stack-crash"));
+            PipelineStack.produce(config, job(id, "base.raw", source.uri(), "stack-crash"));
             long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
             while (records(config, PipelineTopics.RESULTS) < resultsBefore + 2 && System.nanoTime() < deadline) {
                 Thread.sleep(50);
@@ -256,7 +245,7 @@ class ProcessCrashIT {
 
     @Test
     void copyInterruptedRemovesItsTemporaryFilesAndExits130() throws Exception {
-        Chain chain = bigRaw(tmp.resolve("src"));
+        Chain chain = PipelineStack.bigRaw(tmp.resolve("src"));
         Path dest = tmp.resolve("dest");
         try (QemuNbdServer source = QemuNbdServer.serveThrottled(chain.bottom(), Files.createDirectories(tmp.resolve("s")),
                 4 << 20)) {
@@ -280,7 +269,7 @@ class ProcessCrashIT {
 
     @Test
     void aCopierStopsWithinBoundedTimeOnSigtermAndExits0() throws Exception {
-        Chain chain = bigRaw(tmp.resolve("src"));
+        Chain chain = PipelineStack.bigRaw(tmp.resolve("src"));
         Path destRoot = Files.createDirectories(tmp.resolve("dest-root"));
         try (LocalStack stack = LocalStack.start(tmp.resolve("stack"));
              QemuNbdServer source = QemuNbdServer.serveThrottled(chain.bottom(), Files.createDirectories(tmp.resolve("s")),
@@ -290,7 +279,7 @@ class ProcessCrashIT {
                     EnumSet.of(EmbeddedPipeline.Role.SCANNER, EmbeddedPipeline.Role.PLANNER))) {
                 Process copier = cli("copier", concat(kafkaArgs(stack), "--dest-root", destRoot.toString()));
                 long resultsBefore = records(config, PipelineTopics.RESULTS);
-                produce(config, job(UUID.randomUUID().toString(), "base.raw", source.uri(), "sigterm"));
+                PipelineStack.produce(config, job(UUID.randomUUID().toString(), "base.raw", source.uri(), "sigterm"));
                 long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
                 while (records(config, PipelineTopics.RESULTS) < resultsBefore + 1 && System.nanoTime() < deadline) {
                     Thread.sleep(50);
@@ -315,16 +304,16 @@ class ProcessCrashIT {
     @Test
     void theScannerAndThePlannerStopWithinBoundedTimeOnSigtermAndExit0() throws Exception {
         Chain seed = Scenarios.SEED_QCOW2.build(tmp.resolve("seed"));
-        Chain big = bigRaw(tmp.resolve("big"));
+        Chain big = PipelineStack.bigRaw(tmp.resolve("big"));
         Path destRoot = Files.createDirectories(tmp.resolve("dest-root"));
         Path sockets = Files.createDirectories(tmp.resolve("s"));
         NbdServer topRestarted = null;
-        try (LocalStack stack = LocalStack.start(tmp.resolve("stack"));
-             QemuNbdServer baseSource = QemuNbdServer.serveLayer(seed.bottom(), sockets);
+        LocalStack stack = shared.stack();
+        try (QemuNbdServer baseSource = QemuNbdServer.serveLayer(seed.bottom(), sockets);
              QemuNbdServer topSource = QemuNbdServer.serveLayer(seed.top(), sockets);
              QemuNbdServer bigSource = QemuNbdServer.serveThrottled(big.bottom(), sockets, 8 << 20)) {
             topSource.close(); // away until the scanner is stopped
-            ClientConfig config = new ClientConfig(stack.bootstrapServers(), stack.registryUrl());
+            ClientConfig config = shared.config();
             TopicSetup.ensure(config, 4, (short) 1);
             Path state = tmp.resolve("planner-state");
             Process planner = cli("planner", concat(kafkaArgs(stack), "--state-dir", state.toString()));
@@ -336,7 +325,7 @@ class ProcessCrashIT {
                 String scanned = UUID.randomUUID().toString();
                 SyncJob two = job(scanned, seed.bottom().name(), baseSource.uri(), "scanner-sigterm");
                 two.getLayers().add(new LayerSource(seed.top().name(), topSource.uri()));
-                produce(config, two);
+                PipelineStack.produce(config, two);
                 Path scannerLog = tmp.resolve("scanner.log");
                 long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
                 while ((records(config, PipelineTopics.SCANS) < scansBefore + 1
@@ -357,7 +346,7 @@ class ProcessCrashIT {
                 // the planner, mid-copy
                 long resultsBefore = records(config, PipelineTopics.RESULTS);
                 String copied = UUID.randomUUID().toString();
-                produce(config, job(copied, "base.raw", bigSource.uri(), "planner-sigterm"));
+                PipelineStack.produce(config, job(copied, "base.raw", bigSource.uri(), "planner-sigterm"));
                 deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
                 while (records(config, PipelineTopics.RESULTS) < resultsBefore + 3 && System.nanoTime() < deadline) {
                     Thread.sleep(50);
@@ -419,15 +408,4 @@ class ProcessCrashIT {
     }
 
     private long starts = 1;
-
-    private static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (var paths = Files.walk(dir)) {
-            for (Path p : (Iterable<Path>) paths.sorted(java.util.Comparator.reverseOrder())::iterator) {
-                Files.delete(p);
-            }
-        }
-    }
 }

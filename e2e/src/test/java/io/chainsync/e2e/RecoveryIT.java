@@ -7,34 +7,29 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.chainsync.avro.JobKey;
 import io.chainsync.avro.JobState;
 import io.chainsync.avro.JobStatus;
-import io.chainsync.avro.LayerSource;
 import io.chainsync.avro.SyncJob;
 import io.chainsync.copier.CopierService;
 import io.chainsync.jobs.EmbeddedPipeline;
-import io.chainsync.jobs.Jobs;
 import io.chainsync.jobs.StatusReader;
 import io.chainsync.kafka.ClientConfig;
 import io.chainsync.kafka.PipelineTopics;
 import io.chainsync.kafka.TopicSetup;
 import io.chainsync.stack.KafkaBroker;
 import io.chainsync.stack.SchemaRegistry;
+import io.chainsync.e2e.PipelineStack.ServedChain;
 import io.chainsync.testkit.Chain;
 import io.chainsync.testkit.ChainJudge;
 import io.chainsync.testkit.Layer;
-import io.chainsync.testkit.NbdServer;
-import io.chainsync.testkit.QemuNbdServer;
 import io.chainsync.testkit.Scenarios;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.stream.Stream;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
@@ -57,20 +52,8 @@ class RecoveryIT {
     @TempDir
     Path tmp;
 
-    private List<NbdServer> serve(Chain chain, List<LayerSource> out) throws Exception {
-        Path sockets = Files.createDirectories(tmp.resolve("s-" + UUID.randomUUID().toString().substring(0, 8)));
-        List<NbdServer> servers = new ArrayList<>();
-        for (Layer layer : chain.layers()) {
-            QemuNbdServer server = QemuNbdServer.serveLayer(layer, sockets);
-            servers.add(server);
-            out.add(new LayerSource(layer.name(), server.uri()));
-        }
-        return servers;
-    }
-
-    private static SyncJob job(String id, List<LayerSource> layers, String dest) {
-        return SyncJob.newBuilder().setJob(id).setLayers(new ArrayList<>(layers)).setDest(dest).setClusterSize(null)
-                .setDirtyBitmap(null).setChunkSize(2L << 20).setSubmittedAt(Instant.now()).build();
+    private ServedChain serve(Chain chain) throws Exception {
+        return ServedChain.serve(chain, tmp.resolve("s-" + UUID.randomUUID().toString().substring(0, 8)));
     }
 
     @Test
@@ -84,11 +67,10 @@ class RecoveryIT {
             ClientConfig config = new ClientConfig(broker.bootstrapServers(), registry.url());
             PipelineTopics topics = config.topics();
             TopicSetup.ensure(config, 4, (short) 1);
-            List<LayerSource> layers = new ArrayList<>();
-            List<NbdServer> servers = serve(chain, layers);
+            ServedChain served = serve(chain);
             String id = UUID.randomUUID().toString();
             // the record as any producer made it while the registry was up
-            SyncJob job = job(id, layers, "registry-away");
+            SyncJob job = PipelineStack.job(id, served.layers(), "registry-away");
             byte[] key = topics.jobs().keySerde().serializer().serialize(PipelineTopics.JOBS, new JobKey(id));
             byte[] value = topics.jobs().valueSerde().serializer().serialize(PipelineTopics.JOBS, job);
             registry.close();
@@ -100,16 +82,16 @@ class RecoveryIT {
                 Thread.sleep(30_000);
                 // nothing could be decoded or written meanwhile, and nothing was skipped
                 assertTrue(!Files.exists(destRoot.resolve("registry-away"))
-                        || listNames(destRoot.resolve("registry-away")).isEmpty(), "written without the registry?");
+                        || PipelineStack.names(destRoot.resolve("registry-away")).isEmpty(),
+                        "written without the registry?");
                 assertTrue(pipeline.healthy(), "a service gave up while the registry was away");
                 registry = SchemaRegistry.start(rs.withPort(port));
-                JobStatus status = Jobs.await(config, topics, id, Duration.ofSeconds(240), s -> { })
-                        .orElseThrow(() -> new AssertionError("the job was lost"));
+                JobStatus status = PipelineStack.await(config, id, Duration.ofSeconds(240));
                 assertEquals(JobState.COMPLETE, status.getState(), String.valueOf(status));
                 ChainJudge.assertExact(chain, destRoot.resolve("registry-away"));
             } finally {
                 registry.close();
-                servers.forEach(NbdServer::close);
+                served.close();
             }
         }
     }
@@ -123,19 +105,15 @@ class RecoveryIT {
              SchemaRegistry registry = SchemaRegistry.start(tmp.resolve("registry"))) {
             ClientConfig config = new ClientConfig(broker.bootstrapServers(), registry.url());
             PipelineTopics topics = config.topics();
-            List<NbdServer> servers = new ArrayList<>();
+            List<ServedChain> served = new ArrayList<>();
             Map<String, byte[]> before = new HashMap<>();
             try (EmbeddedPipeline pipeline = EmbeddedPipeline.start(config, tmp.resolve("planner"), destRoot, 2, 4)) {
                 for (var entry : Map.of("seed", seed, "three", three).entrySet()) {
-                    List<LayerSource> layers = new ArrayList<>();
-                    servers.addAll(serve(entry.getValue(), layers));
+                    served.add(serve(entry.getValue()));
                     String id = UUID.randomUUID().toString();
-                    try (KafkaProducer<JobKey, SyncJob> producer = new KafkaProducer<>(config.properties(),
-                            topics.jobs().keySerde().serializer(), topics.jobs().valueSerde().serializer())) {
-                        producer.send(new ProducerRecord<>(PipelineTopics.JOBS, new JobKey(id),
-                                job(id, layers, entry.getKey()))).get();
-                    }
-                    JobStatus status = Jobs.await(config, topics, id, Duration.ofSeconds(120), s -> { }).orElseThrow();
+                    PipelineStack.produce(config, PipelineStack.job(id, served.get(served.size() - 1).layers(),
+                            entry.getKey()));
+                    JobStatus status = PipelineStack.await(config, id, Duration.ofSeconds(120));
                     assertEquals(JobState.COMPLETE, status.getState(), String.valueOf(status));
                 }
                 for (Chain c : List.of(seed, three)) {
@@ -169,7 +147,7 @@ class RecoveryIT {
                 }
                 assertEquals(0, lag.pending(), "every plan delivered again: " + lag);
             } finally {
-                servers.forEach(NbdServer::close);
+                served.forEach(ServedChain::close);
             }
             ChainJudge.assertExact(seed, destRoot.resolve("seed"));
             ChainJudge.assertExact(three, destRoot.resolve("three"));
@@ -178,16 +156,10 @@ class RecoveryIT {
                         e.getKey() + " was rewritten");
             }
             for (String dir : List.of("seed", "three")) {
-                for (String name : listNames(destRoot.resolve(dir))) {
+                for (String name : PipelineStack.names(destRoot.resolve(dir))) {
                     assertTrue(!name.startsWith("."), "left behind in " + dir + ": " + name);
                 }
             }
-        }
-    }
-
-    private static List<String> listNames(Path dir) throws java.io.IOException {
-        try (Stream<Path> s = Files.list(dir)) {
-            return s.map(p -> p.getFileName().toString()).sorted().toList();
         }
     }
 }

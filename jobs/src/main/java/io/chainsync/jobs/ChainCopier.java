@@ -15,7 +15,6 @@ import io.chainsync.scanner.LayerScanner;
 import io.chainsync.scanner.LayerSpec;
 
 import io.chainsync.nbd.NbdClient;
-import io.chainsync.nbd.NbdErrors;
 import io.chainsync.core.ClusterMap;
 import io.chainsync.core.ClusterRun;
 import io.chainsync.core.ClusterRunStream;
@@ -121,7 +120,7 @@ public final class ChainCopier {
                 copyLayerOnce(layer, backing, first, copier);
                 return;
             } catch (LayerCopyException e) {
-                boolean transientFailure = Failures.isTransient(e.getCause()) || NbdErrors.isTransient(e.getCause());
+                boolean transientFailure = Failures.isTransientWork(e.getCause());
                 if (!transientFailure || attempt >= retry.attempts()) {
                     if (transientFailure) {
                         throw new LayerCopyException(layer.name(), e.reason() + " (source " + layer.source()

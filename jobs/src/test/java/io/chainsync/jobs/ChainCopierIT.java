@@ -14,15 +14,12 @@ import io.chainsync.core.MetaContexts;
 import io.chainsync.testkit.Chain;
 import io.chainsync.testkit.ChainJudge;
 import io.chainsync.testkit.Layer;
-import io.chainsync.testkit.NbdServer;
 import io.chainsync.testkit.QemuNbdServer;
 import io.chainsync.testkit.Scenario;
 import io.chainsync.testkit.Scenarios;
 import io.chainsync.testkit.Verdict;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.function.BiFunction;
 import java.util.stream.Stream;
@@ -45,12 +42,20 @@ class ChainCopierIT {
         return Scenarios.all();
     }
 
+    /** Each scenario copied once: judged exact, and {@link LayerVerifier} (docs/design.md §4, "Verification") agrees. */
     @ParameterizedTest(name = "{0}")
     @MethodSource("scenarios")
-    void everyScenarioIsReconstructedExactly(Scenario scenario) throws Exception {
+    void everyScenarioIsReconstructedExactlyAndVerifies(Scenario scenario) throws Exception {
         Chain chain = scenario.build(tmp.resolve("src"));
-        copy(chain, QemuNbdServer::serveLayer, Decider.TABLE, CopyOptions.defaults());
-        ChainJudge.assertExact(chain, tmp.resolve("dest"));
+        Path dest = tmp.resolve("dest");
+        List<LayerVerifier.Outcome> outcomes = ServedCopy.copy(chain, tmp, dest, QemuNbdServer::serveLayer,
+                Decider.TABLE, CopyOptions.defaults(), specs -> new LayerVerifier(dest, CopyOptions.defaults())
+                        .verify(specs));
+        ChainJudge.assertExact(chain, dest);
+        assertEquals(chain.layers().size(), outcomes.size(), String.valueOf(outcomes));
+        for (LayerVerifier.Outcome o : outcomes) {
+            assertTrue(o.verified(), o.line());
+        }
     }
 
     @ParameterizedTest(name = "{0}")
@@ -118,19 +123,7 @@ class ChainCopierIT {
     }
 
     private void copy(Chain chain, BiFunction<Layer, Path, QemuNbdServer> serve, Decider decider, CopyOptions options)
-            throws LayerCopyException, IOException {
-        Path sockets = Files.createDirectories(tmp.resolve("s"));
-        List<NbdServer> servers = new ArrayList<>();
-        try {
-            List<LayerSpec> specs = new ArrayList<>();
-            for (Layer layer : chain.layers()) {
-                QemuNbdServer server = serve.apply(layer, sockets);
-                servers.add(server);
-                specs.add(new LayerSpec(layer.name(), NbdUri.parse(server.uri())));
-            }
-            new ChainCopier(tmp.resolve("dest"), options, CopyProgress.NONE, decider).copy(specs);
-        } finally {
-            servers.forEach(NbdServer::close);
-        }
+            throws Exception {
+        ServedCopy.copy(chain, tmp, tmp.resolve("dest"), serve, decider, options, specs -> null);
     }
 }

@@ -1,6 +1,7 @@
 package io.chainsync.kafka;
 
 import io.apicurio.registry.rest.client.exception.RestClientException;
+import io.chainsync.nbd.NbdErrors;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -66,6 +67,15 @@ public final class Failures {
             }
         }
         return false;
+    }
+
+    /**
+     * Whether work that reads NBD sources and talks to Kafka may succeed if retried: a transient
+     * failure of the broker or registry ({@link #isTransient}) or of an NBD source
+     * ({@link NbdErrors#isTransient}). The one check of the scanner, copier and copy command.
+     */
+    public static boolean isTransientWork(Throwable t) {
+        return isTransient(t) || NbdErrors.isTransient(t);
     }
 
     /**

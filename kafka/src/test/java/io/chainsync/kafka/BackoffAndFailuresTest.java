@@ -88,6 +88,21 @@ class BackoffAndFailuresTest {
         assertFalse(Failures.isRegistryRefusal(registryError("ConnectException", null)));
     }
 
+    /** NBD failures count for work on sources, not for records: a truncated record stays permanent. */
+    @Test
+    void nbdOutagesAreTransientWorkOnly() {
+        Exception lost = new io.chainsync.nbd.protocol.NbdConnectionLostException("NBD connection 0 lost");
+        Exception eio = new io.chainsync.nbd.protocol.NbdRequestException("read", 5, "EIO");
+        Exception einval = new io.chainsync.nbd.protocol.NbdRequestException("read", 22, "EINVAL");
+        assertTrue(Failures.isTransientWork(new CompletionException(lost)));
+        assertTrue(Failures.isTransientWork(eio));
+        assertTrue(Failures.isTransientWork(new ConnectException("Connection refused")));
+        assertFalse(Failures.isTransientWork(einval));
+        assertFalse(Failures.isTransient(lost));
+        assertTrue(Failures.isTransientWork(new EOFException("server closed the connection")));
+        assertFalse(Failures.isTransient(new EOFException()));
+    }
+
     @Test
     void badDataIsPermanent() {
         assertFalse(Failures.isTransient(new SerializationException("Unknown magic byte!")));

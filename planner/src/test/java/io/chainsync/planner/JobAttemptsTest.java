@@ -22,9 +22,6 @@ import io.chainsync.avro.TaskKind;
 import io.chainsync.avro.DecisionMode;
 import io.chainsync.core.Extent;
 import io.chainsync.core.MetaContexts;
-import io.chainsync.kafka.PipelineTopics;
-import io.chainsync.kafka.PlainAvroSerdes;
-import io.chainsync.kafka.Topic;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -33,8 +30,6 @@ import java.util.Map;
 import java.util.TreeMap;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.TestInputTopic;
-import org.apache.kafka.streams.TestOutputTopic;
-import org.apache.kafka.streams.TopologyTestDriver;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -47,46 +42,26 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class JobAttemptsTest {
 
-    private static final PipelineTopics TOPICS = PipelineTopics.create(new PlainAvroSerdes());
     private static final String JOB = TestLayers.JOB;
     private static final long CHUNK = 2 * TestLayers.MIB;
 
     @TempDir
     Path stateDir;
 
-    private TopologyTestDriver driver;
-    private TestInputTopic<JobKey, SyncJob> jobs;
-    private TestInputTopic<ChunkKey, ChunkExtents> extents;
-    private TestInputTopic<LayerKey, LayerScanned> scans;
-    private TestInputTopic<ChunkKey, ChunkResult> results;
-    private TestOutputTopic<ChunkKey, ChunkPlan> plans;
-    private TestOutputTopic<JobKey, JobStatus> status;
+    private PlannerDriver planner;
 
     @BeforeEach
     void start() {
-        driver = new TopologyTestDriver(PlannerTopology.build(TOPICS, new PlainAvroSerdes()),
-                PlannerTopologyTest.properties(stateDir), Instant.ofEpochMilli(1_000_000));
-        jobs = input(TOPICS.jobs());
-        extents = input(TOPICS.extents());
-        scans = input(TOPICS.scans());
-        results = input(TOPICS.results());
-        plans = driver.createOutputTopic(TOPICS.plans().name(), TOPICS.plans().keySerde().deserializer(),
-                TOPICS.plans().valueSerde().deserializer());
-        status = driver.createOutputTopic(TOPICS.status().name(), TOPICS.status().keySerde().deserializer(),
-                TOPICS.status().valueSerde().deserializer());
-    }
-
-    private <K, V> TestInputTopic<K, V> input(Topic<K, V> topic) {
-        return driver.createInputTopic(topic.name(), topic.keySerde().serializer(), topic.valueSerde().serializer());
+        planner = new PlannerDriver(stateDir);
     }
 
     @AfterEach
     void stop() {
-        driver.close();
+        planner.close();
     }
 
     private void job(int attempt, JobCommand command) {
-        job(jobs, attempt, command);
+        job(planner.jobs, attempt, command);
     }
 
     private static void job(TestInputTopic<JobKey, SyncJob> jobs, int attempt, JobCommand command) {
@@ -100,26 +75,27 @@ class JobAttemptsTest {
     private void scanned(int attempt) {
         TestLayers.Layer seed = TestLayers.seed();
         for (ChunkExtents e : TestLayers.chunkRecords(seed, 0, CHUNK)) {
-            extents.pipeInput(new ChunkKey(JOB, 0, e.getChunk()), ChunkExtents.newBuilder(e).setAttempt(attempt).build());
+            planner.extents.pipeInput(new ChunkKey(JOB, 0, e.getChunk()),
+                    ChunkExtents.newBuilder(e).setAttempt(attempt).build());
         }
-        scans.pipeInput(new LayerKey(JOB, 0),
+        planner.scans.pipeInput(new LayerKey(JOB, 0),
                 LayerScanned.newBuilder(TestLayers.scan(seed, 0, 1, CHUNK)).setAttempt(attempt).build());
     }
 
     private void result(long chunk, TaskKind kind, ResultState state, int attempt) {
-        results.pipeInput(new ChunkKey(JOB, 0, chunk), new ChunkResult(JOB, 0, chunk, kind, state, 65536L, "w",
+        planner.results.pipeInput(new ChunkKey(JOB, 0, chunk), new ChunkResult(JOB, 0, chunk, kind, state, 65536L, "w",
                 state == ResultState.FAILED ? "source away" : null, attempt, false, -1L));
     }
 
     private JobStatus last() {
-        return status.readKeyValuesToMap().get(new JobKey(JOB));
+        return planner.status.readKeyValuesToMap().get(new JobKey(JOB));
     }
 
     @Test
     void aRetryIsPlannedAfreshAndResultsOfTheFailedAttemptCountForNothing() {
         job(0, JobCommand.RUN);
         scanned(0);
-        List<KeyValue<ChunkKey, ChunkPlan>> first = plans.readKeyValuesToList();
+        List<KeyValue<ChunkKey, ChunkPlan>> first = planner.plans.readKeyValuesToList();
         assertEquals(1, first.size(), first.toString());
         assertEquals(0, first.get(0).value.getAttempt());
         result(0, TaskKind.COPY, ResultState.FAILED, 0);
@@ -135,7 +111,7 @@ class JobAttemptsTest {
         assertEquals(JobState.SUBMITTED, retried.getLayers().get(0).getState());
 
         scanned(1);
-        List<KeyValue<ChunkKey, ChunkPlan>> again = plans.readKeyValuesToList();
+        List<KeyValue<ChunkKey, ChunkPlan>> again = planner.plans.readKeyValuesToList();
         assertEquals(1, again.size(), "the same chunk is planned again for the new attempt: " + again);
         assertEquals(1, again.get(0).value.getAttempt());
         assertEquals(first.get(0).value.getRuns(), again.get(0).value.getRuns());
@@ -143,14 +119,14 @@ class JobAttemptsTest {
 
         result(0, TaskKind.COPY, ResultState.DONE, 0); // a late result of the failed attempt
         result(0, TaskKind.COPY, ResultState.FAILED, 0);
-        assertTrue(plans.isEmpty(), "a result of the old attempt asked for a FINALIZE");
-        JobStatus stillCopying = status.readKeyValuesToMap().get(new JobKey(JOB));
+        assertTrue(planner.plans.isEmpty(), "a result of the old attempt asked for a FINALIZE");
+        JobStatus stillCopying = planner.status.readKeyValuesToMap().get(new JobKey(JOB));
         assertTrue(stillCopying == null || stillCopying.getState() == JobState.COPYING, String.valueOf(stillCopying));
 
         completesAtAttempt1(1);
 
         job(0, JobCommand.RUN); // the first attempt's record delivered again: changes nothing
-        JobStatus after = status.readKeyValuesToMap().get(new JobKey(JOB));
+        JobStatus after = planner.status.readKeyValuesToMap().get(new JobKey(JOB));
         assertTrue(after == null || after.getState() == JobState.COMPLETE && after.getAttempt() == 1,
                 String.valueOf(after));
     }
@@ -159,7 +135,7 @@ class JobAttemptsTest {
     void aCancelledAttemptIsFailedCancelledAndARetryRunsAgain() {
         job(0, JobCommand.RUN);
         scanned(0);
-        assertEquals(1, plans.readKeyValuesToList().size());
+        assertEquals(1, planner.plans.readKeyValuesToList().size());
         job(0, JobCommand.CANCEL);
         JobStatus cancelled = last();
         assertEquals(JobState.FAILED, cancelled.getState());
@@ -196,15 +172,15 @@ class JobAttemptsTest {
         long oldChunk = 2 * mib;
         long newChunk = 4 * mib;
         job(0, JobCommand.RUN);
-        layerScanned(extents, scans, layer, oldChunk, 0);
-        List<KeyValue<ChunkKey, ChunkPlan>> first = plans.readKeyValuesToList();
+        layerScanned(planner.extents, planner.scans, layer, oldChunk, 0);
+        List<KeyValue<ChunkKey, ChunkPlan>> first = planner.plans.readKeyValuesToList();
         assertEquals(3, first.size(), first.toString());
         result(0, TaskKind.COPY, ResultState.FAILED, 0);
         assertEquals(JobState.FAILED, last().getState());
 
         job(1, JobCommand.RUN);
-        layerScanned(extents, scans, layer, newChunk, 1);
-        Map<Long, ChunkPlan> retried = byChunk(plans.readKeyValuesToList());
+        layerScanned(planner.extents, planner.scans, layer, newChunk, 1);
+        Map<Long, ChunkPlan> retried = byChunk(planner.plans.readKeyValuesToList());
         assertEquals(List.of(0L, 1L), new ArrayList<>(retried.keySet()), "the retry's plans: " + retried);
         for (ChunkPlan p : retried.values()) {
             assertEquals(TaskKind.COPY, p.getKind());
@@ -215,17 +191,10 @@ class JobAttemptsTest {
         assertEquals(JobState.COPYING, copying.getState(), String.valueOf(copying));
 
         // the same attempt on a planner that never saw the failed one
-        try (TopologyTestDriver fresh = new TopologyTestDriver(PlannerTopology.build(TOPICS, new PlainAvroSerdes()),
-                PlannerTopologyTest.properties(stateDir.resolve("fresh")), Instant.ofEpochMilli(1_000_000))) {
-            job(fresh.createInputTopic(TOPICS.jobs().name(), TOPICS.jobs().keySerde().serializer(),
-                    TOPICS.jobs().valueSerde().serializer()), 1, JobCommand.RUN);
-            layerScanned(fresh.createInputTopic(TOPICS.extents().name(), TOPICS.extents().keySerde().serializer(),
-                            TOPICS.extents().valueSerde().serializer()),
-                    fresh.createInputTopic(TOPICS.scans().name(), TOPICS.scans().keySerde().serializer(),
-                            TOPICS.scans().valueSerde().serializer()), layer, newChunk, 1);
-            Map<Long, ChunkPlan> expected = byChunk(fresh.createOutputTopic(TOPICS.plans().name(),
-                    TOPICS.plans().keySerde().deserializer(), TOPICS.plans().valueSerde().deserializer())
-                    .readKeyValuesToList());
+        try (PlannerDriver fresh = new PlannerDriver(stateDir.resolve("fresh"))) {
+            job(fresh.jobs, 1, JobCommand.RUN);
+            layerScanned(fresh.extents, fresh.scans, layer, newChunk, 1);
+            Map<Long, ChunkPlan> expected = byChunk(fresh.plans.readKeyValuesToList());
             assertEquals(expected, retried);
         }
 
@@ -237,7 +206,7 @@ class JobAttemptsTest {
         for (long c = 0; c < chunks; c++) {
             result(c, TaskKind.COPY, ResultState.DONE, 1);
         }
-        List<KeyValue<ChunkKey, ChunkPlan>> fin = plans.readKeyValuesToList();
+        List<KeyValue<ChunkKey, ChunkPlan>> fin = planner.plans.readKeyValuesToList();
         assertEquals(1, fin.size(), fin.toString());
         assertEquals(TaskKind.FINALIZE, fin.get(0).value.getKind());
         assertEquals(1, fin.get(0).value.getAttempt());

@@ -66,7 +66,7 @@ class PlannerScaleTest {
         CountingSerdes internal = new CountingSerdes();
         long size = chunks * 2 * MIB;
         try (TopologyTestDriver driver = new TopologyTestDriver(PlannerTopology.build(TOPICS, internal),
-                PlannerTopologyTest.properties(dir))) {
+                PlannerDriver.properties(dir))) {
             TestInputTopic<ChunkKey, ChunkExtents> extents = driver.createInputTopic(TOPICS.extents().name(),
                     TOPICS.extents().keySerde().serializer(), TOPICS.extents().valueSerde().serializer());
             TestInputTopic<LayerKey, LayerScanned> scans = driver.createInputTopic(TOPICS.scans().name(),

@@ -1,8 +1,6 @@
 package io.chainsync.planner;
 
-import io.chainsync.kafka.PipelineTopics;
 import io.chainsync.kafka.PlainAvroSerdes;
-import io.chainsync.kafka.Topic;
 
 import static io.chainsync.planner.TestLayers.JOB;
 import static io.chainsync.planner.TestLayers.MIB;
@@ -35,16 +33,10 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.Random;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.kafka.streams.KeyValue;
-import org.apache.kafka.streams.StreamsConfig;
-import org.apache.kafka.streams.TestInputTopic;
-import org.apache.kafka.streams.TestOutputTopic;
-import org.apache.kafka.streams.Topology;
-import org.apache.kafka.streams.TopologyTestDriver;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -54,48 +46,19 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 class PlannerTopologyTest {
 
-    private static final PipelineTopics TOPICS = PipelineTopics.create(new PlainAvroSerdes());
-
     @TempDir
     Path stateDir;
 
-    private TopologyTestDriver driver;
-    private TestInputTopic<JobKey, SyncJob> jobs;
-    private TestInputTopic<ChunkKey, ChunkExtents> extents;
-    private TestInputTopic<LayerKey, LayerScanned> scans;
-    private TestInputTopic<ChunkKey, ChunkResult> results;
-    private TestOutputTopic<ChunkKey, ChunkPlan> plans;
-    private TestOutputTopic<JobKey, JobStatus> status;
-
-    static Properties properties(Path stateDir) {
-        Properties p = new Properties();
-        p.put(StreamsConfig.APPLICATION_ID_CONFIG, "planner-test");
-        p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
-        p.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
-        return p;
-    }
+    private PlannerDriver planner;
 
     @BeforeEach
     void start() {
-        Topology topology = PlannerTopology.build(TOPICS, new PlainAvroSerdes());
-        driver = new TopologyTestDriver(topology, properties(stateDir), Instant.ofEpochMilli(1_000_000));
-        jobs = input(TOPICS.jobs());
-        extents = input(TOPICS.extents());
-        scans = input(TOPICS.scans());
-        results = input(TOPICS.results());
-        plans = driver.createOutputTopic(TOPICS.plans().name(), TOPICS.plans().keySerde().deserializer(),
-                TOPICS.plans().valueSerde().deserializer());
-        status = driver.createOutputTopic(TOPICS.status().name(), TOPICS.status().keySerde().deserializer(),
-                TOPICS.status().valueSerde().deserializer());
-    }
-
-    private <K, V> TestInputTopic<K, V> input(Topic<K, V> topic) {
-        return driver.createInputTopic(topic.name(), topic.keySerde().serializer(), topic.valueSerde().serializer());
+        planner = new PlannerDriver(stateDir);
     }
 
     @AfterEach
     void stop() {
-        driver.close();
+        planner.close();
     }
 
     private void submit(int layers) {
@@ -103,25 +66,25 @@ class PlannerTopologyTest {
         for (int i = 0; i < layers; i++) {
             sources.add(new LayerSource("layer" + i + ".qcow2", "nbd+unix:///?socket=/s" + i));
         }
-        jobs.pipeInput(new JobKey(JOB), new SyncJob(JOB, sources, "out", null, null, 2 * MIB,
+        planner.jobs.pipeInput(new JobKey(JOB), new SyncJob(JOB, sources, "out", null, null, 2 * MIB,
                 Instant.ofEpochMilli(1_000_000), null, false, 0, JobCommand.RUN, false, false));
     }
 
     private void pipe(ChunkExtents e) {
-        extents.pipeInput(new ChunkKey(e.getJob(), e.getLayer(), e.getChunk()), e);
+        planner.extents.pipeInput(new ChunkKey(e.getJob(), e.getLayer(), e.getChunk()), e);
     }
 
     private void pipe(LayerScanned s) {
-        scans.pipeInput(new LayerKey(s.getJob(), s.getLayer()), s);
+        planner.scans.pipeInput(new LayerKey(s.getJob(), s.getLayer()), s);
     }
 
     private void done(int layer, long chunk, TaskKind kind, long bytes) {
-        results.pipeInput(new ChunkKey(JOB, layer, chunk),
+        planner.results.pipeInput(new ChunkKey(JOB, layer, chunk),
                 new ChunkResult(JOB, layer, chunk, kind, ResultState.DONE, bytes, "w1", null, 0, false, -1L));
     }
 
     private JobStatus lastStatus() {
-        Map<JobKey, JobStatus> latest = status.readKeyValuesToMap();
+        Map<JobKey, JobStatus> latest = planner.status.readKeyValuesToMap();
         return latest.get(new JobKey(JOB));
     }
 
@@ -132,10 +95,10 @@ class PlannerTopologyTest {
         List<ChunkExtents> records = TestLayers.chunkRecords(seed, 0, 2 * MIB);
         pipe(records.get(1));
         pipe(records.get(0));
-        assertTrue(plans.isEmpty(), "no plan before the scan summary");
+        assertTrue(planner.plans.isEmpty(), "no plan before the scan summary");
         pipe(TestLayers.scan(seed, 0, 1, 2 * MIB));
 
-        List<KeyValue<ChunkKey, ChunkPlan>> out = plans.readKeyValuesToList();
+        List<KeyValue<ChunkKey, ChunkPlan>> out = planner.plans.readKeyValuesToList();
         assertEquals(1, out.size(), out.toString());
         ChunkPlan plan = out.get(0).value;
         assertEquals(new ChunkKey(JOB, 0, 0L), out.get(0).key);
@@ -152,7 +115,7 @@ class PlannerTopologyTest {
 
         done(0, 0, TaskKind.COPY, 65536);
         done(0, 0, TaskKind.COPY, 65536);
-        List<KeyValue<ChunkKey, ChunkPlan>> fin = plans.readKeyValuesToList();
+        List<KeyValue<ChunkKey, ChunkPlan>> fin = planner.plans.readKeyValuesToList();
         assertEquals(1, fin.size(), "exactly one FINALIZE plan, whatever the duplicates: " + fin);
         assertEquals(new ChunkKey(JOB, 0, -1L), fin.get(0).key);
         assertEquals(TaskKind.FINALIZE, fin.get(0).value.getKind());
@@ -167,7 +130,7 @@ class PlannerTopologyTest {
         assertEquals(JobState.COMPLETE, complete.getState());
         assertEquals(JobState.COMPLETE, complete.getLayers().get(0).getState());
         assertNull(complete.getError());
-        assertTrue(plans.isEmpty());
+        assertTrue(planner.plans.isEmpty());
     }
 
     /** Multi-chunk layers, contexts in random order with duplicates, the scan summary first or last. */
@@ -208,7 +171,7 @@ class PlannerTopologyTest {
         }
         pipe(summaries.get(0)); // a redelivered summary must not re-send plans
 
-        List<KeyValue<ChunkKey, ChunkPlan>> out = plans.readKeyValuesToList();
+        List<KeyValue<ChunkKey, ChunkPlan>> out = planner.plans.readKeyValuesToList();
         assertEquals(expected.size(), out.size(), "one plan per chunk, no duplicates");
         for (KeyValue<ChunkKey, ChunkPlan> kv : out) {
             assertEquals(expected.get(kv.key), kv.value, "plan of " + kv.key);
@@ -219,7 +182,7 @@ class PlannerTopologyTest {
             done(1, c, TaskKind.COPY, expected.get(new ChunkKey(JOB, 1, c)).getDataBytes());
         }
         done(1, 0, TaskKind.COPY, 1);
-        List<KeyValue<ChunkKey, ChunkPlan>> fin = plans.readKeyValuesToList();
+        List<KeyValue<ChunkKey, ChunkPlan>> fin = planner.plans.readKeyValuesToList();
         assertEquals(1, fin.size(), fin.toString());
         assertEquals(new ChunkKey(JOB, 1, -1L), fin.get(0).key);
         assertEquals(summaries.get(1).getBackingName(), fin.get(0).value.getBackingName());
@@ -253,7 +216,7 @@ class PlannerTopologyTest {
         assertEquals(JobState.FAILED, s.getLayers().get(1).getState());
         assertTrue(s.getError().contains("the server does not offer qemu:allocation-depth"), s.getError());
         assertEquals(JobState.SUBMITTED, s.getLayers().get(0).getState());
-        assertTrue(plans.isEmpty());
+        assertTrue(planner.plans.isEmpty());
     }
 
     @Test
@@ -262,11 +225,11 @@ class PlannerTopologyTest {
         submit(1);
         TestLayers.chunkRecords(seed, 0, 2 * MIB).forEach(this::pipe);
         pipe(TestLayers.scan(seed, 0, 1, 2 * MIB));
-        assertEquals(1, plans.readKeyValuesToList().size());
-        results.pipeInput(new ChunkKey(JOB, 0, 0L),
+        assertEquals(1, planner.plans.readKeyValuesToList().size());
+        planner.results.pipeInput(new ChunkKey(JOB, 0, 0L),
                 new ChunkResult(JOB, 0, 0L, TaskKind.COPY, ResultState.FAILED, 0L, "w2", "disk full", 0, false, -1L));
         done(0, 0, TaskKind.COPY, 65536);
-        assertTrue(plans.isEmpty(), "no FINALIZE after a failure");
+        assertTrue(planner.plans.isEmpty(), "no FINALIZE after a failure");
         JobStatus s = lastStatus();
         assertEquals(JobState.FAILED, s.getState());
         assertTrue(s.getError().contains("disk full"), s.getError());
@@ -280,7 +243,7 @@ class PlannerTopologyTest {
         pipe(ChunkExtents.newBuilder(records.get(0)).setLengths(List.of(1L)).setFlags(List.of(0)).build());
         pipe(records.get(1));
         pipe(TestLayers.scan(seed, 0, 1, 2 * MIB));
-        assertTrue(plans.isEmpty());
+        assertTrue(planner.plans.isEmpty());
         JobStatus s = lastStatus();
         assertEquals(JobState.FAILED, s.getState());
         assertTrue(s.getError().contains("base:allocation covers [0, 1) instead of [0, 262144)"), s.getError());
@@ -288,7 +251,7 @@ class PlannerTopologyTest {
 
     @Test
     void everyStoreAndRepartitionTopicIsNamed() {
-        String description = PlannerTopology.build(TOPICS, new PlainAvroSerdes()).describe().toString();
+        String description = PlannerTopology.build(PlannerDriver.TOPICS, new PlainAvroSerdes()).describe().toString();
         Matcher generated = Pattern.compile("(KSTREAM|KTABLE)-[A-Z]+(-[A-Z]+)*-\\d{10}").matcher(description);
         List<String> found = new ArrayList<>();
         while (generated.find()) {

@@ -25,7 +25,6 @@ import io.chainsync.avro.LayerScanned;
 import io.chainsync.avro.LayerSource;
 import io.chainsync.avro.SyncJob;
 import io.chainsync.nbd.NbdClient;
-import io.chainsync.nbd.NbdErrors;
 import io.chainsync.nbd.NbdUri;
 import io.chainsync.core.DecisionTable;
 import io.chainsync.core.MetaContexts;
@@ -176,7 +175,7 @@ public final class ScannerService extends RecordLoop<JobKey, SyncJob> {
                 throw e;
             } catch (Exception e) {
                 String reason = Failures.reason(e);
-                boolean transientFailure = Failures.isTransient(e) || NbdErrors.isTransient(e);
+                boolean transientFailure = Failures.isTransientWork(e);
                 boolean retry = transientFailure && attempt < Backoff.TASKS.attempts();
                 LOGGER.atWarn().setMessage(retry ? "layer scan failed, retrying" : "layer cannot be scanned")
                         .addKeyValue("job", job.getJob()).addKeyValue("layer", source.getName())

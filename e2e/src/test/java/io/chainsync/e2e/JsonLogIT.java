@@ -17,7 +17,7 @@ import io.chainsync.scanner.LayerSpec;
 import io.chainsync.stack.LocalStack;
 import io.chainsync.testkit.Chain;
 import io.chainsync.testkit.ChainJudge;
-import io.chainsync.testkit.ChainServers;
+import io.chainsync.testkit.ServedChain;
 import io.chainsync.testkit.Scenarios;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -133,7 +133,7 @@ class JsonLogIT {
     }
 
     private JobStatus run(ClientConfig config, Chain chain) throws Exception {
-        try (ChainServers servers = ChainServers.serve(chain, Files.createDirectories(tmp.resolve("s")))) {
+        try (ServedChain servers = new ServedChain(chain, Files.createDirectories(tmp.resolve("s")))) {
             List<LayerSpec> layers = new ArrayList<>();
             servers.uris().forEach((name, uri) -> layers.add(new LayerSpec(name, NbdUri.parse(uri))));
             JobSpec job = JobSpec.of(null, layers, "vm", null, null, 2L << 20);

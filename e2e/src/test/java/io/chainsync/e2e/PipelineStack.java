@@ -13,9 +13,6 @@ import io.chainsync.stack.LocalStack;
 import io.chainsync.testkit.Captured;
 import io.chainsync.testkit.Chain;
 import io.chainsync.testkit.ChainBuilder;
-import io.chainsync.testkit.Layer;
-import io.chainsync.testkit.NbdServer;
-import io.chainsync.testkit.QemuNbdServer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -224,27 +221,19 @@ final class PipelineStack implements BeforeAllCallback, AfterAllCallback {
     }
 
     /** A chain's layers each served by qemu-nbd, as a job's layer sources; closing stops the servers. */
-    record ServedChain(List<NbdServer> servers, List<LayerSource> layers) implements AutoCloseable {
+    record ServedChain(io.chainsync.testkit.ServedChain servers, List<LayerSource> layers) implements AutoCloseable {
 
         static ServedChain serve(Chain chain, Path sockets) throws IOException {
-            Files.createDirectories(sockets);
-            ServedChain served = new ServedChain(new ArrayList<>(), new ArrayList<>());
-            try {
-                for (Layer layer : chain.layers()) {
-                    QemuNbdServer server = QemuNbdServer.serveLayer(layer, sockets);
-                    served.servers.add(server);
-                    served.layers.add(new LayerSource(layer.name(), server.uri()));
-                }
-            } catch (RuntimeException e) {
-                served.close();
-                throw e;
-            }
-            return served;
+            io.chainsync.testkit.ServedChain servers =
+                    new io.chainsync.testkit.ServedChain(chain, Files.createDirectories(sockets));
+            List<LayerSource> layers = new ArrayList<>();
+            servers.uris().forEach((name, uri) -> layers.add(new LayerSource(name, uri)));
+            return new ServedChain(servers, layers);
         }
 
         @Override
         public void close() {
-            servers.forEach(NbdServer::close);
+            servers.close();
         }
     }
 }

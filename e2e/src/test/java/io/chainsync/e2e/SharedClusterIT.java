@@ -23,7 +23,7 @@ import io.chainsync.kafka.SchemaContract;
 import io.chainsync.stack.LocalStack;
 import io.chainsync.testkit.Chain;
 import io.chainsync.testkit.ChainJudge;
-import io.chainsync.testkit.ChainServers;
+import io.chainsync.testkit.ServedChain;
 import io.chainsync.testkit.Scenarios;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -135,7 +135,7 @@ class SharedClusterIT {
     private JobStatus run(ClientConfig config, Chain chain) throws Exception {
         PipelineTopics topics = config.topics();
         Path sockets = Files.createDirectories(tmp.resolve("s-" + config.names().topicPrefix()));
-        try (ChainServers servers = ChainServers.serve(chain, sockets)) {
+        try (ServedChain servers = new ServedChain(chain, sockets)) {
             List<LayerSource> layers = new ArrayList<>();
             servers.uris().forEach((name, uri) -> layers.add(new LayerSource(name, uri)));
             SyncJob job = SyncJob.newBuilder().setJob(JOB).setLayers(layers).setDest("vm").setClusterSize(null)

@@ -2,13 +2,16 @@ package io.chainsync.testkit;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /** Every layer of a chain served alone by its own qemu-nbd, as the CLI's {@code --layer} options name them. */
 public final class ServedChain implements AutoCloseable {
 
     private final List<QemuNbdServer> servers = new ArrayList<>();
-    private final List<String> layerArgs = new ArrayList<>();
+    private final Map<String, String> uris = new LinkedHashMap<>();
 
     /** Serves the layers of {@code chain}, bottom first, with their sockets in {@code sockDir}. */
     public ServedChain(Chain chain, Path sockDir) {
@@ -16,8 +19,7 @@ public final class ServedChain implements AutoCloseable {
             for (Layer layer : chain.layers()) {
                 QemuNbdServer server = QemuNbdServer.serveLayer(layer, sockDir);
                 servers.add(server);
-                layerArgs.add("--layer");
-                layerArgs.add(layer.name() + "=" + server.uri());
+                uris.put(layer.name(), server.uri());
             }
         } catch (RuntimeException e) {
             close();
@@ -27,7 +29,17 @@ public final class ServedChain implements AutoCloseable {
 
     /** {@code --layer NAME=URI} for every layer, bottom first. */
     public List<String> layerArgs() {
-        return List.copyOf(layerArgs);
+        List<String> args = new ArrayList<>();
+        uris.forEach((name, uri) -> {
+            args.add("--layer");
+            args.add(name + "=" + uri);
+        });
+        return args;
+    }
+
+    /** Layer name → NBD URI, bottom first. */
+    public Map<String, String> uris() {
+        return Collections.unmodifiableMap(uris);
     }
 
     @Override

@@ -51,7 +51,9 @@ import java.util.concurrent.Future;
  * spans are in flight, so memory does not grow with the layer; their buffers are reused, span
  * after span (fresh 2 MiB arrays would cost a zeroing each, and a humongous allocation in G1's
  * small heaps). A range that holds no data on a side is neither read nor hashed there (an all-zero
- * block's hash is a constant); equal blocks are compared directly and hashed once.
+ * block's hash is a constant); equal blocks are compared directly and hashed once. Each side's span
+ * marks which digest blocks hold data it read ({@link Blocks}): only those are zeroed around the
+ * data, compared and hashed, so a block that is a hole on both sides costs nothing at all.
  */
 public final class LayerCheck {
 
@@ -317,15 +319,60 @@ public final class LayerCheck {
         }
     }
 
+    /**
+     * Which digest blocks of a span hold data read into its buffer: bit {@code i} for block
+     * {@code i} (a span has {@link #SPAN} / {@link BlockDigest#BLOCK_SIZE} = 32 blocks). Only a
+     * marked block's bytes are defined: its data, and zeroes where it has none. An unmarked block
+     * reads as zeroes and its bytes in the buffer are left as they were.
+     */
+    static final class Blocks {
+        private Blocks() {
+        }
+
+        /** {@code mask} with the blocks that overlap bytes [from, to) of the span marked. */
+        static long mark(long mask, int from, int to) {
+            if (from >= to) {
+                return mask;
+            }
+            int first = from / BlockDigest.BLOCK_SIZE;
+            int last = (to - 1) / BlockDigest.BLOCK_SIZE;
+            long bits = last - first == 63 ? -1L : ((1L << (last - first + 1)) - 1);
+            return mask | (bits << first);
+        }
+
+        static boolean has(long mask, int at) {
+            return (mask >>> (at / BlockDigest.BLOCK_SIZE) & 1) != 0;
+        }
+
+        /**
+         * Zeroes the bytes [from, to) of a gap between data (or at a span's ends) where they share a
+         * block with data: the part in the gap's first block and the part in its last. Blocks wholly
+         * inside the gap are left alone (unmarked, they read as zeroes).
+         */
+        static void zeroGap(ByteBuffer buffer, int from, int to) {
+            if (from >= to) {
+                return;
+            }
+            int b = BlockDigest.BLOCK_SIZE;
+            if (from / b == (to - 1) / b) {
+                zero(buffer, from, to);
+                return;
+            }
+            zero(buffer, from, Math.min(to, (from + b - 1) / b * b));
+            zero(buffer, Math.max(from, to / b * b), to);
+        }
+    }
+
     /** A span's source bytes on their way: its DATA ranges requested, every other byte zero. */
-    private record SourceSpan(ByteBuffer bytes, CompletableFuture<Void> done) {
+    private record SourceSpan(ByteBuffer bytes, long blocks, CompletableFuture<Void> done) {
 
         /** Requests the DATA decisions from {@code first} on that overlap [start, start+length). */
         static SourceSpan read(NbdClient client, List<Decision> decisions, int first, long start, int length,
                                Buffers buffers) {
             long end = start + length;
             ByteBuffer bytes = null;
-            int filled = 0; // bytes [0, filled) of the buffer are set (read or zeroed)
+            int filled = 0; // bytes [0, filled) of the buffer are accounted for (read, zeroed or unmarked)
+            long blocks = 0;
             List<CompletableFuture<Void>> parts = new ArrayList<>();
             for (int i = first; i < decisions.size() && decisions.get(i).offset() < end; i++) {
                 Decision d = decisions.get(i);
@@ -337,7 +384,8 @@ public final class LayerCheck {
                 }
                 long from = Math.max(start, d.offset());
                 long to = Math.min(end, d.end());
-                zero(bytes, filled, (int) (from - start));
+                Blocks.zeroGap(bytes, filled, (int) (from - start));
+                blocks = Blocks.mark(blocks, (int) (from - start), (int) (to - start));
                 for (long at = from; at < to; at += REQUEST) {
                     int n = (int) Math.min(REQUEST, to - at);
                     parts.add(client.read(at, bytes.slice((int) (at - start), n)));
@@ -345,9 +393,9 @@ public final class LayerCheck {
                 filled = (int) (to - start);
             }
             if (bytes != null) {
-                zero(bytes, filled, length);
+                Blocks.zeroGap(bytes, filled, length);
             }
-            return new SourceSpan(bytes, CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new)));
+            return new SourceSpan(bytes, blocks, CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new)));
         }
 
         /** The bytes once read, or null when the span holds no data on the source. */
@@ -363,28 +411,32 @@ public final class LayerCheck {
         /** Compares with the source's bytes ({@code compare}); otherwise digests the destination only. */
         static Span digest(SourceSpan sourceSpan, boolean compare, Destination dest, long start, int length,
                            Buffers buffers) throws IOException {
-            ByteBuffer mine = dest.read(start, length, buffers);
+            Destination.Read mine = dest.read(start, length, buffers);
             ByteBuffer source = compare ? sourceSpan.await() : null;
             try {
-                return digest(source, mine, compare, start, length);
+                return digest(source, source == null ? 0 : sourceSpan.blocks(), mine == null ? null : mine.bytes(),
+                        mine == null ? 0 : mine.blocks(), compare, start, length);
             } finally {
                 buffers.give(source);
-                buffers.give(mine);
+                buffers.give(mine == null ? null : mine.bytes());
             }
         }
 
-        private static Span digest(ByteBuffer source, ByteBuffer mine, boolean compare, long start, int length) {
+        private static Span digest(ByteBuffer source, long sourceBlocks, ByteBuffer mine, long mineBlocks,
+                                   boolean compare, long start, int length) {
             List<byte[]> hashes = new ArrayList<>(length / BlockDigest.BLOCK_SIZE + 1);
             for (int at = 0; at < length; at += BlockDigest.BLOCK_SIZE) {
                 int n = Math.min(BlockDigest.BLOCK_SIZE, length - at);
+                ByteBuffer a = Blocks.has(sourceBlocks, at) ? source : null;
+                ByteBuffer b = Blocks.has(mineBlocks, at) ? mine : null;
                 if (compare) {
                     // equal bytes have equal hashes: compare the blocks directly, hash the destination's once
-                    int differs = firstDifference(source, mine, at, n);
+                    int differs = firstDifference(a, b, at, n);
                     if (differs >= 0) {
                         return new Span(hashes, start + at + differs);
                     }
                 }
-                hashes.add(mine == null ? BlockDigest.zeroBlock(n) : BlockDigest.ofBlock(mine.slice(at, n)));
+                hashes.add(b == null ? BlockDigest.zeroBlock(n) : BlockDigest.ofBlock(b.slice(at, n)));
             }
             return new Span(hashes, -1);
         }
@@ -495,7 +547,7 @@ public final class LayerCheck {
          * The span's bytes of the layer read alone, or null when it holds no data there. Data
          * clusters that follow each other on the host are read with one read.
          */
-        ByteBuffer read(long start, int length, Buffers buffers) throws IOException {
+        Read read(long start, int length, Buffers buffers) throws IOException {
             if (raw()) {
                 ByteBuffer buf = buffers.take(length);
                 readFully(start, buf.duplicate());
@@ -503,7 +555,7 @@ public final class LayerCheck {
                     buffers.give(buf);
                     return null;
                 }
-                return buf;
+                return new Read(buf, Blocks.mark(0, 0, length));
             }
             long clusterSize = reader.clusterSize();
             Fill fill = new Fill(buffers, start, length);
@@ -544,9 +596,13 @@ public final class LayerCheck {
             }
         }
 
+        /** A span's bytes read from the layer, and which of its blocks hold them ({@link Blocks}). */
+        record Read(ByteBuffer bytes, long blocks) {
+        }
+
         /**
          * A span's buffer filled in guest order: taken at the first data, the bytes skipped
-         * between the parts given out are zeroed.
+         * between the parts given out zeroed where they share a block with data.
          */
         private static final class Fill {
             private final Buffers buffers;
@@ -554,6 +610,7 @@ public final class LayerCheck {
             private final int length;
             private ByteBuffer buf;
             private int filled;
+            private long blocks;
 
             Fill(Buffers buffers, long start, int length) {
                 this.buffers = buffers;
@@ -566,17 +623,19 @@ public final class LayerCheck {
                 if (buf == null) {
                     buf = buffers.take(length);
                 }
-                zero(buf, filled, (int) (from - start));
+                Blocks.zeroGap(buf, filled, (int) (from - start));
+                blocks = Blocks.mark(blocks, (int) (from - start), (int) (to - start));
                 filled = (int) (to - start);
                 return buf.slice((int) (from - start), (int) (to - from));
             }
 
-            /** The buffer, its tail zeroed, or null when no data was read. */
-            ByteBuffer finish() {
-                if (buf != null) {
-                    zero(buf, filled, length);
+            /** The buffer and its blocks, the tail zeroed where it shares a block with data; null without data. */
+            Read finish() {
+                if (buf == null) {
+                    return null;
                 }
-                return buf;
+                Blocks.zeroGap(buf, filled, length);
+                return new Read(buf, blocks);
             }
         }
 

@@ -377,15 +377,16 @@ final class NbdConnection {
                 state = new ConnectionState.Failed(cause);
             }
         }
-        closeChannel();
         if (first) {
             LOGGER.atWarn().addKeyValue("uri", uri).addKeyValue("connection", index)
                     .addKeyValue("error", cause.getMessage()).log("NBD connection failed");
             LOGGER.atDebug().setCause(cause).log("NBD connection failure");
             // The client must be Failed before any future fails, so that a caller reacting to the
-            // failure sees a client that refuses new requests.
+            // failure sees a client that refuses new requests: closing the socket wakes the reader,
+            // which fails the outstanding requests, so the client is told first.
             onFailure.accept(this, cause);
         }
+        closeChannel();
         if (Thread.currentThread() == reader || !reader.isAlive()) {
             drain(cause);
         }

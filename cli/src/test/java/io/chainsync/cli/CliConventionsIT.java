@@ -6,11 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.chainsync.testkit.ServedChain;
 import io.chainsync.testkit.Chain;
 import io.chainsync.testkit.ChainJudge;
 import io.chainsync.testkit.Layer;
-import io.chainsync.testkit.NbdServer;
-import io.chainsync.testkit.QemuNbdServer;
 import io.chainsync.testkit.Scenarios;
 import io.chainsync.testkit.Captured;
 import java.net.ServerSocket;
@@ -67,25 +66,17 @@ class CliConventionsIT {
     void copyOffATerminalPrintsPlainLinesAndAJsonSummary() throws Exception {
         assertFalse(ProgressOptions.stderrIsTerminal(), "the test's stderr must not be a terminal");
         Chain chain = Scenarios.SEED_QCOW2.build(tmp.resolve("src"));
-        List<NbdServer> servers = new ArrayList<>();
         CopyCommandIT.Result r;
         CopyCommandIT.Result quiet;
-        try {
+        try (ServedChain served = new ServedChain(chain, Files.createDirectories(tmp.resolve("s")))) {
             List<String> args = new ArrayList<>(List.of("copy", "--output", "json", "--cluster-size", "64k"));
-            for (Layer layer : chain.layers()) {
-                QemuNbdServer server = QemuNbdServer.serveLayer(layer, Files.createDirectories(tmp.resolve("s")));
-                servers.add(server);
-                args.add("--layer");
-                args.add(layer.name() + "=" + server.uri());
-            }
+            args.addAll(served.layerArgs());
             List<String> first = new ArrayList<>(args);
             first.addAll(List.of("--dest", tmp.resolve("dest").toString()));
             r = CopyCommandIT.run(first.toArray(String[]::new));
             List<String> second = new ArrayList<>(args);
             second.addAll(List.of("--dest", tmp.resolve("dest2").toString(), "--progress=never"));
             quiet = CopyCommandIT.run(second.toArray(String[]::new));
-        } finally {
-            servers.forEach(NbdServer::close);
         }
         assertEquals(0, r.code(), r.err());
         ChainJudge.assertExact(chain, tmp.resolve("dest"));

@@ -3,15 +3,13 @@ package io.chainsync.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.chainsync.testkit.ServedChain;
 import io.chainsync.testkit.Captured;
 import io.chainsync.testkit.Chain;
 import io.chainsync.testkit.ChainBuilder;
 import io.chainsync.testkit.DirContents;
 import io.chainsync.testkit.ChainJudge;
-import io.chainsync.testkit.Layer;
-import io.chainsync.testkit.NbdServer;
 import io.chainsync.testkit.PlantedChain;
-import io.chainsync.testkit.QemuNbdServer;
 import io.chainsync.testkit.Scenarios;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,19 +28,11 @@ class CopyCommandIT {
     @Test
     void seedChainIsReconstructed() throws Exception {
         Chain chain = Scenarios.SEED_QCOW2.build(tmp.resolve("src"));
-        List<NbdServer> servers = new ArrayList<>();
-        try {
+        try (ServedChain served = new ServedChain(chain, Files.createDirectories(tmp.resolve("s")))) {
             List<String> args = new ArrayList<>(List.of("copy", "--dest", tmp.resolve("dest").toString()));
-            for (Layer layer : chain.layers()) {
-                QemuNbdServer server = QemuNbdServer.serveLayer(layer, Files.createDirectories(tmp.resolve("s")));
-                servers.add(server);
-                args.add("--layer");
-                args.add(layer.name() + "=" + server.uri());
-            }
+            args.addAll(served.layerArgs());
             Result r = run(args.toArray(String[]::new));
             assertEquals(0, r.code, r.err);
-        } finally {
-            servers.forEach(NbdServer::close);
         }
         ChainJudge.assertExact(chain, tmp.resolve("dest"));
     }
@@ -119,21 +109,13 @@ class CopyCommandIT {
 
     /** {@code chainsync copy} of {@code chain}, each layer served alone by qemu-nbd. */
     private Result copy(Chain chain, Path dest, String... options) {
-        List<NbdServer> servers = new ArrayList<>();
-        try {
+        try (ServedChain served = new ServedChain(chain, Files.createDirectories(tmp.resolve("s")))) {
             List<String> args = new ArrayList<>(List.of("copy", "--dest", dest.toString()));
             args.addAll(List.of(options));
-            for (Layer layer : chain.layers()) {
-                QemuNbdServer server = QemuNbdServer.serveLayer(layer, Files.createDirectories(tmp.resolve("s")));
-                servers.add(server);
-                args.add("--layer");
-                args.add(layer.name() + "=" + server.uri());
-            }
+            args.addAll(served.layerArgs());
             return run(args.toArray(String[]::new));
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);
-        } finally {
-            servers.forEach(NbdServer::close);
         }
     }
 

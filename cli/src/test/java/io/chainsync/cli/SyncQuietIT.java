@@ -3,12 +3,11 @@ package io.chainsync.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.chainsync.testkit.ServedChain;
 import io.chainsync.testkit.Chain;
 import io.chainsync.testkit.ChainJudge;
 import io.chainsync.testkit.Exec;
 import io.chainsync.testkit.Layer;
-import io.chainsync.testkit.NbdServer;
-import io.chainsync.testkit.QemuNbdServer;
 import io.chainsync.testkit.Scenarios;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -83,21 +82,13 @@ class SyncQuietIT {
     private Exec.Result sync(Chain chain, Path dest) throws IOException {
         Path sockets = Files.createDirectories(tmp.resolve("s"));
         Files.createDirectories(tmp.resolve("java-tmp"));
-        List<NbdServer> servers = new ArrayList<>();
-        try {
+        try (ServedChain served = new ServedChain(chain, sockets)) {
             Path chainsync = Path.of("").toAbsolutePath().getParent().resolve("bin").resolve("chainsync");
             List<String> cmd = new ArrayList<>(List.of("env", "CHAINSYNC_STACK_LOG_LEVEL=INFO",
                     "JAVA_OPTS=-Djava.io.tmpdir=" + tmp.resolve("java-tmp"), chainsync.toString(), "sync",
                     "--dest", dest.toString(), "--chunk-size", "2M", "--progress", "never"));
-            for (Layer layer : chain.layers()) {
-                QemuNbdServer server = QemuNbdServer.serveLayer(layer, sockets);
-                servers.add(server);
-                cmd.add("--layer");
-                cmd.add(layer.name() + "=" + server.uri());
-            }
+            cmd.addAll(served.layerArgs());
             return Exec.run(cmd, Duration.ofMinutes(8), null);
-        } finally {
-            servers.forEach(NbdServer::close);
         }
     }
 

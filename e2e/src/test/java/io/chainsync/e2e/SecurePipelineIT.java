@@ -8,14 +8,12 @@ import io.chainsync.cli.Main;
 import io.chainsync.jobs.EmbeddedPipeline;
 import io.chainsync.kafka.ClientConfig;
 import io.chainsync.stack.LocalStack;
+import io.chainsync.testkit.ServedChain;
 import io.chainsync.testkit.Captured;
 import io.chainsync.testkit.Chain;
 import io.chainsync.testkit.ChainJudge;
 import io.chainsync.testkit.DirContents;
-import io.chainsync.testkit.Layer;
-import io.chainsync.testkit.NbdServer;
 import io.chainsync.testkit.PlantedChain;
-import io.chainsync.testkit.QemuNbdServer;
 import io.chainsync.testkit.Scenarios;
 import io.chainsync.testkit.TlsSources;
 import java.nio.file.Files;
@@ -93,17 +91,8 @@ class SecurePipelineIT {
 
     /** The chain's layers served alone in plaintext, submitted to {@code dest}. */
     private Captured submitPlain(String dest, String... options) throws Exception {
-        List<NbdServer> servers = new ArrayList<>();
-        try {
-            List<String> layers = new ArrayList<>();
-            for (Layer layer : chain.layers()) {
-                QemuNbdServer server = QemuNbdServer.serveLayer(layer, Files.createDirectories(tmp.resolve("s")));
-                servers.add(server);
-                layers.addAll(List.of("--layer", layer.name() + "=" + server.uri()));
-            }
-            return submit(dest, layers, options);
-        } finally {
-            servers.forEach(NbdServer::close);
+        try (ServedChain served = new ServedChain(chain, Files.createDirectories(tmp.resolve("s")))) {
+            return submit(dest, served.layerArgs(), options);
         }
     }
 

@@ -3,11 +3,9 @@ package io.chainsync.e2e;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.chainsync.cli.Main;
+import io.chainsync.testkit.ServedChain;
 import io.chainsync.testkit.Chain;
 import io.chainsync.testkit.ChainJudge;
-import io.chainsync.testkit.Layer;
-import io.chainsync.testkit.NbdServer;
-import io.chainsync.testkit.QemuNbdServer;
 import io.chainsync.testkit.Scenario;
 import io.chainsync.testkit.Scenarios;
 import java.nio.file.Files;
@@ -36,20 +34,12 @@ class SyncCommandIT {
     @MethodSource("scenarios")
     void syncReconstructsExactly(Scenario scenario) throws Exception {
         Chain chain = scenario.build(tmp.resolve("src"));
-        List<NbdServer> servers = new ArrayList<>();
         int code;
-        try {
+        try (ServedChain served = new ServedChain(chain, Files.createDirectories(tmp.resolve("s")))) {
             List<String> args = new ArrayList<>(List.of("sync", "--dest", tmp.resolve("dest").toString(),
                     "--chunk-size", String.valueOf(2 << 20)));
-            for (Layer layer : chain.layers()) {
-                QemuNbdServer server = QemuNbdServer.serveLayer(layer, Files.createDirectories(tmp.resolve("s")));
-                servers.add(server);
-                args.add("--layer");
-                args.add(layer.name() + "=" + server.uri());
-            }
+            args.addAll(served.layerArgs());
             code = Main.run(args.toArray(String[]::new));
-        } finally {
-            servers.forEach(NbdServer::close);
         }
         assertEquals(0, code);
         ChainJudge.assertExact(chain, tmp.resolve("dest"));

@@ -13,13 +13,12 @@ import io.chainsync.kafka.ClientConfig;
 import io.chainsync.scanner.JobSpec;
 import io.chainsync.scanner.LayerSpec;
 import io.chainsync.stack.LocalStack;
+import io.chainsync.testkit.ServedChain;
 import io.chainsync.testkit.Chain;
 import io.chainsync.testkit.Captured;
 import io.chainsync.testkit.ChainJudge;
 import io.chainsync.testkit.Layer;
-import io.chainsync.testkit.NbdServer;
 import io.chainsync.testkit.NbdkitServer;
-import io.chainsync.testkit.QemuNbdServer;
 import io.chainsync.testkit.Scenarios;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -76,21 +75,13 @@ class VerifyPipelineIT {
     void syncWithVerifyEndsCompleteWithEveryLayerVerified() throws Exception {
         Chain chain = Scenarios.THREE_LAYERS.build(tmp.resolve("src"));
         Path dest = tmp.resolve("dest");
-        List<NbdServer> servers = new ArrayList<>();
         Captured sync;
-        try {
+        try (ServedChain served = new ServedChain(chain, Files.createDirectories(tmp.resolve("s")))) {
             List<String> args = new ArrayList<>(List.of("sync", "--dest", dest.toString(), "--chunk-size",
                     String.valueOf(2 << 20), "--verify", "--output", "json", "--progress", "never",
                     "--bootstrap-servers", stack.bootstrapServers(), "--registry-url", stack.registryUrl()));
-            for (Layer layer : chain.layers()) {
-                QemuNbdServer server = QemuNbdServer.serveLayer(layer, Files.createDirectories(tmp.resolve("s")));
-                servers.add(server);
-                args.add("--layer");
-                args.add(layer.name() + "=" + server.uri());
-            }
+            args.addAll(served.layerArgs());
             sync = cli(args.toArray(String[]::new));
-        } finally {
-            servers.forEach(NbdServer::close);
         }
         assertEquals(0, sync.code(), sync.toString());
         String status = jsonLine(sync.out());

@@ -63,13 +63,16 @@ final class JobControlCommands {
         public Integer call() throws Exception {
             ClientConfig config = kafka.config();
             PipelineTopics topics = config.topics();
-            int attempt = refusalIsUsageError(() -> Jobs.retry(config, topics, job));
-            spec.commandLine().getOut().println(job + " attempt " + attempt);
-            spec.commandLine().getOut().flush();
-            if (!await) {
-                return 0;
+            try (Jobs.Session session = Jobs.Session.open(config, topics)) {
+                int attempt = refusalIsUsageError(() -> session.retry(job));
+                spec.commandLine().getOut().println(job + " attempt " + attempt);
+                spec.commandLine().getOut().flush();
+                if (!await) {
+                    return 0;
+                }
+                return SubmitCommand.awaitJob(spec, session, job, attempt, Duration.ofSeconds(timeoutSeconds),
+                        new ProgressOptions(), new OutputOptions());
             }
-            return SubmitCommand.awaitJob(spec, config, topics, job, attempt, Duration.ofSeconds(timeoutSeconds));
         }
     }
 

@@ -23,9 +23,19 @@ final class Reachability {
     private Reachability() {
     }
 
+    /** Checks both, side by side; a failure of Kafka's is reported first, as if checked first. */
     static void check(ClientConfig config, Duration timeout) {
+        java.util.concurrent.CompletableFuture<Void> registry =
+                java.util.concurrent.CompletableFuture.runAsync(() -> checkRegistry(config, timeout));
         checkKafka(config, timeout);
-        checkRegistry(config, timeout);
+        try {
+            registry.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw e;
+        }
     }
 
     static void checkKafka(ClientConfig config, Duration timeout) {

@@ -1,6 +1,7 @@
 package io.chainsync.cli;
 
 import io.chainsync.jobs.Jobs;
+import io.chainsync.jobs.Timing;
 import io.chainsync.kafka.ClientConfig;
 import io.chainsync.kafka.PipelineTopics;
 import io.chainsync.scanner.JobSpec;
@@ -56,22 +57,32 @@ final class SubmitCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         JobSpec job = jobOptions.job(spec, jobId, dest);
         checkOutputOptions(spec, progressOptions, outputOptions);
+        long t0 = Timing.start();
         ClientConfig config = kafka.config();
         Reachability.check(config, Duration.ofSeconds(Math.min(30, Math.max(1, jobOptions.timeoutSeconds))));
+        Timing.phase("submit.reachable", t0);
+        long t1 = Timing.start();
         PipelineTopics topics = config.topics();
         topicOptions.ensure(config);
-        try {
-            Jobs.submit(config, topics, job);
-        } catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), e.getMessage());
+        Timing.phase("submit.topics", t1);
+        long t2 = Timing.start();
+        try (Jobs.Session session = Jobs.Session.open(config, topics)) {
+            Timing.phase("submit.session", t2);
+            long t3 = Timing.start();
+            try {
+                session.submit(job);
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(spec.commandLine(), e.getMessage());
+            }
+            Timing.phase("submit.produce", t3);
+            spec.commandLine().getOut().println(job.job());
+            spec.commandLine().getOut().flush();
+            if (!await) {
+                return 0;
+            }
+            return awaitJob(spec, session, job.job(), 0, Duration.ofSeconds(jobOptions.timeoutSeconds),
+                    progressOptions, outputOptions);
         }
-        spec.commandLine().getOut().println(job.job());
-        spec.commandLine().getOut().flush();
-        if (!await) {
-            return 0;
-        }
-        return awaitJob(spec, config, topics, job.job(), Duration.ofSeconds(jobOptions.timeoutSeconds),
-                progressOptions, outputOptions);
     }
 
     /** {@code --progress} and {@code --output} values, checked as usage errors. */
@@ -84,26 +95,16 @@ final class SubmitCommand implements Callable<Integer> {
         }
     }
 
-    /** Waits for a job with the default progress (auto) and text output. */
-    static int awaitJob(CommandSpec spec, ClientConfig config, PipelineTopics topics, String job, int attempt,
-                        Duration timeout) {
-        return awaitJob(spec, config, topics, job, attempt, timeout, new ProgressOptions(), new OutputOptions());
-    }
-
-    static int awaitJob(CommandSpec spec, ClientConfig config, PipelineTopics topics, String job, Duration timeout,
-                        ProgressOptions progress, OutputOptions output) {
-        return awaitJob(spec, config, topics, job, 0, timeout, progress, output);
-    }
-
     /**
-     * Waits for a job (at this attempt or a later one), showing its progress on stderr
-     * ({@link StatusFollower}); with {@code --output json} prints its final status on stdout. 0 when
-     * it completed, 1 when it failed, 3 when it did not end within the timeout.
+     * Waits for a job (at this attempt or a later one) through the session's status view, showing
+     * its progress on stderr ({@link StatusFollower}); with {@code --output json} prints its final
+     * status on stdout. 0 when it completed, 1 when it failed, 3 when it did not end within the
+     * timeout.
      */
-    static int awaitJob(CommandSpec spec, ClientConfig config, PipelineTopics topics, String job, int attempt,
-                        Duration timeout, ProgressOptions progress, OutputOptions output) {
+    static int awaitJob(CommandSpec spec, Jobs.Session session, String job, int attempt, Duration timeout,
+                        ProgressOptions progress, OutputOptions output) throws InterruptedException {
         StatusFollower follower = new StatusFollower(spec.commandLine().getErr(), progress.style(), progress.intervalNanos());
-        Optional<JobStatus> last = Jobs.await(config, topics, job, attempt, timeout, follower);
+        Optional<JobStatus> last = session.await(job, attempt, timeout, follower);
         if (last.isEmpty()) {
             spec.commandLine().getErr().println("chainsync: job " + job + " did not finish within "
                     + Sizes.duration(timeout.toSeconds()));

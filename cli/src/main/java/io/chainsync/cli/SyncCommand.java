@@ -123,18 +123,20 @@ final class SyncCommand implements Callable<Integer> {
                     registryReady)) {
                 Timing.phase("pipeline.start", t2);
                 long t3 = Timing.start();
-                try {
-                    Jobs.submit(config, topics, job);
-                } catch (IllegalArgumentException e) {
-                    throw new ParameterException(spec.commandLine(), e.getMessage());
+                try (Jobs.Session session = Jobs.Session.open(config, topics)) {
+                    try {
+                        session.submit(job);
+                    } catch (IllegalArgumentException e) {
+                        throw new ParameterException(spec.commandLine(), e.getMessage());
+                    }
+                    Timing.phase("job.submit", t3);
+                    // with --verify the copiers verify each layer once finalized (JobOptions): the job's status says
+                    int code = SubmitCommand.awaitJob(spec, session, job.job(), 0,
+                            Duration.ofSeconds(jobOptions.timeoutSeconds), progressOptions, outputOptions);
+                    Timing.phase("job.run", t3);
+                    ok = code == 0;
+                    return code;
                 }
-                Timing.phase("job.submit", t3);
-                // with --verify the copiers verify each layer once finalized (JobOptions): the job's status says
-                int code = SubmitCommand.awaitJob(spec, config, topics, job.job(),
-                        Duration.ofSeconds(jobOptions.timeoutSeconds), progressOptions, outputOptions);
-                Timing.phase("job.run", t3);
-                ok = code == 0;
-                return code;
             }
         } finally {
             long t4 = Timing.start();

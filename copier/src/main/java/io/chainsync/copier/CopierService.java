@@ -10,8 +10,6 @@ import java.util.concurrent.atomic.AtomicLong;
 import io.chainsync.avro.JobState;
 import io.chainsync.avro.JobStatus;
 import java.io.IOException;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.Set;
 import io.chainsync.kafka.KafkaClients;
 import io.chainsync.kafka.PipelineTopics;
@@ -74,6 +72,11 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
     private final io.micrometer.core.instrument.Counter chunksFailed = ServiceMetrics.chunks("failed");
     private final io.micrometer.core.instrument.Counter chunksRetried = ServiceMetrics.chunks("retried");
     private static final int CACHED_SOURCES = 4;
+    /**
+     * Tasks a copier works on at once ({@link RecordLoop}'s window): while one chunk's data is
+     * flushed and its result produced, the next chunk is read.
+     */
+    static final int TASK_WINDOW = 2;
     /** NBD connections a verification reads its source with. */
     private static final int VERIFY_CONNECTIONS = 4;
 
@@ -82,15 +85,17 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
     private final String worker;
     private final KafkaProducer<ChunkKey, ChunkResult> results;
     private final ExecutorService writers;
+    /** Shared by the tasks in the window: one copies at a time while the others flush or wait. */
     private final DataCopier copier;
-    private final Map<String, NbdClient> sources = new LinkedHashMap<>(8, 0.75f, true);
+    /** Connections to sources, kept for the next chunks of the same layer; guarded by itself. */
+    private final Map<String, Source> sources = new LinkedHashMap<>(8, 0.75f, true);
     private final Backoff retry;
     private final JobStatusView jobStates;
     private final FileModes modes;
     /** The layers each job's tasks wrote to, for cleanup once the job ends. */
-    private final Map<String, Set<Placement>> touched = new HashMap<>();
+    private final Map<String, Set<Placement>> touched = new java.util.concurrent.ConcurrentHashMap<>();
     /** The latest attempt of each job in {@link #touched}: only its end ends the job here. */
-    private final Map<String, Integer> touchedAttempt = new HashMap<>();
+    private final Map<String, Integer> touchedAttempt = new java.util.concurrent.ConcurrentHashMap<>();
     private final AtomicLong retried = new AtomicLong();
 
     public CopierService(ClientConfig config, PipelineTopics topics, Path destRoot, String worker) {
@@ -105,7 +110,8 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
     /** @param modes the modes of the layers, files and directories this worker creates */
     public CopierService(ClientConfig config, PipelineTopics topics, Path destRoot, String worker, Backoff retry,
                          FileModes modes) {
-        super(KafkaClients.consumer(config, config.names().copierGroup(), worker), topics.plans(), new DeadLetters(config, worker));
+        super(KafkaClients.consumer(config, config.names().copierGroup(), worker), topics.plans(), new DeadLetters(config, worker),
+                TASK_WINDOW, worker + "-task");
         if (!Files.isDirectory(destRoot)) {
             throw new IllegalArgumentException("destination root " + destRoot + " is not a directory");
         }
@@ -122,7 +128,7 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
             t.setDaemon(true);
             return t;
         });
-        this.copier = new DataCopier(2 << 20, 16, writers);
+        this.copier = new DataCopier(256 << 10, 64, writers); // as copy's defaults: 16 MiB of reads in flight
     }
 
     @Override
@@ -176,7 +182,6 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
                 chunksFailed.increment();
                 break;
             } catch (Exception e) {
-                dropSource(plan.getUri());
                 String reason = Failures.reason(e);
                 boolean transientFailure = Failures.isTransientWork(e);
                 if (stopping()) {
@@ -218,7 +223,7 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
             // lock names the job, so nothing of a refused job is ever written
             DestLock.acquire(dir, plan.getJob(), job -> JobStatusView.ended(jobStates.state(job)),
                     () -> ExistingLayers.check(dir, plan.getJob(), jobLayers, plan.getReplace()));
-            touched.computeIfAbsent(plan.getJob(), j -> new HashSet<>())
+            touched.computeIfAbsent(plan.getJob(), j -> java.util.concurrent.ConcurrentHashMap.newKeySet())
                     .add(new Placement(plan.getDest(), plan.getName()));
             touchedAttempt.merge(plan.getJob(), plan.getAttempt(), Math::max);
             ChunkTasks.Layer layer = new ChunkTasks.Layer(plan.getJob(), target, plan.getVirtualSize(),
@@ -228,8 +233,16 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
                 BackingLayer.check(dir, plan.getBackingName(), plan.getVirtualSize()); // --backing
             }
             if (plan.getKind() == TaskKind.COPY) {
-                return ChunkTasks.copyChunk(dir, source(plan.getUri()), copier, layer, plan.getChunk(), runs(plan),
-                        n -> { });
+                Source source = lease(plan.getUri());
+                boolean copied = false;
+                try {
+                    long bytes = ChunkTasks.copyChunk(dir, source.client, copier, layer, plan.getChunk(), runs(plan),
+                            n -> { });
+                    copied = true;
+                    return bytes;
+                } finally {
+                    release(plan.getUri(), source, !copied); // a failed task's connection is not used again
+                }
             }
             ChunkTasks.finalizeLayer(dir, layer, plan.getChunkCount());
         }
@@ -400,26 +413,50 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
         return runs;
     }
 
-    /** A connection to a source, kept for the next chunks of the same layer. */
-    private NbdClient source(String uri) throws java.io.IOException {
-        NbdClient client = sources.get(uri);
-        if (client != null) {
-            return client;
+    /** A connection to a source and the tasks using it; closed once dropped and unused. */
+    private static final class Source {
+        final NbdClient client;
+        int users;
+        boolean dropped;
+
+        Source(NbdClient client) {
+            this.client = client;
         }
-        client = NbdClient.connect(NbdUri.parse(uri), NbdClient.Options.defaults().withConnections(2));
-        sources.put(uri, client);
-        if (sources.size() > CACHED_SOURCES) {
-            Iterator<Map.Entry<String, NbdClient>> eldest = sources.entrySet().iterator();
-            eldest.next().getValue().close();
-            eldest.remove();
-        }
-        return client;
     }
 
-    private void dropSource(String uri) {
-        NbdClient client = sources.remove(uri);
-        if (client != null) {
-            client.close();
+    /** A connection to a source for a task: the one kept for the same layer, or a new one. */
+    private Source lease(String uri) throws java.io.IOException {
+        synchronized (sources) {
+            Source source = sources.get(uri);
+            if (source == null) {
+                source = new Source(NbdClient.connect(NbdUri.parse(uri),
+                        NbdClient.Options.defaults().withConnections(2)));
+                sources.put(uri, source);
+                for (Iterator<Source> eldest = sources.values().iterator();
+                     sources.size() > CACHED_SOURCES && eldest.hasNext(); ) {
+                    Source old = eldest.next();
+                    if (old.users == 0) { // one a task is using stays until it is done
+                        eldest.remove();
+                        old.client.close();
+                    }
+                }
+            }
+            source.users++;
+            return source;
+        }
+    }
+
+    /** A task is done with its connection; {@code drop}: no later task may use it. */
+    private void release(String uri, Source source, boolean drop) {
+        synchronized (sources) {
+            source.users--;
+            if (drop && sources.get(uri) == source) {
+                sources.remove(uri);
+                source.dropped = true;
+            }
+            if (source.dropped && source.users == 0) {
+                source.client.close();
+            }
         }
     }
 
@@ -428,8 +465,10 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
         super.closed();
         VIEWS.remove(jobStates);
         jobStates.close();
-        sources.values().forEach(NbdClient::close);
-        sources.clear();
+        synchronized (sources) {
+            sources.values().forEach(source -> source.client.close()); // the window is empty: no task uses one
+            sources.clear();
+        }
         writers.shutdownNow();
         results.close();
     }

@@ -23,7 +23,12 @@ import java.util.function.LongConsumer;
  * <p>A fixed pool of direct buffers bounds the bytes in flight: each piece of at most one buffer
  * is read over NBD (the client spreads requests over its connections and splits them at the
  * server's maximum) and, once read, written at its host offset by a writer thread; the buffer then
- * returns to the pool. One copier (and its buffers) serves any number of copies, one at a time.
+ * returns to the pool. One copier (and its buffers) serves any number of copies: they submit
+ * their pieces one copy after another, a copy starting once every piece of the one before is in
+ * flight and taking buffers as that one's pieces return them. Threads sharing a copier therefore
+ * keep its reads going across their copies and overlap everything around them (a copier
+ * service's next chunk is read while the last one is flushed), and a copy returns once its own
+ * pieces are written.
  *
  * <p>Failures: every buffer returns to the pool on every path (the read throws at once, e.g. on a
  * failed or closed client; the read fails later, e.g. connection lost or request deadline; the write or
@@ -44,6 +49,11 @@ public final class DataCopier {
     private final int bufferCount;
     private final int bufferSize;
     private final Executor writers;
+    /**
+     * Held by the copy submitting its pieces (fair: copies submit in the order they came); the
+     * next copy starts once every piece of this one is in flight.
+     */
+    private final java.util.concurrent.locks.ReentrantLock submitting = new java.util.concurrent.locks.ReentrantLock(true);
 
     /**
      * @param bufferSize bytes per read request (the client splits it further when the server's maximum is smaller)
@@ -90,6 +100,12 @@ public final class DataCopier {
      */
     public void copy(NbdClient client, Iterable<ClusterRun> runs, int clusterBits, long virtualSize, DataTarget sink,
                      LongConsumer progress) throws IOException {
+        try {
+            submitting.lockInterruptibly();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while waiting to copy from " + client.uri());
+        }
         Copy copy = new Copy(sink, progress);
         boolean interrupted = false;
         try {
@@ -123,7 +139,8 @@ public final class DataCopier {
         } catch (RuntimeException | Error e) {
             copy.fail(e);
         } finally {
-            interrupted |= awaitAll();
+            submitting.unlock(); // the next copy takes buffers as this one's pieces return them
+            interrupted |= copy.awaitPieces();
             if (interrupted) {
                 Thread.currentThread().interrupt();
             }
@@ -156,6 +173,7 @@ public final class DataCopier {
             }
             if (returned.compareAndSet(false, true)) {
                 pool.add(buffer);
+                copy.pieceDone();
             }
         }
     }
@@ -171,8 +189,40 @@ public final class DataCopier {
             this.progress = progress;
         }
 
+        /** Pieces submitted whose buffers have not come back. */
+        private int pending;
+
         void fail(Throwable t) {
             failure.compareAndSet(null, t);
+        }
+
+        synchronized void pieceSubmitted() {
+            pending++;
+        }
+
+        synchronized void pieceDone() {
+            if (--pending == 0) {
+                notifyAll();
+            }
+        }
+
+        /**
+         * Waits until every piece of this copy is back, i.e. none of its reads or writes is in flight.
+         * Not interruptible: returning earlier would let a late read or write touch a buffer or the
+         * target after the copy returned; each read is bounded by the client's request deadline.
+         *
+         * @return whether the thread was interrupted while waiting
+         */
+        synchronized boolean awaitPieces() {
+            boolean interrupted = false;
+            while (pending > 0) {
+                try {
+                    wait();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            return interrupted;
         }
 
         boolean failed() {
@@ -185,6 +235,7 @@ public final class DataCopier {
     }
 
     private void submit(NbdClient client, Piece piece, Copy copy) {
+        copy.pieceSubmitted(); // every path below finishes the piece once
         CompletableFuture<Void> read;
         long started = System.nanoTime();
         try {
@@ -227,31 +278,6 @@ public final class DataCopier {
         } finally {
             piece.finish(copy, failure);
         }
-    }
-
-    /**
-     * Waits until every buffer is back in the pool, i.e. no read or write is in flight. Not interruptible:
-     * returning earlier would let a late read or write touch a buffer or the target after the copy
-     * returned; each read is bounded by the client's request deadline.
-     *
-     * @return whether the thread was interrupted while waiting
-     */
-    private boolean awaitAll() {
-        boolean interrupted = false;
-        ByteBuffer[] back = new ByteBuffer[bufferCount];
-        int n = 0;
-        while (n < bufferCount) {
-            try {
-                back[n] = pool.take();
-                n++;
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
-        for (ByteBuffer b : back) {
-            pool.add(b);
-        }
-        return interrupted;
     }
 
     static IOException asIOException(Throwable t) {

@@ -257,6 +257,78 @@ class DataCopierFaultsIT {
         }
     }
 
+    @Test
+    @Timeout(60)
+    void copiesSharingACopierEachGetTheirOwnBytesAndTheirOwnFailure() throws Exception {
+        IOException diskFull = new IOException("No space left on device");
+        try (QemuNbdServer server = QemuNbdServer.serveRaw(source, tmp);
+             NbdClient client = connect(server, NbdClient.Options.defaults().withConnections(2));
+             FileTarget failing = new FileTarget(tmp.resolve("failing.raw"), 5);
+             FileTarget a = new FileTarget(tmp.resolve("a.raw"), 1);
+             FileTarget b = new FileTarget(tmp.resolve("b.raw"), 0)) {
+            FileTarget[] targets = {a, b};
+            failing.failAt(6, diskFull);
+            AtomicReference<Throwable> failed = new AtomicReference<>();
+            AtomicReference<Throwable> unexpected = new AtomicReference<>();
+            AtomicLong[] progress = {new AtomicLong(), new AtomicLong()};
+            List<Thread> threads = new java.util.ArrayList<>();
+            threads.add(new Thread(() -> {
+                try {
+                    copier.copy(client, RUNS, CLUSTER_BITS, SIZE, failing, n -> { });
+                } catch (Throwable t) {
+                    failed.set(t);
+                }
+            }, "copy-failing"));
+            for (int i = 0; i < targets.length; i++) {
+                FileTarget target = targets[i];
+                AtomicLong done = progress[i];
+                threads.add(new Thread(() -> {
+                    try {
+                        copier.copy(client, RUNS, CLUSTER_BITS, SIZE, target, done::addAndGet);
+                        // returned: every piece of this copy is written, whatever the others still do
+                        assertEquals(dataBytes(), done.get());
+                        assertSourceBytes(target);
+                    } catch (Throwable t) {
+                        unexpected.compareAndSet(null, t);
+                    }
+                }, "copy-" + i));
+            }
+            threads.forEach(Thread::start);
+            for (Thread t : threads) {
+                t.join(30_000);
+                assertTrue(!t.isAlive(), t.getName() + " did not end");
+            }
+            assertSame(diskFull, failed.get(), String.valueOf(failed.get()));
+            if (unexpected.get() != null) {
+                throw new AssertionError("a copy sharing the copier with a failing one failed", unexpected.get());
+            }
+            assertEquals(BUFFERS, copier.availableBuffers());
+        }
+    }
+
+    private static long dataBytes() {
+        long bytes = 0;
+        for (ClusterRun run : RUNS) {
+            if (run.kind() == ClusterKind.DATA) {
+                bytes += run.count() << CLUSTER_BITS;
+            }
+        }
+        return bytes;
+    }
+
+    /** The target holds the source's bytes in every DATA run. */
+    private void assertSourceBytes(FileTarget target) throws IOException {
+        byte[] copied = Files.readAllBytes(target.path);
+        for (ClusterRun run : RUNS) {
+            if (run.kind() == ClusterKind.DATA) {
+                int from = (int) (run.firstCluster() << CLUSTER_BITS);
+                int to = (int) (run.endCluster() << CLUSTER_BITS);
+                assertArrayEquals(Arrays.copyOfRange(data, from, to), Arrays.copyOfRange(copied, from, to),
+                        "run " + run + " of " + target.path.getFileName());
+            }
+        }
+    }
+
     private static NbdClient connect(NbdServer server, NbdClient.Options options) throws IOException {
         return NbdClient.connect(NbdUri.parse(server.uri()), options);
     }
@@ -265,23 +337,9 @@ class DataCopierFaultsIT {
     private void copyAndVerify(NbdClient client, FileTarget target) throws IOException {
         AtomicLong progress = new AtomicLong();
         copier.copy(client, RUNS, CLUSTER_BITS, SIZE, target, progress::addAndGet);
-        long dataBytes = 0;
-        for (ClusterRun run : RUNS) {
-            if (run.kind() == ClusterKind.DATA) {
-                dataBytes += run.count() << CLUSTER_BITS;
-            }
-        }
-        assertEquals(dataBytes, progress.get());
+        assertEquals(dataBytes(), progress.get());
         assertEquals(BUFFERS, copier.availableBuffers());
-        byte[] copied = Files.readAllBytes(target.path);
-        for (ClusterRun run : RUNS) {
-            if (run.kind() == ClusterKind.DATA) {
-                int from = (int) (run.firstCluster() << CLUSTER_BITS);
-                int to = (int) (run.endCluster() << CLUSTER_BITS);
-                assertArrayEquals(Arrays.copyOfRange(data, from, to), Arrays.copyOfRange(copied, from, to),
-                        "run " + run);
-            }
-        }
+        assertSourceBytes(target);
     }
 
     /** A raw file target (host offset = guest offset) with optional delay, failure and blocking. */

@@ -50,16 +50,9 @@ public final class Jobs {
      */
     public static void submit(ClientConfig config, PipelineTopics topics, JobSpec job)
             throws InterruptedException, ExecutionException {
-        SyncJob record = job.toRecord(Instant.now());
-        try (JobStatusView statuses = caughtUp(config, topics)) {
-            JobStatus known = statuses.status(job.job());
-            if (known != null && known.getFingerprint() != null
-                    && !known.getFingerprint().equals(JobFingerprint.of(record))) {
-                throw new JobRefusedException("job id " + job.job() + " is already used by another job");
-            }
-            refuseHeldDestination(statuses, job.dest(), job.job());
+        try (Session session = Session.open(config, topics)) {
+            session.submit(job);
         }
-        produce(config, topics, record);
     }
 
     /**
@@ -71,19 +64,9 @@ public final class Jobs {
      */
     public static int retry(ClientConfig config, PipelineTopics topics, String jobId)
             throws InterruptedException, ExecutionException {
-        SyncJob record;
-        try (JobStatusView statuses = caughtUp(config, topics)) {
-            JobStatus known = controllable(statuses, jobId);
-            if (known.getState() != JobState.FAILED) {
-                throw new JobRefusedException("job " + jobId + " is " + known.getState()
-                        + ": only a failed or cancelled job can be retried");
-            }
-            refuseHeldDestination(statuses, known.getSpec().getDest(), jobId);
-            record = SyncJob.newBuilder(known.getSpec()).setAttempt(known.getAttempt() + 1)
-                    .setCommand(JobCommand.RUN).setSubmittedAt(Instant.now()).build();
+        try (Session session = Session.open(config, topics)) {
+            return session.retry(jobId);
         }
-        produce(config, topics, record);
-        return record.getAttempt();
     }
 
     /**
@@ -96,55 +79,8 @@ public final class Jobs {
      */
     public static int cancel(ClientConfig config, PipelineTopics topics, String jobId)
             throws InterruptedException, ExecutionException {
-        SyncJob record;
-        try (JobStatusView statuses = caughtUp(config, topics)) {
-            JobStatus known = controllable(statuses, jobId);
-            if (JobStatusView.ended(known.getState())) {
-                throw new JobRefusedException("job " + jobId + " has already ended (" + known.getState()
-                        + "): nothing to cancel");
-            }
-            record = SyncJob.newBuilder(known.getSpec()).setAttempt(known.getAttempt())
-                    .setCommand(JobCommand.CANCEL).setSubmittedAt(Instant.now()).build();
-        }
-        produce(config, topics, record);
-        return record.getAttempt();
-    }
-
-    /** The status of a job that retry or cancel can act on: known, with its spec. */
-    private static JobStatus controllable(JobStatusView statuses, String jobId) {
-        JobStatus known = statuses.status(jobId);
-        if (known == null) {
-            throw new JobRefusedException("no status for job " + jobId);
-        }
-        if (known.getSpec() == null) {
-            throw new JobRefusedException("the status of job " + jobId
-                    + " does not carry the job (submitted by an older chainsync): submit it again instead");
-        }
-        return known;
-    }
-
-    private static void refuseHeldDestination(JobStatusView statuses, String dest, String jobId) {
-        Optional<String> holder = statuses.holderOf(dest, jobId);
-        if (holder.isPresent()) {
-            throw new JobRefusedException("destination " + dest + " is held by running job " + holder.get());
-        }
-    }
-
-    private static JobStatusView caughtUp(ClientConfig config, PipelineTopics topics)
-            throws InterruptedException, ExecutionException {
-        JobStatusView statuses = new JobStatusView(config, topics, "chainsync-submit");
-        if (!statuses.awaitCaughtUp(Duration.ofSeconds(30))) {
-            statuses.close();
-            throw new ExecutionException(new java.util.concurrent.TimeoutException(
-                    "cannot read " + topics.status().name() + " at " + config.bootstrapServers()));
-        }
-        return statuses;
-    }
-
-    private static void produce(ClientConfig config, PipelineTopics topics, SyncJob record)
-            throws InterruptedException, ExecutionException {
-        try (KafkaProducer<JobKey, SyncJob> producer = KafkaClients.producer(config, topics.jobs(), "chainsync-submit")) {
-            producer.send(new ProducerRecord<>(topics.jobs().name(), new JobKey(record.getJob()), record)).get();
+        try (Session session = Session.open(config, topics)) {
+            return session.cancel(jobId);
         }
     }
 
@@ -171,13 +107,168 @@ public final class Jobs {
                         continue;
                     }
                     onUpdate.accept(status);
-                    if (status.getState() == JobState.COMPLETE || status.getState() == JobState.FAILED) {
+                    if (JobStatusView.ended(status.getState())) {
                         return Optional.of(status);
                     }
                 }
             }
         }
         return Optional.empty();
+    }
+
+    /**
+     * One client's way to the jobs: a view of every job's status, caught up with
+     * {@code chainsync.status}, and a producer to {@code chainsync.jobs}, made side by side when
+     * the session opens. A command submits (or retries) a job and then follows it through the
+     * same view, instead of a client of its own for each step.
+     */
+    public static final class Session implements AutoCloseable {
+
+        private final PipelineTopics topics;
+        private final JobStatusView statuses;
+        private final java.util.concurrent.CompletableFuture<KafkaProducer<JobKey, SyncJob>> producer;
+
+        private Session(PipelineTopics topics, JobStatusView statuses,
+                        java.util.concurrent.CompletableFuture<KafkaProducer<JobKey, SyncJob>> producer) {
+            this.topics = topics;
+            this.statuses = statuses;
+            this.producer = producer;
+        }
+
+        /**
+         * Opens the session: the producer is made (and learns the jobs topic's partitions) while
+         * the view reads the status topic up to its end.
+         *
+         * @throws ExecutionException when the status topic cannot be read within 30 s
+         */
+        public static Session open(ClientConfig config, PipelineTopics topics)
+                throws InterruptedException, ExecutionException {
+            var producer = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                KafkaProducer<JobKey, SyncJob> p = KafkaClients.producer(config, topics.jobs(), "chainsync-submit");
+                try {
+                    p.partitionsFor(topics.jobs().name()); // its metadata, fetched ahead of the send
+                } catch (RuntimeException e) {
+                    // the send reports it
+                }
+                return p;
+            });
+            JobStatusView statuses = new JobStatusView(config, topics, "chainsync-submit");
+            Session session = new Session(topics, statuses, producer);
+            if (!statuses.awaitCaughtUp(Duration.ofSeconds(30))) {
+                session.close();
+                throw new ExecutionException(new java.util.concurrent.TimeoutException(
+                        "cannot read " + topics.status().name() + " at " + config.bootstrapServers()));
+            }
+            return session;
+        }
+
+        /** As {@link Jobs#submit}. */
+        public void submit(JobSpec job) throws InterruptedException, ExecutionException {
+            SyncJob record = job.toRecord(Instant.now());
+            JobStatus known = statuses.status(job.job());
+            if (known != null && known.getFingerprint() != null
+                    && !known.getFingerprint().equals(JobFingerprint.of(record))) {
+                throw new JobRefusedException("job id " + job.job() + " is already used by another job");
+            }
+            refuseHeldDestination(statuses, job.dest(), job.job());
+            produce(record);
+        }
+
+        /** As {@link Jobs#retry}. */
+        public int retry(String jobId) throws InterruptedException, ExecutionException {
+            JobStatus known = controllable(statuses, jobId);
+            if (known.getState() != JobState.FAILED) {
+                throw new JobRefusedException("job " + jobId + " is " + known.getState()
+                        + ": only a failed or cancelled job can be retried");
+            }
+            refuseHeldDestination(statuses, known.getSpec().getDest(), jobId);
+            SyncJob record = SyncJob.newBuilder(known.getSpec()).setAttempt(known.getAttempt() + 1)
+                    .setCommand(JobCommand.RUN).setSubmittedAt(Instant.now()).build();
+            produce(record);
+            return record.getAttempt();
+        }
+
+        /** As {@link Jobs#cancel}. */
+        public int cancel(String jobId) throws InterruptedException, ExecutionException {
+            JobStatus known = controllable(statuses, jobId);
+            if (JobStatusView.ended(known.getState())) {
+                throw new JobRefusedException("job " + jobId + " has already ended (" + known.getState()
+                        + "): nothing to cancel");
+            }
+            SyncJob record = SyncJob.newBuilder(known.getSpec()).setAttempt(known.getAttempt())
+                    .setCommand(JobCommand.CANCEL).setSubmittedAt(Instant.now()).build();
+            produce(record);
+            return record.getAttempt();
+        }
+
+        /**
+         * Follows the job, at {@code attempt} or a later one, until it is COMPLETE or FAILED,
+         * calling {@code onUpdate} with every status seen (the current one first).
+         *
+         * @return the final status, or empty on timeout
+         */
+        public Optional<JobStatus> await(String jobId, int attempt, Duration timeout, Consumer<JobStatus> onUpdate)
+                throws InterruptedException {
+            java.util.concurrent.BlockingQueue<JobStatus> updates = new java.util.concurrent.LinkedBlockingQueue<>();
+            long deadline = System.nanoTime() + timeout.toNanos();
+            try (AutoCloseable following = statuses.follow(jobId, updates::add)) {
+                while (true) {
+                    JobStatus status = updates.poll(deadline - System.nanoTime(),
+                            java.util.concurrent.TimeUnit.NANOSECONDS);
+                    if (status == null) {
+                        return Optional.empty();
+                    }
+                    if (status.getAttempt() < attempt) {
+                        continue;
+                    }
+                    onUpdate.accept(status);
+                    if (JobStatusView.ended(status.getState())) {
+                        return Optional.of(status);
+                    }
+                }
+            } catch (InterruptedException | RuntimeException e) {
+                throw e;
+            } catch (Exception e) {
+                throw new IllegalStateException(e); // closing a follower throws nothing
+            }
+        }
+
+        private void produce(SyncJob record) throws InterruptedException, ExecutionException {
+            producer.get().send(new ProducerRecord<>(topics.jobs().name(), new JobKey(record.getJob()), record)).get();
+        }
+
+        /** Closes the view and the producer side by side; everything produced was acknowledged. */
+        @Override
+        public void close() {
+            var closingProducer = producer.handle((p, e) -> {
+                if (p != null) {
+                    p.close(Duration.ZERO);
+                }
+                return null;
+            });
+            statuses.close();
+            closingProducer.join();
+        }
+    }
+
+    /** The status of a job that retry or cancel can act on: known, with its spec. */
+    private static JobStatus controllable(JobStatusView statuses, String jobId) {
+        JobStatus known = statuses.status(jobId);
+        if (known == null) {
+            throw new JobRefusedException("no status for job " + jobId);
+        }
+        if (known.getSpec() == null) {
+            throw new JobRefusedException("the status of job " + jobId
+                    + " does not carry the job (submitted by an older chainsync): submit it again instead");
+        }
+        return known;
+    }
+
+    private static void refuseHeldDestination(JobStatusView statuses, String dest, String jobId) {
+        Optional<String> holder = statuses.holderOf(dest, jobId);
+        if (holder.isPresent()) {
+            throw new JobRefusedException("destination " + dest + " is held by running job " + holder.get());
+        }
     }
 
     /** A group-less consumer reading the whole status topic from the beginning. */

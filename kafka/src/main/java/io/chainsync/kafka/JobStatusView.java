@@ -39,6 +39,11 @@ public final class JobStatusView implements AutoCloseable {
     private final Thread thread;
     private final CountDownLatch caughtUp = new CountDownLatch(1);
     private volatile boolean running = true;
+    /** Who follows a job's statuses ({@link #follow}); guarded by itself, as is delivery to them. */
+    private final List<Follower> followers = new ArrayList<>();
+
+    private record Follower(String job, java.util.function.Consumer<JobStatus> onStatus) {
+    }
 
     public JobStatusView(ClientConfig config, PipelineTopics topics, String clientId) {
         Properties p = config.properties();
@@ -88,6 +93,27 @@ public final class JobStatusView implements AutoCloseable {
         return Optional.empty();
     }
 
+    /**
+     * Hands {@code onStatus} the job's status as it stands (when one was seen), then every later
+     * status of the job, in order, on the view's thread, until the returned handle is closed.
+     * {@code onStatus} must be quick: it holds up the view.
+     */
+    public AutoCloseable follow(String job, java.util.function.Consumer<JobStatus> onStatus) {
+        Follower follower = new Follower(job, onStatus);
+        synchronized (followers) {
+            JobStatus now = statuses.get(job);
+            if (now != null) {
+                onStatus.accept(now);
+            }
+            followers.add(follower);
+        }
+        return () -> {
+            synchronized (followers) {
+                followers.remove(follower);
+            }
+        };
+    }
+
     /** Waits until the topic has been read up to its end as of the start (or the timeout passed). */
     public boolean awaitCaughtUp(Duration timeout) throws InterruptedException {
         return caughtUp.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -112,7 +138,8 @@ public final class JobStatusView implements AutoCloseable {
                 LOGGER.atError().setMessage("job statuses no longer followed").setCause(e).log();
             }
         } finally {
-            consumer.close();
+            // no group, no commits: nothing to wait for
+            consumer.close(org.apache.kafka.clients.consumer.CloseOptions.timeout(Duration.ZERO));
         }
     }
 
@@ -143,9 +170,16 @@ public final class JobStatusView implements AutoCloseable {
                 JobStatus status = r.value() == null ? null
                         : topic.valueSerde().deserializer().deserialize(r.topic(), r.headers(), r.value());
                 if (status != null) {
-                    statuses.put(status.getJob(), status);
                     if (status.getUpdatedAt() != null) {
                         firstSeen.putIfAbsent(status.getJob(), status.getUpdatedAt());
+                    }
+                    synchronized (followers) {
+                        statuses.put(status.getJob(), status);
+                        for (Follower f : followers) {
+                            if (f.job().equals(status.getJob())) {
+                                f.onStatus().accept(status);
+                            }
+                        }
                     }
                 }
                 return;

@@ -34,6 +34,17 @@ import org.slf4j.LoggerFactory;
  *       transaction markers of exactly-once producers, so that an idle group's lag is zero.</li>
  * </ul>
  * An {@link Error} ends the loop and is rethrown: the process must exit, never linger.
+ *
+ * <p><b>A window of records.</b> A loop made with a window of {@code n > 1} hands up to {@code n}
+ * records to {@link #handle} at once, on threads of its own, while it goes on polling: the work of
+ * one record (e.g. a chunk's reads) overlaps the tail of another's (its flush). Offsets are still
+ * committed in order: a partition's offset moves past a record only once it and every record
+ * before it in the partition are done. When a record is not done (its handler threw), the loop
+ * waits for the rest of the window, commits each partition up to its first record not done, seeks
+ * back there and delivers from there again after the backoff; records after it that were done are
+ * handled again, so a windowed handler must be idempotent (as every handler is, since a crash
+ * redelivers too). Before the loop commits an idle topic's positions, runs {@link #idle}, gives up
+ * partitions in a rebalance or stops, it waits for the window to empty.
  */
 public abstract class RecordLoop<K, V> implements Runnable, AutoCloseable {
 
@@ -55,12 +66,43 @@ public abstract class RecordLoop<K, V> implements Runnable, AutoCloseable {
     /** Whether the last poll reached the broker (cleared while it is away). */
     private volatile boolean polling;
     private final AutoCloseable clientMetrics;
+    /** The records handed to {@link #handle} and not yet reaped, in the order they were polled. */
+    private final java.util.ArrayDeque<InFlight> window = new java.util.ArrayDeque<>();
+    private final int windowSize;
+    /** Runs the handlers of a window of more than one record; null: they run on the loop's thread. */
+    private final java.util.concurrent.ExecutorService handlers;
+    /** The record each handler thread has in hand, for {@link #refuse}. */
+    private final ThreadLocal<ConsumerRecord<byte[], byte[]>> current = new ThreadLocal<>();
 
+    /** A record handed to its handler; {@code outcome} completes with what it threw, or null. */
+    private record InFlight(TopicPartition tp, long offset, java.util.concurrent.CompletableFuture<Throwable> outcome) {
+    }
+
+    /** A loop that handles one record at a time, on its own thread. */
     protected RecordLoop(KafkaConsumer<byte[], byte[]> consumer, Topic<K, V> topic, DeadLetters deadLetters) {
+        this(consumer, topic, deadLetters, 1, "record-loop");
+    }
+
+    /**
+     * A loop that handles up to {@code windowSize} records at once (see the class comment).
+     *
+     * @param threadName the name of the handler threads (when {@code windowSize > 1})
+     */
+    protected RecordLoop(KafkaConsumer<byte[], byte[]> consumer, Topic<K, V> topic, DeadLetters deadLetters,
+                         int windowSize, String threadName) {
+        if (windowSize < 1) {
+            throw new IllegalArgumentException("the window holds at least one record");
+        }
         this.consumer = consumer;
         this.topic = topic;
         this.deadLetters = deadLetters;
         this.clientMetrics = ServiceMetrics.bind(consumer);
+        this.windowSize = windowSize;
+        this.handlers = windowSize == 1 ? null : java.util.concurrent.Executors.newFixedThreadPool(windowSize, r -> {
+            Thread t = new Thread(r, threadName);
+            t.setDaemon(true);
+            return t;
+        });
     }
 
     /**
@@ -89,6 +131,11 @@ public abstract class RecordLoop<K, V> implements Runnable, AutoCloseable {
                 @Override
                 public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
                     assigned = 0;
+                    try {
+                        drain(); // what is done is committed while the partitions are still this member's
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
                     partitions.forEach(committed::remove);
                 }
 
@@ -98,8 +145,15 @@ public abstract class RecordLoop<K, V> implements Runnable, AutoCloseable {
                 }
             });
             while (running.get()) {
+                if (!reapDone()) {
+                    continue; // sought back after a record not done
+                }
                 ConsumerRecords<byte[], byte[]> records = poll();
                 if (records.isEmpty()) {
+                    if (!window.isEmpty()) {
+                        reap(0);
+                        continue; // an idle topic: the window empties before positions are committed
+                    }
                     commitIdlePositions();
                     try {
                         idle();
@@ -127,6 +181,10 @@ public abstract class RecordLoop<K, V> implements Runnable, AutoCloseable {
                     .setCause(e).log();
             throw e;
         } finally {
+            awaitWindow();
+            if (handlers != null) {
+                handlers.shutdown();
+            }
             try {
                 consumer.close(CloseOptions.timeout(Duration.ofSeconds(5)));
             } catch (RuntimeException e) {
@@ -184,29 +242,138 @@ public abstract class RecordLoop<K, V> implements Runnable, AutoCloseable {
                 throw new IllegalStateException("the schema registry refused this client (see --registry-config): "
                         + Failures.reason(e), e);
             }
-            return setAside(tp, raw, "unreadable record: " + Failures.reason(e));
-        }
-        current = raw;
-        try {
-            handle(record);
-        } catch (InterruptedException e) {
-            throw e;
-        } catch (Exception e) {
-            if (!running.get()) {
+            // the window empties first: the commit that sets this record aside must not pass a record in it
+            java.util.Set<TopicPartition> rewound = drain();
+            if (!rewound.isEmpty()) {
+                if (!rewound.contains(tp)) {
+                    consumer.seek(tp, raw.offset()); // delivered again after the record not done
+                }
                 return false;
             }
-            LOGGER.atWarn().setMessage("record not done, it will be handled again").addKeyValue("topic", raw.topic())
-                    .addKeyValue("partition", raw.partition()).addKeyValue("offset", raw.offset())
-                    .addKeyValue("reason", Failures.reason(e)).setCause(LOGGER.isDebugEnabled() ? e : null).log();
-            return retryLater(tp, raw.offset());
+            return setAside(tp, raw, "unreadable record: " + Failures.reason(e));
         }
-        commit(tp, raw.offset() + 1);
-        attempts = 0;
+        java.util.concurrent.CompletableFuture<Throwable> outcome = new java.util.concurrent.CompletableFuture<>();
+        window.add(new InFlight(tp, raw.offset(), outcome));
+        Runnable work = () -> {
+            current.set(raw);
+            try {
+                handle(record);
+                outcome.complete(null);
+            } catch (Throwable t) {
+                outcome.complete(t);
+            } finally {
+                current.remove();
+            }
+        };
+        if (handlers == null) {
+            work.run();
+        } else {
+            handlers.execute(work);
+        }
+        return reap(windowSize - 1);
+    }
+
+    /**
+     * Reaps the window's oldest records, waiting for each, until at most {@code keep} remain;
+     * commits each done record's offset.
+     *
+     * @return false when a record was not done: the loop has sought back (see {@link #drain})
+     */
+    private boolean reap(int keep) throws InterruptedException {
+        while (window.size() > keep) {
+            if (!reapHead(true)) {
+                return false;
+            }
+        }
         return true;
     }
 
+    /** Reaps the records at the head of the window that are done, without waiting. */
+    private boolean reapDone() throws InterruptedException {
+        while (!window.isEmpty() && window.peek().outcome().isDone()) {
+            if (!reapHead(false)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private boolean reapHead(boolean wait) throws InterruptedException {
+        InFlight head = window.peek();
+        Throwable failure = outcome(head);
+        if (failure == null) {
+            window.remove();
+            commit(head.tp(), head.offset() + 1);
+            attempts = 0;
+            return true;
+        }
+        if (failure instanceof Error error) {
+            throw error;
+        }
+        if (failure instanceof InterruptedException interrupted) {
+            throw interrupted;
+        }
+        if (!running.get()) {
+            return false; // abandoned on shutdown: not committed, delivered again
+        }
+        LOGGER.atWarn().setMessage("record not done, it will be handled again").addKeyValue("topic", head.tp().topic())
+                .addKeyValue("partition", head.tp().partition()).addKeyValue("offset", head.offset())
+                .addKeyValue("reason", Failures.reason(failure)).setCause(LOGGER.isDebugEnabled() ? failure : null).log();
+        drain();
+        attempts++;
+        pause(attempts);
+        return false;
+    }
+
+    /** What the record's handler threw, or null; waits for it. */
+    private static Throwable outcome(InFlight record) throws InterruptedException {
+        try {
+            return record.outcome().get();
+        } catch (java.util.concurrent.ExecutionException e) {
+            return e.getCause(); // never: outcomes complete normally
+        }
+    }
+
+    /**
+     * Waits for every record in the window; commits each partition up to its first record not done
+     * and seeks back to that record, so that it and those after it are delivered again.
+     *
+     * @return the partitions sought back (empty: every record was done)
+     */
+    private java.util.Set<TopicPartition> drain() throws InterruptedException {
+        java.util.Set<TopicPartition> rewound = new java.util.HashSet<>();
+        while (!window.isEmpty()) {
+            InFlight record = window.remove();
+            Throwable failure = outcome(record);
+            if (failure instanceof Error error) {
+                throw error;
+            }
+            if (rewound.contains(record.tp())) {
+                continue;
+            }
+            if (failure == null) {
+                commit(record.tp(), record.offset() + 1);
+            } else {
+                rewound.add(record.tp());
+                consumer.seek(record.tp(), record.offset());
+            }
+        }
+        return rewound;
+    }
+
+    /** On the way out: waits for the handlers still running, commits what they finished (best effort). */
+    private void awaitWindow() {
+        try {
+            drain();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException e) {
+            LOGGER.atDebug().setMessage("commit on the way out").setCause(e).log();
+        }
+        window.clear();
+    }
+
     private int attempts;
-    private ConsumerRecord<byte[], byte[]> current;
 
     /**
      * Sets the record in hand aside on the dead-letter topic with the reason (a record that is
@@ -214,7 +381,11 @@ public abstract class RecordLoop<K, V> implements Runnable, AutoCloseable {
      * {@link #handle}, which then returns normally.
      */
     protected void refuse(String reason) throws Exception {
-        deadLetters.send(current, reason);
+        ConsumerRecord<byte[], byte[]> record = current.get();
+        if (record == null) {
+            throw new IllegalStateException("refuse is called from handle, on its thread");
+        }
+        deadLetters.send(record, reason);
     }
 
     /** Seeks back to the record and waits before it is delivered again. */

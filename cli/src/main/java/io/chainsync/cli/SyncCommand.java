@@ -7,6 +7,7 @@ import io.chainsync.kafka.ClientConfig;
 import io.chainsync.kafka.PipelineTopics;
 import io.chainsync.scanner.JobSpec;
 
+import io.chainsync.stack.KafkaBroker;
 import io.chainsync.stack.LocalStack;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,17 +28,17 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code chainsync sync}: the whole pipeline in one command. Without addresses it starts a local
- * broker and registry itself; it runs the scanner, planner and copiers in-process, submits the
- * job, waits for it and shuts everything down.
+ * broker itself (a pipeline private to this process: no registry, every topic plain Avro); it
+ * runs the scanner, planner and copiers in-process, submits the job, waits for it and shuts
+ * everything down.
  */
 @Command(name = "sync", mixinStandardHelpOptions = true,
         description = {"Reconstructs a chain through the Kafka pipeline, all in this process.",
-            "Without --bootstrap-servers/--registry-url it starts a local Kafka and registry itself."})
+            "Without --bootstrap-servers/--registry-url it starts a local Kafka broker itself."})
 final class SyncCommand implements Callable<Integer> {
 
     /** The log of the embedded broker, Kafka clients and Streams, in the work directory (docs/operations.md). */
     static final String LOG_FILE = "sync.log";
-    private static final String REGISTRY_LOG = "registry.log";
 
     @Spec
     CommandSpec spec;
@@ -86,29 +87,20 @@ final class SyncCommand implements Callable<Integer> {
         Path destRoot = dest.toAbsolutePath().normalize();
         Files.createDirectories(destRoot);
         Path work = Files.createTempDirectory("chainsync-sync");
-        LocalStack stack = null;
+        KafkaBroker broker = null;
         boolean ok = false;
         SyncLog log = SyncLog.to(work.resolve(LOG_FILE));
         try {
             ClientConfig config;
-            Runnable registryReady;
             if (bootstrapServers == null) {
                 long t0 = Timing.start();
-                // the registry's JVM starts while the broker, the topics and the services do
-                stack = LocalStack.launch(LocalStack.Settings.defaults(work.resolve("stack")).withEphemeral(true));
+                // a pipeline private to this process: a broker alone, every topic plain Avro, no registry
+                broker = LocalStack.ephemeralBroker(work.resolve("stack"));
                 Timing.phase("stack.broker", t0);
-                config = new ClientConfig(stack.bootstrapServers(), stack.registryUrl(), Map.of(), Map.of(),
-                        names.names());
-                LocalStack started = stack;
-                registryReady = () -> {
-                    long t1 = Timing.start();
-                    started.awaitRegistry();
-                    Timing.phase("stack.registry", t1);
-                };
+                config = ClientConfig.privatePipeline(broker.bootstrapServers(), names.names());
             } else {
                 config = KafkaOptions.config(bootstrapServers, registryUrl, kafkaConfig, registryConfig, names.names());
                 Reachability.check(config, Duration.ofSeconds(30));
-                registryReady = () -> { };
             }
             int partitions = topicOptions.partitions();
             if (bootstrapServers != null) {
@@ -119,8 +111,7 @@ final class SyncCommand implements Callable<Integer> {
             PipelineTopics topics = config.topics();
             long t2 = Timing.start();
             try (EmbeddedPipeline pipeline = EmbeddedPipeline.start(config, work.resolve("planner"), destRoot,
-                    copierCount, partitions, EnumSet.allOf(EmbeddedPipeline.Role.class),
-                    registryReady)) {
+                    copierCount, partitions, EnumSet.allOf(EmbeddedPipeline.Role.class))) {
                 Timing.phase("pipeline.start", t2);
                 long t3 = Timing.start();
                 try (Jobs.Session session = Jobs.Session.open(config, topics)) {
@@ -140,28 +131,24 @@ final class SyncCommand implements Callable<Integer> {
             }
         } finally {
             long t4 = Timing.start();
-            if (stack != null) {
-                stack.close();
+            if (broker != null) {
+                broker.close();
             }
             Timing.phase("stack.close", t4);
             log.close();
             deleteTree(work, !ok);
             if (!ok) {
                 spec.commandLine().getErr().println("chainsync: the log of this run (Kafka clients, Streams"
-                        + (stack == null ? "" : ", the embedded broker and registry") + ") is kept in " + work);
+                        + (broker == null ? "" : ", the embedded broker") + ") is kept in " + work);
             }
         }
     }
 
-    /**
-     * Deletes the work directory; with {@code keepLogs}, {@value #LOG_FILE} and the registry's log (and the
-     * directories holding them) stay.
-     */
+    /** Deletes the work directory; with {@code keepLogs}, {@value #LOG_FILE} stays. */
     private static void deleteTree(Path dir, boolean keepLogs) {
         try (Stream<Path> paths = Files.walk(dir)) {
             paths.sorted(Comparator.reverseOrder())
-                    .filter(p -> !(keepLogs && (p.equals(dir.resolve(LOG_FILE))
-                            || p.getFileName().toString().equals(REGISTRY_LOG))))
+                    .filter(p -> !(keepLogs && p.equals(dir.resolve(LOG_FILE))))
                     .forEach(p -> p.toFile().delete()); // a directory that still holds a log stays
         } catch (Exception ignored) {
             // temporary state only

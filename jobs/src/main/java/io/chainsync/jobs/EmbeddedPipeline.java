@@ -64,23 +64,12 @@ public final class EmbeddedPipeline implements AutoCloseable {
     /** As {@link #start(ClientConfig, Path, Path, int, int)} with only the given services. */
     public static EmbeddedPipeline start(ClientConfig config, Path stateDir, Path destRoot, int copierCount,
                                          int partitions, Set<Role> roles) {
-        return start(config, stateDir, destRoot, copierCount, partitions, roles, () -> { });
-    }
-
-    /**
-     * As {@link #start(ClientConfig, Path, Path, int, int, Set)}, for a registry that may still be starting: the
-     * topics are created and the services started, which needs the broker alone, then {@code registryReady} is
-     * run (it returns once the registry serves, or throws) before the public schemas are registered. Nothing
-     * reads or writes a record before the first job, so no service needs the registry earlier.
-     */
-    public static EmbeddedPipeline start(ClientConfig config, Path stateDir, Path destRoot, int copierCount,
-                                         int partitions, Set<Role> roles, Runnable registryReady) {
         long t0 = Timing.start();
         TopicSetup.ensure(config, partitions, (short) 0); // replication: the broker's default
         Timing.phase("pipeline.topics", t0);
         Admin warmUp = warmUpCoordinators(config);
         try {
-            return start(config, stateDir, destRoot, copierCount, roles, registryReady);
+            return start(config, stateDir, destRoot, copierCount, roles);
         } finally {
             warmUp.close(Duration.ZERO);
         }
@@ -101,7 +90,7 @@ public final class EmbeddedPipeline implements AutoCloseable {
     }
 
     private static EmbeddedPipeline start(ClientConfig config, Path stateDir, Path destRoot, int copierCount,
-                                          Set<Role> roles, Runnable registryReady) {
+                                          Set<Role> roles) {
         long t1 = Timing.start();
         EmbeddedPipeline pipeline = new EmbeddedPipeline(config, stateDir, destRoot, copierCount,
                 "embedded-" + ProcessHandle.current().pid() + "-" + INSTANCES.incrementAndGet(), roles);
@@ -117,11 +106,7 @@ public final class EmbeddedPipeline implements AutoCloseable {
             for (int i = 0; i < pipeline.copiers.size(); i++) {
                 pipeline.spawn(pipeline.copiers.get(i), "chainsync-copier-" + i);
             }
-            // the services join their groups meanwhile
-            long t3 = Timing.start();
-            registryReady.run();
-            Timing.phase("pipeline.registry-wait", t3);
-            // registered while the planner starts and the groups settle; done before start returns
+            // registered while the planner starts and the groups settle (none with no registry)
             long t4 = Timing.start();
             Thread schemas = new Thread(() -> {
                 io.chainsync.kafka.SchemaContract.registerOrWarn(config);

@@ -32,13 +32,16 @@ public record ClientConfig(String bootstrapServers, String registryUrl, Map<Stri
         if (bootstrapServers == null || bootstrapServers.isBlank()) {
             throw new IllegalArgumentException("bootstrap servers must be given");
         }
-        if (registryUrl == null || !(registryUrl.startsWith("http://") || registryUrl.startsWith("https://"))) {
+        if (registryUrl != null && !(registryUrl.startsWith("http://") || registryUrl.startsWith("https://"))) {
             throw new IllegalArgumentException("registry URL must be an http(s) URL: " + registryUrl);
         }
         extra = Map.copyOf(Objects.requireNonNullElse(extra, Map.of()));
         ClientOverrides.check(extra);
         registry = Map.copyOf(Objects.requireNonNullElse(registry, Map.of()));
         names = Objects.requireNonNullElse(names, PipelineNames.DEFAULT);
+        if (registryUrl == null && !registry.isEmpty()) {
+            throw new IllegalArgumentException("registry client settings need a registry URL");
+        }
         for (String key : registry.keySet()) {
             if (!key.startsWith(REGISTRY_PREFIX)) {
                 throw new IllegalArgumentException("registry client setting '" + key + "' is not one of the Apicurio"
@@ -99,8 +102,26 @@ public record ClientConfig(String bootstrapServers, String registryUrl, Map<Stri
         return ClientOverrides.apply(properties(), extra, ClientOverrides.ADMIN);
     }
 
+    /**
+     * Serdes of the public topics: the registry's; with no registry (a pipeline private to one
+     * process, {@link #privatePipeline}) plain Avro like the internal topics.
+     */
     public SerdeFactory serdes() {
-        return new RegistrySerdes(registryUrl, registry);
+        return registryUrl == null ? new PlainAvroSerdes() : new RegistrySerdes(registryUrl, registry);
+    }
+
+    /** Whether there is a schema registry (a shared cluster's contract); false for {@link #privatePipeline}. */
+    public boolean hasRegistry() {
+        return registryUrl != null;
+    }
+
+    /**
+     * A pipeline private to one process ({@code chainsync sync} on its embedded broker): no
+     * registry, every topic plain Avro. Nothing outside the process reads its topics, so there is
+     * no contract to register.
+     */
+    public static ClientConfig privatePipeline(String bootstrapServers, PipelineNames names) {
+        return new ClientConfig(bootstrapServers, null, Map.of(), Map.of(), names);
     }
 
     /** The same cluster and settings under other names (a topic and group prefix). */

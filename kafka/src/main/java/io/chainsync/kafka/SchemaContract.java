@@ -81,6 +81,9 @@ public final class SchemaContract {
      * (the serdes register on first use anyway), never a reason not to start.
      */
     public static void registerOrWarn(ClientConfig config) {
+        if (!config.hasRegistry()) {
+            return; // a private pipeline: no contract to register
+        }
         try {
             register(config, Duration.ofSeconds(10));
         } catch (InterruptedException e) {

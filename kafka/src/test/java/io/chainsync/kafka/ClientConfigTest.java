@@ -43,6 +43,24 @@ class ClientConfigTest {
     }
 
     @Test
+    void aPrivatePipelineHasNoRegistryAndEveryTopicIsPlainAvro() throws Exception {
+        ClientConfig config = ClientConfig.privatePipeline("b:9093", PipelineNames.DEFAULT);
+        assertFalse(config.hasRegistry());
+        PipelineTopics topics = config.topics();
+        io.chainsync.avro.JobKey key = new io.chainsync.avro.JobKey("job-1");
+        byte[] bytes = topics.jobs().keySerde().serializer().serialize(topics.jobs().name(), key);
+        // single-object encoding: marker C3 01, then the schema's fingerprint; nothing registered
+        assertEquals((byte) 0xC3, bytes[0]);
+        assertEquals((byte) 0x01, bytes[1]);
+        assertEquals(key, topics.jobs().keySerde().deserializer().deserialize(topics.jobs().name(), bytes));
+        assertTrue(topics.status().valueSerde().serializer() != null);
+        SchemaContract.registerOrWarn(config); // nothing to register, nothing to reach: returns at once
+        assertThrows(IllegalArgumentException.class, () -> new ClientConfig("b:9093", null, Map.of(),
+                Map.of("apicurio.auth.username", "u")), "registry settings without a registry");
+        assertThrows(IllegalArgumentException.class, () -> new ClientConfig("b:9093", "ftp://r"));
+    }
+
+    @Test
     void toStringNamesSettingsButNoPassword() {
         String s = new ClientConfig("b:9093", "https://r", KAFKA, REGISTRY).toString();
         assertTrue(s.contains("sasl.jaas.config") && s.contains("apicurio.auth.password"), s);

@@ -163,6 +163,15 @@ public final class LocalStack implements AutoCloseable {
     }
 
     /**
+     * A broker alone, for one run and thrown away afterwards ({@code chainsync sync}: a pipeline
+     * private to one process needs no registry): it stops without a controlled shutdown.
+     */
+    public static KafkaBroker ephemeralBroker(Path dir) {
+        return KafkaBroker.start(KafkaBroker.Settings.defaults(dir.toAbsolutePath().resolve("kafka"))
+                .withPorts(0, 0).withOverrides(EPHEMERAL_BROKER));
+    }
+
+    /**
      * Waits until the registry serves too (at once when it already did); on failure the registry is stopped and
      * the error names its log.
      */

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Pipeline measurements of issue 9 (not a CI step; figures in docs/benchmarks.md):
 #   sparse-8T    the 8 TiB layer with 8,192 scattered 64 KiB writes: `sync` vs `copy`        (goal sync <= 2x copy)
-#   warm-2G      a 2 GiB layer (1 GiB data in 1 MiB runs): a job submitted to running services
+#   warm-2G      a 2 GiB layer (1 GiB data in 1 MiB runs): a job submitted to running services, median of 3
 #                (stack, scanner, planner, one copier as separate JVMs) vs `copy`           (goal <= 1.15x)
 #   sync-empty   `sync` of an empty 1 MiB layer: start-up + shutdown of the embedded stack  (goal <= 8 s)
 #   planner-16M  16 M extents per context planned against the real broker by a planner process
@@ -48,6 +48,7 @@ errors() { # count of ERROR lines in the last command's output; the first three 
   grep -cE '(^| )ERROR( |$)|OutOfOrderSequence' "$work/out.log" || true
 }
 row() { printf '%-12s %s\n' "$1" "$2"; }
+median() { printf '%s\n' "$@" | sort -g | sed -n "$(( ($# + 1) / 2 ))p"; }
 
 trained=""
 train() { # the first copy and sync after a build record their class-data archives: not measured
@@ -99,16 +100,24 @@ warm_2g() {
   for ((i = 0; i < 1024; i++)); do cmds+=(-c "write -P $((i % 250 + 1)) $((i * 2))M 1M"); done
   qemu-io -f qcow2 "${cmds[@]}" "$img" >/dev/null
   serve_qcow2 "$img" "$work/two.sock"
-  local uri="nbd+unix:///?socket=$work/two.sock" c w
-  rm -rf "$work/d1"; c=$(seconds cs copy --layer "two.qcow2=$uri" --dest "$work/d1")
+  local uri="nbd+unix:///?socket=$work/two.sock" c w r copies=() warms=()
   start_stack
   mkdir -p "$work/root"
   start_services
   csbg "$work/copier.log" copier "${K[@]}" --dest-root "$work/root"
   # a first job warms the services up (group joins, topic metadata)
   cs submit "${K[@]}" --wait --dest warmup --layer "two.qcow2=$uri" >/dev/null 2>&1
-  w=$(seconds cs submit "${K[@]}" --wait --dest measured --layer "two.qcow2=$uri")
-  row warm-2G "copy $c s, warm pipeline (incl. the submit JVM) $w s, pipeline/copy $(echo "scale=2; $w / $c" | bc)x"
+  rm -rf "$work/root/warmup"
+  # copy and the job in turns, each after the last one's output is removed and the page cache
+  # written back, so that neither pays for the other's write-back; medians of 3
+  for r in 1 2 3; do
+    rm -rf "$work/d1"; sync; sleep 1
+    copies+=("$(seconds cs copy --layer "two.qcow2=$uri" --dest "$work/d1")")
+    rm -rf "$work/d1" "$work/root/measured"; sync; sleep 1
+    warms+=("$(seconds cs submit "${K[@]}" --wait --dest measured --layer "two.qcow2=$uri")")
+  done
+  c=$(median "${copies[@]}"); w=$(median "${warms[@]}")
+  row warm-2G "copy $c s (${copies[*]}), warm pipeline (incl. the submit JVM) $w s (${warms[*]}), pipeline/copy $(echo "scale=2; $w / $c" | bc)x"
 }
 
 sync_empty() {

@@ -432,16 +432,16 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
                 source = new Source(NbdClient.connect(NbdUri.parse(uri),
                         NbdClient.Options.defaults().withConnections(2)));
                 sources.put(uri, source);
-                for (Iterator<Source> eldest = sources.values().iterator();
-                     sources.size() > CACHED_SOURCES && eldest.hasNext(); ) {
-                    Source old = eldest.next();
-                    if (old.users == 0) { // one a task is using stays until it is done
-                        eldest.remove();
-                        old.client.close();
-                    }
+            }
+            source.users++; // before the eviction below: never this task's own connection
+            for (Iterator<Source> eldest = sources.values().iterator();
+                 sources.size() > CACHED_SOURCES && eldest.hasNext(); ) {
+                Source old = eldest.next();
+                if (old.users == 0) { // one a task is using stays until it is done
+                    eldest.remove();
+                    old.client.close();
                 }
             }
-            source.users++;
             return source;
         }
     }

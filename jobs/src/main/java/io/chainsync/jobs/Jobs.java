@@ -152,7 +152,13 @@ public final class Jobs {
                 }
                 return p;
             });
-            JobStatusView statuses = new JobStatusView(config, topics, "chainsync-submit");
+            JobStatusView statuses;
+            try {
+                statuses = new JobStatusView(config, topics, "chainsync-submit");
+            } catch (RuntimeException e) {
+                producer.thenAccept(p -> p.close(Duration.ZERO));
+                throw e;
+            }
             Session session = new Session(topics, statuses, producer);
             if (!statuses.awaitCaughtUp(Duration.ofSeconds(30))) {
                 session.close();

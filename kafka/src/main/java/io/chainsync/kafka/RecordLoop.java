@@ -281,7 +281,7 @@ public abstract class RecordLoop<K, V> implements Runnable, AutoCloseable {
      */
     private boolean reap(int keep) throws InterruptedException {
         while (window.size() > keep) {
-            if (!reapHead(true)) {
+            if (!reapHead()) {
                 return false;
             }
         }
@@ -291,14 +291,15 @@ public abstract class RecordLoop<K, V> implements Runnable, AutoCloseable {
     /** Reaps the records at the head of the window that are done, without waiting. */
     private boolean reapDone() throws InterruptedException {
         while (!window.isEmpty() && window.peek().outcome().isDone()) {
-            if (!reapHead(false)) {
+            if (!reapHead()) {
                 return false;
             }
         }
         return true;
     }
 
-    private boolean reapHead(boolean wait) throws InterruptedException {
+    /** Reaps the window's oldest record, waiting for it; see {@link #reap}. */
+    private boolean reapHead() throws InterruptedException {
         InFlight head = window.peek();
         Throwable failure = outcome(head);
         if (failure == null) {
@@ -361,8 +362,26 @@ public abstract class RecordLoop<K, V> implements Runnable, AutoCloseable {
         return rewound;
     }
 
-    /** On the way out: waits for the handlers still running, commits what they finished (best effort). */
+    /**
+     * On the way out: waits for every handler still running (before the consumer closes and
+     * {@link #closed} releases what handlers use), then commits what they finished, best effort.
+     */
     private void awaitWindow() {
+        boolean interrupted = false;
+        for (InFlight record : window) {
+            while (!record.outcome().isDone()) {
+                try {
+                    record.outcome().get();
+                } catch (InterruptedException e) {
+                    interrupted = true; // a handler may still use the consumer's resources: wait on
+                } catch (java.util.concurrent.ExecutionException e) {
+                    break; // never: outcomes complete normally
+                }
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
         try {
             drain();
         } catch (InterruptedException e) {

@@ -68,13 +68,18 @@ class CopierCrashIT {
                     victim.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
                     JobStatus status = Jobs.await(config, topics, job.job(), Duration.ofSeconds(180), s -> { })
                             .orElseThrow(() -> new AssertionError("job did not finish"));
-                    assertEquals(JobState.COMPLETE, status.getState(), String.valueOf(status));
+                    assertEquals(JobState.COMPLETE, status.getState(), () -> status + "\nsource alive: "
+                            + source.isAlive() + ", its output (last 2000 chars): " + tail(source.output(), 2000));
                 } finally {
                     victim.destroyForcibly();
                 }
             }
         }
         ChainJudge.assertExact(chain, destRoot.resolve("crash"));
+    }
+
+    private static String tail(String text, int chars) {
+        return text.length() <= chars ? text : text.substring(text.length() - chars);
     }
 
     private static void awaitMembers(ClientConfig config, int members, Duration timeout) throws Exception {

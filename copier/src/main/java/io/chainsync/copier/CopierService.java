@@ -141,6 +141,9 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
                 .setChunk(plan.getChunk()).setKind(plan.getKind()).setWorker(worker).setBytes(0).setError(null)
                 .setAttempt(plan.getAttempt());
         String what = plan.getKind() == TaskKind.COPY ? "chunk " + plan.getChunk() : "finalize";
+        // a task is judged by its job's status: not before the view has read the status topic once
+        // (else a worker that just started would redo, and lock the destination of, a finished job)
+        jobStates.awaitCaughtUp(java.time.Duration.ofSeconds(30));
         JobStatus status = jobStates.status(plan.getJob());
         if (status != null && plan.getAttempt() < status.getAttempt()) {
             // a task of an attempt that a retry superseded: the retry's own tasks redo it

@@ -21,6 +21,7 @@ import java.util.Properties;
 import java.util.concurrent.ExecutionException;
 import java.util.function.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -97,43 +98,22 @@ public final class Jobs {
     /** As {@link #await(ClientConfig, PipelineTopics, String, Duration, Consumer)}, for an attempt of the job or a later one. */
     public static Optional<JobStatus> await(ClientConfig config, PipelineTopics topics, String jobId, int attempt,
                                             Duration timeout, Consumer<JobStatus> onUpdate) {
-        try (JobStatusView statuses = new JobStatusView(config, topics, "chainsync-await")) {
-            return await(statuses, jobId, attempt, timeout, onUpdate);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return Optional.empty();
-        }
-    }
-
-    /**
-     * Follows the job through {@code statuses}, at {@code attempt} or a later one, until it is
-     * COMPLETE or FAILED, calling {@code onUpdate} with every status seen (the current one first).
-     *
-     * @return the final status, or empty on timeout
-     */
-    private static Optional<JobStatus> await(JobStatusView statuses, String jobId, int attempt, Duration timeout,
-                                             Consumer<JobStatus> onUpdate) throws InterruptedException {
-        java.util.concurrent.BlockingQueue<JobStatus> updates = new java.util.concurrent.LinkedBlockingQueue<>();
         long deadline = System.nanoTime() + timeout.toNanos();
-        try (AutoCloseable following = statuses.follow(jobId, updates::add)) {
-            while (true) {
-                JobStatus status = updates.poll(deadline - System.nanoTime(), java.util.concurrent.TimeUnit.NANOSECONDS);
-                if (status == null) {
-                    return Optional.empty();
-                }
-                if (status.getAttempt() < attempt) {
-                    continue;
-                }
-                onUpdate.accept(status);
-                if (JobStatusView.ended(status.getState())) {
-                    return Optional.of(status);
+        try (KafkaConsumer<JobKey, JobStatus> consumer = statusConsumer(config, topics)) {
+            while (System.nanoTime() < deadline) {
+                for (ConsumerRecord<JobKey, JobStatus> r : consumer.poll(Duration.ofMillis(200))) {
+                    JobStatus status = r.value();
+                    if (status == null || !jobId.equals(status.getJob()) || status.getAttempt() < attempt) {
+                        continue;
+                    }
+                    onUpdate.accept(status);
+                    if (JobStatusView.ended(status.getState())) {
+                        return Optional.of(status);
+                    }
                 }
             }
-        } catch (InterruptedException | RuntimeException e) {
-            throw e;
-        } catch (Exception e) {
-            throw new IllegalStateException(e); // closing a follower throws nothing
         }
+        return Optional.empty();
     }
 
     /**
@@ -235,7 +215,28 @@ public final class Jobs {
          */
         public Optional<JobStatus> await(String jobId, int attempt, Duration timeout, Consumer<JobStatus> onUpdate)
                 throws InterruptedException {
-            return Jobs.await(statuses, jobId, attempt, timeout, onUpdate);
+            java.util.concurrent.BlockingQueue<JobStatus> updates = new java.util.concurrent.LinkedBlockingQueue<>();
+            long deadline = System.nanoTime() + timeout.toNanos();
+            try (AutoCloseable following = statuses.follow(jobId, updates::add)) {
+                while (true) {
+                    JobStatus status = updates.poll(deadline - System.nanoTime(),
+                            java.util.concurrent.TimeUnit.NANOSECONDS);
+                    if (status == null) {
+                        return Optional.empty();
+                    }
+                    if (status.getAttempt() < attempt) {
+                        continue;
+                    }
+                    onUpdate.accept(status);
+                    if (JobStatusView.ended(status.getState())) {
+                        return Optional.of(status);
+                    }
+                }
+            } catch (InterruptedException | RuntimeException e) {
+                throw e;
+            } catch (Exception e) {
+                throw new IllegalStateException(e); // closing a follower throws nothing
+            }
         }
 
         private void produce(SyncJob record) throws InterruptedException, ExecutionException {

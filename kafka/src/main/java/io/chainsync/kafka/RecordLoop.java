@@ -150,9 +150,9 @@ public abstract class RecordLoop<K, V> implements Runnable, AutoCloseable {
                 }
                 ConsumerRecords<byte[], byte[]> records = poll();
                 if (records.isEmpty()) {
-                    if (!window.isEmpty()) {
-                        reap(0);
-                        continue; // an idle topic: the window empties before positions are committed
+                    // an idle topic: the window empties before positions are committed and housekeeping runs
+                    if (!reap(0)) {
+                        continue; // sought back after a record not done
                     }
                     commitIdlePositions();
                     try {

@@ -88,10 +88,14 @@ class RecordLoopWindowIT {
                     assertTrue(loop.done.contains((long) i), "record " + i + " was never done: " + loop.done);
                 }
                 // every record after the failed one that was handled beside it is handled again
+                // (handlers run side by side, so the order within the redelivered window is free)
                 List<Long> order = loop.handled;
-                int firstRedo = order.lastIndexOf(2L);
-                assertTrue(order.subList(firstRedo, order.size()).containsAll(List.of(3L, 4L, 5L)),
-                        "records after the failed one were not delivered again after it: " + order);
+                int failedAt = loop.failedAt.get();
+                assertTrue(failedAt > 0, "record 2 never failed: " + order);
+                assertTrue(order.subList(failedAt, order.size()).containsAll(List.of(2L, 3L, 4L, 5L)),
+                        "records after the failed one were not delivered again after it: " + order
+                                + " (failed after " + failedAt + " handlings)");
+                assertEquals(2, loop.attemptsOf(3), "record 3 ran beside the failed record 2, so it is handled again");
             }
         }
     }
@@ -107,6 +111,9 @@ class RecordLoopWindowIT {
         final CountDownLatch slowStarted = new CountDownLatch(1);
         final CountDownLatch releaseSlow = new CountDownLatch(1);
         final CountDownLatch fastDone = new CountDownLatch(1);
+        final CountDownLatch threeStarted = new CountDownLatch(1);
+        /** How many handlings had begun when record 2 failed. */
+        final AtomicInteger failedAt = new AtomicInteger(-1);
         final AtomicInteger inHand = new AtomicInteger();
         final AtomicInteger maxInHand = new AtomicInteger();
         final List<Long> handled = new CopyOnWriteArrayList<>();
@@ -138,8 +145,14 @@ class RecordLoopWindowIT {
                 } else if (offset == 1) {
                     fastDone.countDown();
                 } else if (offset == 2 && firstTime) {
-                    Thread.sleep(200); // record 3 is taken meanwhile
+                    // record 3 is taken into the window meanwhile, so it is in hand when record 2 fails
+                    if (!threeStarted.await(30, TimeUnit.SECONDS)) {
+                        throw new IllegalStateException("record 3 was not handled beside record 2: no window");
+                    }
+                    failedAt.set(handled.size());
                     throw new java.io.IOException("record 2 fails once");
+                } else if (offset == 3) {
+                    threeStarted.countDown();
                 }
                 done.add(offset);
             } finally {

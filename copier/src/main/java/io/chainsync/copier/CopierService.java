@@ -128,7 +128,7 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
             t.setDaemon(true);
             return t;
         });
-        this.copier = new DataCopier(256 << 10, 64, writers); // as copy's defaults: 16 MiB of reads in flight
+        this.copier = new DataCopier(256 << 10, NbdClient.QUEUE_DEPTH, writers); // as copy's defaults
     }
 
     @Override

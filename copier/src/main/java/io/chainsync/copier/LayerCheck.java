@@ -46,8 +46,9 @@ import java.util.concurrent.Future;
  *
  * <p>The content is compared span by span ({@link #SPAN} bytes), pipelined like the copy: the
  * source's DATA ranges of the next spans are read asynchronously in {@link #REQUEST} pieces spread
- * over the client's connections while worker threads read the destination's data clusters (each
- * contiguous host run with one read) and compare and hash earlier spans. At most {@link #WINDOW}
+ * over the client's connections ({@link NbdClient#QUEUE_DEPTH} outstanding in all) while worker
+ * threads read the destination's data clusters (each contiguous host run with one read) and
+ * compare and hash earlier spans. At most {@link #WINDOW}
  * spans are in flight, so memory does not grow with the layer; their buffers are reused, span
  * after span (fresh 2 MiB arrays would cost a zeroing each, and a humongous allocation in G1's
  * small heaps). A range that holds no data on a side is neither read nor hashed there (an all-zero
@@ -120,7 +121,7 @@ public final class LayerCheck {
         NbdClient.Options clientOptions = NbdClient.Options.defaults()
                 .withMetaContexts(DecisionTable.requestedContexts(dirtyBitmap))
                 .withConnections(connections)
-                .withMaxInFlight(Math.max(16, 2 * WINDOW * (SPAN / REQUEST) / connections));
+                .withMaxInFlight(Math.max(1, NbdClient.QUEUE_DEPTH / connections));
         try (NbdClient client = NbdClient.connect(source, clientOptions);
              Destination dest = Destination.open(target)) {
             DecisionTable.Mode mode = modes.of(client.metaContexts());

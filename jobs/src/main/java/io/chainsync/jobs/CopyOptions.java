@@ -2,6 +2,7 @@ package io.chainsync.jobs;
 
 import io.chainsync.core.ClusterSizes;
 import io.chainsync.kafka.Backoff;
+import io.chainsync.nbd.NbdClient;
 import java.util.OptionalInt;
 
 /**
@@ -47,12 +48,14 @@ public record CopyOptions(OptionalInt clusterBits, int connections, int requestS
     }
 
     /**
-     * 4 connections, 64 reads of 256 KiB in flight (16 MiB of direct buffers), 2 writer threads.
-     * Many smaller requests keep qemu-nbd busier than few large ones: on the 1 GiB benchmark layer
-     * the data phase took 2.8–3.6 s instead of 9–11 s with 32 × 2 MiB (docs/benchmarks.md).
+     * 4 connections, {@link NbdClient#QUEUE_DEPTH} (16) reads of 256 KiB in flight (4 MiB of direct
+     * buffers), 2 writer threads. Smaller requests keep qemu-nbd busier than few large ones: on the
+     * 1 GiB benchmark layer the data phase took 2.8–3.6 s instead of 9–11 s with 32 × 2 MiB; and 16
+     * outstanding serve it better than 64, which only oversubscribe its worker threads
+     * (docs/benchmarks.md).
      */
     public static CopyOptions defaults() {
-        return new CopyOptions(OptionalInt.empty(), 4, 256 << 10, 64, 2, null, Backoff.TASKS);
+        return new CopyOptions(OptionalInt.empty(), 4, 256 << 10, NbdClient.QUEUE_DEPTH, 2, null, Backoff.TASKS);
     }
 
     /** With a cluster size in bytes: a power of two from 512 B to 2 MiB. */

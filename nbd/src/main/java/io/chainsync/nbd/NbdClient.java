@@ -103,6 +103,15 @@ public final class NbdClient implements AutoCloseable {
     public static final Duration DEFAULT_REQUEST_TIMEOUT = Duration.ofSeconds(60);
 
     /**
+     * Reads to keep outstanding at one source, over all its connections, when moving bulk data:
+     * qemu-nbd serves up to 16 requests of a client at a time, each on a worker thread of its own,
+     * and more outstanding only add workers contending for the same CPUs. On the 2 vCPU benchmark
+     * machine, 32 or 64 outstanding reads cost qemu-nbd 2 to 2.5 times the CPU time of 16 for the
+     * same bytes, and made both {@code copy} and {@code verify} slower (docs/benchmarks.md).
+     */
+    public static final int QUEUE_DEPTH = 16;
+
+    /**
      * Deadlines of every client in the JVM: connect + handshake watchdogs and request deadlines. Its
      * tasks only close sockets; callbacks never run on it.
      */

@@ -4,6 +4,7 @@ import io.chainsync.copier.CopierService;
 import io.chainsync.jobs.EmbeddedPipeline;
 import io.chainsync.jobs.Jobs;
 import io.chainsync.kafka.ClientConfig;
+import io.chainsync.kafka.KafkaClients;
 import io.chainsync.kafka.PipelineTopics;
 import io.chainsync.scanner.JobSpec;
 import io.chainsync.scanner.LayerSpec;
@@ -21,15 +22,22 @@ import io.chainsync.testkit.QemuNbdServer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A copier worker killed with SIGKILL in the middle of a job: its uncommitted tasks go to the
- * surviving worker, half-written chunks are written again, and the layer still comes out exact.
+ * A copier worker killed with SIGKILL in the middle of a job (while its partitions hold tasks it
+ * has not committed): its uncommitted tasks go to the surviving worker, half-written chunks are
+ * written again, and the layer still comes out exact.
  */
 class CopierCrashIT {
 
@@ -66,7 +74,10 @@ class CopierCrashIT {
                     Jobs.submit(config, topics, job);
                     Thread.sleep(3_000); // both workers are inside their first chunks now
                     assertTrue(victim.isAlive(), "the second copier died on its own: see victim.log");
+                    // the kill must fall mid-work: the victim's partitions hold tasks it has not committed
+                    long held = tasksHeldByOtherProcess(config, topics.plans().name());
                     victim.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+                    assertTrue(held > 0, "the victim held no task when it was killed: the test proves nothing");
                     JobStatus status = Jobs.await(config, topics, job.job(), Duration.ofSeconds(180), s -> { })
                             .orElseThrow(() -> new AssertionError("job did not finish"));
                     assertEquals(JobState.COMPLETE, status.getState(), () -> status + "\nsource alive: "
@@ -81,6 +92,41 @@ class CopierCrashIT {
 
     private static String tail(String text, int chars) {
         return text.length() <= chars ? text : text.substring(text.length() - chars);
+    }
+
+    /**
+     * The tasks not yet committed on the partitions of the copier group's members that are not
+     * this JVM's (the embedded pipeline's clients are named {@code embedded-PID-...}): records
+     * between the group's committed offset and the end of each such partition, read as the
+     * copiers read them (committed transactions only, so transaction markers are not counted).
+     */
+    private static long tasksHeldByOtherProcess(ClientConfig config, String plans) throws Exception {
+        String ours = "embedded-" + ProcessHandle.current().pid() + "-";
+        Set<TopicPartition> theirs = new HashSet<>();
+        Map<TopicPartition, OffsetAndMetadata> committed;
+        try (Admin admin = Admin.create(config.properties())) {
+            var group = admin.describeConsumerGroups(List.of(CopierService.GROUP)).all().get()
+                    .get(CopierService.GROUP);
+            group.members().stream().filter(m -> !m.clientId().startsWith(ours))
+                    .forEach(m -> theirs.addAll(m.assignment().topicPartitions()));
+            committed = admin.listConsumerGroupOffsets(CopierService.GROUP).partitionsToOffsetAndMetadata().get();
+        }
+        assertTrue(!theirs.isEmpty(), "the victim has no partition of " + plans);
+        long held = 0;
+        try (KafkaConsumer<byte[], byte[]> reader = KafkaClients.consumer(config, "crash-test-reader", "crash-test")) {
+            reader.assign(theirs);
+            Map<TopicPartition, Long> ends = reader.endOffsets(theirs);
+            for (TopicPartition tp : theirs) {
+                OffsetAndMetadata c = committed.get(tp);
+                reader.seek(tp, c == null ? 0 : c.offset());
+            }
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (theirs.stream().anyMatch(tp -> reader.position(tp) < ends.get(tp))
+                    && System.nanoTime() < deadline) {
+                held += reader.poll(Duration.ofMillis(200)).count();
+            }
+        }
+        return held;
     }
 
     private static void awaitMembers(ClientConfig config, int members, Duration timeout) throws Exception {

@@ -60,5 +60,6 @@ USER chainsync
 EXPOSE 9400
 # bounded heap by default (copy and the services stream; see docs/design.md); JAVA_OPTS adds to or overrides it
 ENV JAVA_OPTS=""
-# copy: the client compiler only, as bin/chainsync (docs/benchmarks.md)
-ENTRYPOINT ["sh", "-c", "case \"$1\" in copy) jit=-XX:TieredStopAtLevel=1;; *) jit=;; esac; exec java -Xmx256m -XX:SharedArchiveFile=/opt/chainsync/chainsync.jsa -Xlog:cds=off -Xlog:cds+dynamic=off $jit $JAVA_OPTS -jar /opt/chainsync/chainsync-cli.jar \"$@\"", "chainsync"]
+# the compiler as bin/chainsync chooses it (docs/design.md, "Start-up of copy"): copy, the client
+# compiler only; verify, sync and copy --verify, C2 for their hottest loops only (SHA-256 needs C2)
+ENTRYPOINT ["sh", "-c", "hot='-XX:Tier4InvocationThreshold=100000 -XX:Tier4MinInvocationThreshold=50000 -XX:Tier4CompileThreshold=100000 -XX:Tier4BackEdgeThreshold=1000000'; jit=; case \"$1\" in copy) jit=-XX:TieredStopAtLevel=1; for a in \"$@\"; do case \"$a\" in --verify|--verify=*) jit=$hot;; esac; done;; verify|sync) jit=$hot;; esac; exec java -Xmx256m -XX:SharedArchiveFile=/opt/chainsync/chainsync.jsa -Xlog:cds=off -Xlog:cds+dynamic=off $jit $JAVA_OPTS -jar /opt/chainsync/chainsync-cli.jar \"$@\"", "chainsync"]

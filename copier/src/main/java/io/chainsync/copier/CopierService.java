@@ -170,8 +170,12 @@ public final class CopierService extends RecordLoop<ChunkKey, ChunkPlan> {
                 result.setBytes(run(plan));
                 result.setState(ResultState.DONE).setVerified(plan.getKind() == TaskKind.FINALIZE && plan.getVerify());
                 chunksDone.increment();
+                long took = System.nanoTime() - started;
                 ServiceMetrics.chunkTimer(plan.getKind() == TaskKind.COPY ? "copy" : "finalize")
-                        .record(System.nanoTime() - started, java.util.concurrent.TimeUnit.NANOSECONDS);
+                        .record(took, java.util.concurrent.TimeUnit.NANOSECONDS);
+                LOGGER.atDebug().setMessage("task done").addKeyValue("job", plan.getJob())
+                        .addKeyValue("layer", plan.getName()).addKeyValue("task", what)
+                        .addKeyValue("bytes", result.getBytes()).addKeyValue("ms", took / 1_000_000).log();
                 break;
             } catch (InterruptedException e) {
                 throw e;

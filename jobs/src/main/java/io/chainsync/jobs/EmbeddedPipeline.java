@@ -43,18 +43,41 @@ public final class EmbeddedPipeline implements AutoCloseable {
         PipelineTopics topics = config.topics();
         this.planner = roles.contains(Role.PLANNER)
                 ? PlannerService.create(config, PlannerService.Settings.of(config, stateDir)) : null;
-        this.scanner = roles.contains(Role.SCANNER) ? new ScannerService(config, topics, prefix + "-scanner") : null;
-        if (!roles.contains(Role.COPIERS)) {
-            copierCount = 0;
+        if (planner != null) {
+            // started first: its first rebalance (internal topics, stores) is the longest step of a
+            // start, and the other services' clients are built meanwhile
+            planner.start();
         }
-        for (int i = 0; i < copierCount; i++) {
-            copiers.add(new CopierService(config, topics, destRoot, prefix + "-copier-" + i));
+        ScannerService scannerService = null;
+        try {
+            scannerService = roles.contains(Role.SCANNER) ? new ScannerService(config, topics, prefix + "-scanner")
+                    : null;
+            for (int i = 0; roles.contains(Role.COPIERS) && i < copierCount; i++) {
+                copiers.add(new CopierService(config, topics, destRoot, prefix + "-copier-" + i));
+            }
+        } catch (RuntimeException e) {
+            closeQuietly(scannerService);
+            copiers.forEach(EmbeddedPipeline::closeQuietly);
+            closeQuietly(planner);
+            throw e;
+        }
+        this.scanner = scannerService;
+    }
+
+    private static void closeQuietly(AutoCloseable service) {
+        if (service == null) {
+            return;
+        }
+        try {
+            service.close();
+        } catch (Exception e) {
+            LOGGER.atDebug().setMessage("close after a failed start").setCause(e).log();
         }
     }
 
     /**
-     * Creates the topics, starts the planner and waits until it runs, then starts the scanner and
-     * {@code copierCount} copier workers.
+     * Creates the topics, starts the planner, builds and starts the scanner and {@code copierCount}
+     * copier workers while it rebalances, and waits until it runs.
      */
     public static EmbeddedPipeline start(ClientConfig config, Path stateDir, Path destRoot, int copierCount,
                                          int partitions) {
@@ -96,10 +119,7 @@ public final class EmbeddedPipeline implements AutoCloseable {
                 "embedded-" + ProcessHandle.current().pid() + "-" + INSTANCES.incrementAndGet(), roles);
         Timing.phase("pipeline.clients", t1);
         try {
-            long t2 = Timing.start();
-            if (pipeline.planner != null) {
-                pipeline.planner.start();
-            }
+            long t2 = t1; // the planner started as it was built
             if (pipeline.scanner != null) {
                 pipeline.spawn(pipeline.scanner, "chainsync-scanner");
             }

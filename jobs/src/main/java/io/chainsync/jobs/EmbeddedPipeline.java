@@ -43,13 +43,13 @@ public final class EmbeddedPipeline implements AutoCloseable {
         PipelineTopics topics = config.topics();
         this.planner = roles.contains(Role.PLANNER)
                 ? PlannerService.create(config, PlannerService.Settings.of(config, stateDir)) : null;
-        if (planner != null) {
-            // started first: its first rebalance (internal topics, stores) is the longest step of a
-            // start, and the other services' clients are built meanwhile
-            planner.start();
-        }
         ScannerService scannerService = null;
         try {
+            if (planner != null) {
+                // started first: its first rebalance (internal topics, stores) is the longest step of
+                // a start, and the other services' clients are built meanwhile
+                planner.start();
+            }
             scannerService = roles.contains(Role.SCANNER) ? new ScannerService(config, topics, prefix + "-scanner")
                     : null;
             for (int i = 0; roles.contains(Role.COPIERS) && i < copierCount; i++) {

@@ -18,6 +18,7 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -110,24 +111,37 @@ final class SyncCommand implements Callable<Integer> {
             }
             PipelineTopics topics = config.topics();
             long t2 = Timing.start();
-            try (EmbeddedPipeline pipeline = EmbeddedPipeline.start(config, work.resolve("planner"), destRoot,
-                    copierCount, partitions, EnumSet.allOf(EmbeddedPipeline.Role.class))) {
+            // the job's session (its producer, a status view caught up) is opened while the planner rebalances
+            AtomicReference<Jobs.Session> opened = new AtomicReference<>();
+            EmbeddedPipeline started;
+            try {
+                started = EmbeddedPipeline.start(config, work.resolve("planner"), destRoot, copierCount, partitions,
+                        EnumSet.allOf(EmbeddedPipeline.Role.class), () -> {
+                            long t = Timing.start();
+                            opened.set(openSession(config, topics));
+                            Timing.phase("job.session", t);
+                        });
+            } catch (RuntimeException e) {
+                if (opened.get() != null) {
+                    opened.get().close();
+                }
+                throw e;
+            }
+            try (EmbeddedPipeline pipeline = started; Jobs.Session session = opened.get()) {
                 Timing.phase("pipeline.start", t2);
                 long t3 = Timing.start();
-                try (Jobs.Session session = Jobs.Session.open(config, topics)) {
-                    try {
-                        session.submit(job);
-                    } catch (IllegalArgumentException e) {
-                        throw new ParameterException(spec.commandLine(), e.getMessage());
-                    }
-                    Timing.phase("job.submit", t3);
-                    // with --verify the copiers verify each layer once finalized (JobOptions): the job's status says
-                    int code = SubmitCommand.awaitJob(spec, session, job.job(), 0,
-                            Duration.ofSeconds(jobOptions.timeoutSeconds), progressOptions, outputOptions);
-                    Timing.phase("job.run", t3);
-                    ok = code == 0;
-                    return code;
+                try {
+                    session.submit(job);
+                } catch (IllegalArgumentException e) {
+                    throw new ParameterException(spec.commandLine(), e.getMessage());
                 }
+                Timing.phase("job.submit", t3);
+                // with --verify the copiers verify each layer once finalized (JobOptions): the job's status says
+                int code = SubmitCommand.awaitJob(spec, session, job.job(), 0,
+                        Duration.ofSeconds(jobOptions.timeoutSeconds), progressOptions, outputOptions);
+                Timing.phase("job.run", t3);
+                ok = code == 0;
+                return code;
             }
         } finally {
             long t4 = Timing.start();
@@ -141,6 +155,17 @@ final class SyncCommand implements Callable<Integer> {
                 spec.commandLine().getErr().println("chainsync: the log of this run (Kafka clients, Streams"
                         + (broker == null ? "" : ", the embedded broker") + ") is kept in " + work);
             }
+        }
+    }
+
+    private static Jobs.Session openSession(ClientConfig config, PipelineTopics topics) {
+        try {
+            return Jobs.Session.open(config, topics);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while opening the job's session", e);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new IllegalStateException("cannot open the job's session: " + e.getCause().getMessage(), e.getCause());
         }
     }
 

@@ -39,12 +39,23 @@ public final class EmbeddedPipeline implements AutoCloseable {
     public enum Role { SCANNER, PLANNER, COPIERS }
 
     private EmbeddedPipeline(ClientConfig config, Path stateDir, Path destRoot, int copierCount, String prefix,
-                             Set<Role> roles) {
+                             Set<Role> roles, Admin admin, int internalPartitions) {
         PipelineTopics topics = config.topics();
+        long t0 = Timing.start();
         this.planner = roles.contains(Role.PLANNER)
                 ? PlannerService.create(config, PlannerService.Settings.of(config, stateDir)) : null;
+        Timing.phase("pipeline.planner-built", t0);
         ScannerService scannerService = null;
         try {
+            if (planner != null && internalPartitions > 0) {
+                // made while the planner joins its group: its first rebalance then finds them ready
+                planner.createInternalTopics(admin, internalPartitions).whenComplete((done, e) -> {
+                    if (e != null) {
+                        LOGGER.atDebug().setMessage("internal topics left to Streams").addKeyValue("reason",
+                                e.toString()).log();
+                    }
+                });
+            }
             if (planner != null) {
                 // started first: its first rebalance (internal topics, stores) is the longest step of
                 // a start, and the other services' clients are built meanwhile
@@ -87,12 +98,24 @@ public final class EmbeddedPipeline implements AutoCloseable {
     /** As {@link #start(ClientConfig, Path, Path, int, int)} with only the given services. */
     public static EmbeddedPipeline start(ClientConfig config, Path stateDir, Path destRoot, int copierCount,
                                          int partitions, Set<Role> roles) {
+        return start(config, stateDir, destRoot, copierCount, partitions, roles, () -> { });
+    }
+
+    /**
+     * As {@link #start(ClientConfig, Path, Path, int, int, Set)}, running {@code meanwhile} on the calling thread
+     * once the topics exist and the services are built, while the planner rebalances (e.g. opening the session a
+     * job is submitted through); what it throws stops the services and is thrown.
+     */
+    public static EmbeddedPipeline start(ClientConfig config, Path stateDir, Path destRoot, int copierCount,
+                                         int partitions, Set<Role> roles, Runnable meanwhile) {
         long t0 = Timing.start();
-        TopicSetup.ensure(config, partitions, (short) 0); // replication: the broker's default
+        Set<String> created = TopicSetup.ensure(config, partitions, (short) 0); // replication: the broker's default
         Timing.phase("pipeline.topics", t0);
+        // the planner's internal topics ahead only when every public topic was made here, with these partitions
+        int internalPartitions = created.containsAll(config.names().topics()) ? partitions : 0;
         Admin warmUp = warmUpCoordinators(config);
         try {
-            return start(config, stateDir, destRoot, copierCount, roles);
+            return start(config, stateDir, destRoot, copierCount, roles, warmUp, internalPartitions, meanwhile);
         } finally {
             warmUp.close(Duration.ZERO);
         }
@@ -113,10 +136,12 @@ public final class EmbeddedPipeline implements AutoCloseable {
     }
 
     private static EmbeddedPipeline start(ClientConfig config, Path stateDir, Path destRoot, int copierCount,
-                                          Set<Role> roles) {
+                                          Set<Role> roles, Admin admin, int internalPartitions,
+                                          Runnable meanwhile) {
         long t1 = Timing.start();
         EmbeddedPipeline pipeline = new EmbeddedPipeline(config, stateDir, destRoot, copierCount,
-                "embedded-" + ProcessHandle.current().pid() + "-" + INSTANCES.incrementAndGet(), roles);
+                "embedded-" + ProcessHandle.current().pid() + "-" + INSTANCES.incrementAndGet(), roles, admin,
+                internalPartitions);
         Timing.phase("pipeline.clients", t1);
         try {
             long t2 = t1; // the planner started as it was built
@@ -134,6 +159,7 @@ public final class EmbeddedPipeline implements AutoCloseable {
             }, "chainsync-schemas");
             schemas.setDaemon(true);
             schemas.start();
+            meanwhile.run();
             if (pipeline.planner != null && !pipeline.planner.awaitRunning(Duration.ofSeconds(60))) {
                 throw new IllegalStateException("the planner did not start within 60 s: " + pipeline.planner.state());
             }

@@ -1,6 +1,7 @@
 package io.chainsync.kafka;
 
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -37,8 +38,9 @@ public final class TopicSetup {
      *     {@code num.partitions}
      * @param replication the replication factor of topics created here; 0 or less: the broker's
      *     {@code default.replication.factor}
+     * @return the topics created here (with {@code partitions} partitions), none of which existed before
      */
-    public static void ensure(ClientConfig config, int partitions, short replication) {
+    public static Set<String> ensure(ClientConfig config, int partitions, short replication) {
         try (Admin admin = Admin.create(config.adminProperties())) {
             Set<String> existing = admin.listTopics().names().get();
             List<NewTopic> missing = new ArrayList<>();
@@ -56,15 +58,18 @@ public final class TopicSetup {
                         replication > 0 ? Optional.of(replication) : Optional.empty());
                 missing.add(topic.configs(configs));
             }
+            Set<String> created = new HashSet<>();
             if (!missing.isEmpty()) {
                 try {
                     admin.createTopics(missing).all().get();
+                    missing.forEach(t -> created.add(t.name()));
                 } catch (ExecutionException e) {
                     if (!(e.getCause() instanceof TopicExistsException)) {
                         throw e;
                     }
                 }
             }
+            return created;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while creating topics", e);

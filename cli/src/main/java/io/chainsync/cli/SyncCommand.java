@@ -107,7 +107,9 @@ final class SyncCommand implements Callable<Integer> {
             if (bootstrapServers != null) {
                 topicOptions.ensure(config); // a deployed cluster: the user's partitions and replication
             } else if (!spec.commandLine().getParseResult().hasMatchedOption("--partitions")) {
-                partitions = Math.max(1, copierCount); // embedded: one per copier, no more planner tasks than needed
+                // embedded: the fewest planner tasks (state stores to open); the plans topic gets one partition
+                // per copier (EmbeddedPipeline)
+                partitions = 1;
             }
             PipelineTopics topics = config.topics();
             long t2 = Timing.start();

@@ -87,8 +87,9 @@ public final class EmbeddedPipeline implements AutoCloseable {
     }
 
     /**
-     * Creates the topics, starts the planner, builds and starts the scanner and {@code copierCount}
-     * copier workers while it rebalances, and waits until it runs.
+     * Creates the topics ({@code partitions} each, 0: the broker's default; the plans topic at least one per
+     * copier), starts the planner, builds and starts the scanner and {@code copierCount} copier workers while it
+     * rebalances, and waits until it runs.
      */
     public static EmbeddedPipeline start(ClientConfig config, Path stateDir, Path destRoot, int copierCount,
                                          int partitions) {
@@ -109,7 +110,10 @@ public final class EmbeddedPipeline implements AutoCloseable {
     public static EmbeddedPipeline start(ClientConfig config, Path stateDir, Path destRoot, int copierCount,
                                          int partitions, Set<Role> roles, Runnable meanwhile) {
         long t0 = Timing.start();
-        Set<String> created = TopicSetup.ensure(config, partitions, (short) 0); // replication: the broker's default
+        // at least one plans partition per copier, whatever the planner's partitions (its tasks, its stores)
+        int plansPartitions = partitions > 0 ? Math.max(partitions, copierCount) : partitions;
+        // replication: the broker's default
+        Set<String> created = TopicSetup.ensure(config, partitions, plansPartitions, (short) 0);
         Timing.phase("pipeline.topics", t0);
         // the planner's internal topics ahead only when every public topic was made here, with these partitions
         int internalPartitions = created.containsAll(config.names().topics()) ? partitions : 0;

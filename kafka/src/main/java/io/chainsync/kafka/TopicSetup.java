@@ -38,9 +38,18 @@ public final class TopicSetup {
      *     {@code num.partitions}
      * @param replication the replication factor of topics created here; 0 or less: the broker's
      *     {@code default.replication.factor}
-     * @return the topics created here (with {@code partitions} partitions), none of which existed before
+     * @return the topics created here, none of which existed before
      */
     public static Set<String> ensure(ClientConfig config, int partitions, short replication) {
+        return ensure(config, partitions, partitions, replication);
+    }
+
+    /**
+     * As {@link #ensure(ClientConfig, int, short)}, with {@code plansPartitions} partitions for the plans topic:
+     * the copiers share its partitions, and it is the only topic the planner writes but does not read (its
+     * count is not the planner's task count).
+     */
+    public static Set<String> ensure(ClientConfig config, int partitions, int plansPartitions, short replication) {
         try (Admin admin = Admin.create(config.adminProperties())) {
             Set<String> existing = admin.listTopics().names().get();
             List<NewTopic> missing = new ArrayList<>();
@@ -54,7 +63,8 @@ public final class TopicSetup {
                 Map<String, String> configs = names.status().equals(name)
                         ? Map.of("cleanup.policy", "compact", "max.message.bytes", String.valueOf(maxBytes))
                         : Map.of("max.message.bytes", String.valueOf(maxBytes));
-                NewTopic topic = new NewTopic(name, partitions > 0 ? Optional.of(partitions) : Optional.empty(),
+                int count = names.plans().equals(name) ? plansPartitions : partitions;
+                NewTopic topic = new NewTopic(name, count > 0 ? Optional.of(count) : Optional.empty(),
                         replication > 0 ? Optional.of(replication) : Optional.empty());
                 missing.add(topic.configs(configs));
             }

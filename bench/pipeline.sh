@@ -122,7 +122,7 @@ warm_2g() {
   # the pipeline's own time: jobs sent by a client that is already up, from the send to the final status
   e2e_classes
   java -Xmx256m -cp "$root/e2e/target/test-classes:$jar" io.chainsync.e2e.WarmJobBench "$bootstrap" "$registry" \
-    two.qcow2 "$uri" sent 3 >"$work/warm.out" 2>&1 || { tail -20 "$work/warm.out" >&2; return 1; }
+    two.qcow2 "$uri" sent 3 "$work/root" >"$work/warm.out" 2>&1 || { tail -20 "$work/warm.out" >&2; return 1; }
   local p; p=$(sed -n 's/^warm-job-median \(\S*\) s/\1/p' "$work/warm.out")
   row warm-2G "sent by a running client: $(grep '^warm-job [0-9]' "$work/warm.out" | awk '{printf "%s ", $3}')s, median $p s, pipeline/copy $(echo "scale=2; $p / $c" | bc)x"
 }

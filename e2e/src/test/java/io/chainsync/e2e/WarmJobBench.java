@@ -7,6 +7,7 @@ import io.chainsync.kafka.ClientConfig;
 import io.chainsync.nbd.NbdUri;
 import io.chainsync.scanner.JobSpec;
 import io.chainsync.scanner.LayerSpec;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -14,10 +15,12 @@ import java.util.Optional;
 /**
  * Measurement, not a test (bench/pipeline.sh runs it): the pipeline's own time for a job on running services,
  * from the job record's send to its final status, as seen by a client that is already up (one that keeps its
- * producer, as an orchestrator submitting jobs to the topic would). {@code submit --wait} adds its JVM's start
- * and its clients' (about 2 s) to the same job. Prints one line per job, then the median.
+ * producer, as an orchestrator submitting jobs to the topic would), each job 3 s after the last one ended.
+ * {@code submit --wait} adds its JVM's start and its clients' (about 2 s) to the same job. Prints one line per
+ * job, then the median.
  *
- * <p>Usage: {@code WarmJobBench BOOTSTRAP REGISTRY LAYER_NAME NBD_URI DEST_PREFIX RUNS}, against a running broker,
+ * <p>Usage: {@code WarmJobBench BOOTSTRAP REGISTRY LAYER_NAME NBD_URI DEST_PREFIX RUNS [DEST_ROOT]} (each job's
+ * output under the copiers' DEST_ROOT is removed after it), against a running broker,
  * registry, scanner, planner and copier ({@code chainsync stack}, {@code scanner}, {@code planner}, {@code copier}).
  */
 public final class WarmJobBench {
@@ -31,6 +34,7 @@ public final class WarmJobBench {
         NbdUri source = NbdUri.parse(args[3]);
         String destPrefix = args[4];
         int runs = Integer.parseInt(args[5]);
+        Path root = args.length > 6 ? Path.of(args[6]) : null; // the copiers' destination root: outputs removed
         double[] seconds = new double[runs];
         try (Jobs.Session session = Jobs.Session.open(config, config.topics())) {
             for (int i = 0; i < runs; i++) {
@@ -44,6 +48,12 @@ public final class WarmJobBench {
                     throw new IllegalStateException("job " + job.job() + " did not complete: " + end);
                 }
                 System.out.printf("warm-job %d %.3f s%n", i + 1, seconds[i]);
+                // the next job once this one's output is removed and the services have settled, as
+                // bench/pipeline.sh separates its other runs: back to back, later jobs took up to twice as long
+                if (root != null) {
+                    PipelineStack.deleteTree(root.resolve(job.dest()));
+                }
+                Thread.sleep(3000);
             }
         }
         java.util.Arrays.sort(seconds);

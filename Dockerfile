@@ -41,6 +41,9 @@ RUN apt-get update \
 WORKDIR /opt/chainsync
 COPY --from=build /src/cli/target/chainsync-cli.jar ./chainsync-cli.jar
 COPY --from=build /src/cli/target/lib ./lib
+# RocksDB's native library, loaded from here rather than extracted into /tmp at every start (bin/chainsync does the same)
+COPY --from=build /src/cli/target/native ./native
+ENV LD_LIBRARY_PATH=/opt/chainsync/native
 COPY deploy/demo-source.sh /usr/local/bin/chainsync-demo-source
 # class-data sharing: one training copy (a small qcow2 layer served by qemu-nbd) records the classes
 # the copy path loads into a dynamic AppCDS archive, which every command then maps at start-up. It is

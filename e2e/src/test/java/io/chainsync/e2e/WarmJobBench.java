@@ -49,7 +49,7 @@ public final class WarmJobBench {
                 }
                 System.out.printf("warm-job %d %.3f s%n", i + 1, seconds[i]);
                 // the next job once this one's output is removed and the services have settled, as
-                // bench/pipeline.sh separates its other runs: back to back, later jobs took up to twice as long
+                // bench/pipeline.sh separates its other runs (the same job's time varied up to twofold between runs)
                 Thread.sleep(3000);
                 if (root != null) {
                     deleteTree(root.resolve(job.dest()));

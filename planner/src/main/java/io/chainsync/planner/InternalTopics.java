@@ -18,9 +18,10 @@ import org.apache.kafka.streams.TopologyDescription;
  * source or sink topic that is not a public one) and {@code APPLICATION-STORE-changelog} for each state store
  * (every store of the planner is logged), with the configurations Streams gives them.
  *
- * <p>Made ahead, in one request with the public topics, they spare a fresh broker's first planner start the
- * wait for them: Streams creates its internal topics itself and then asks every 100 ms until all are ready,
- * 1.6 s on this project's benchmark machine for the planner's 18 topics (docs/design.md, "Start-up").
+ * <p>Made ahead, while the planner joins its group, they spare a fresh broker's first planner start the wait
+ * for them: Streams creates its internal topics itself and then asks every 100 ms until all are ready, 1.6 s
+ * on this project's benchmark machine for the planner's 18 topics (docs/design.md, "`sync`: start-up and
+ * shutdown").
  * When all the topology's sources have the same partition count, every internal topic has it too: a
  * repartition topic gets the most partitions of the topics its sub-topology reads, and a changelog one
  * partition per task of its sub-topology. Pure: no I/O.

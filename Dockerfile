@@ -41,8 +41,11 @@ RUN apt-get update \
 WORKDIR /opt/chainsync
 COPY --from=build /src/cli/target/chainsync-cli.jar ./chainsync-cli.jar
 COPY --from=build /src/cli/target/lib ./lib
-# RocksDB's native library, loaded from here rather than extracted into /tmp at every start (bin/chainsync does the same)
+# RocksDB's and lz4-java's native libraries, loaded from here rather than extracted into /tmp at every start
+# (bin/chainsync does the same); lz4-java's for the image's architecture
 COPY --from=build /src/cli/target/native ./native
+RUN set -e; case "$(uname -m)" in x86_64) a=amd64 ;; aarch64) a=aarch64 ;; *) a= ;; esac; \
+    if [ -n "$a" ]; then cp "native/net/jpountz/util/linux/$a/liblz4-java.so" native/; fi; rm -rf native/net
 ENV LD_LIBRARY_PATH=/opt/chainsync/native
 COPY deploy/demo-source.sh /usr/local/bin/chainsync-demo-source
 # class-data sharing: one training copy (a small qcow2 layer served by qemu-nbd) records the classes
@@ -63,7 +66,7 @@ USER chainsync
 EXPOSE 9400
 # bounded heap by default (copy and the services stream; see docs/design.md); JAVA_OPTS adds to or overrides it
 ENV JAVA_OPTS=""
-# the compiler as bin/chainsync chooses it (docs/design.md, "Start-up of copy"): copy, the client
-# compiler only; verify, sync and copy --verify, C2 for their hottest loops only (SHA-256 needs C2);
+# the compiler as bin/chainsync chooses it (docs/design.md, "Start-up of copy"): copy and the clients
+# (submit, status, retry, cancel), the client compiler only; verify, sync and copy --verify, C2 for their hottest loops only (SHA-256 needs C2);
 # the archive mapped where it was recorded, not relocated at every start (docs/design.md, "sync")
-ENTRYPOINT ["sh", "-c", "hot='-XX:Tier4InvocationThreshold=100000 -XX:Tier4MinInvocationThreshold=50000 -XX:Tier4CompileThreshold=100000 -XX:Tier4BackEdgeThreshold=1000000'; jit=; case \"$1\" in copy) jit=-XX:TieredStopAtLevel=1; for a in \"$@\"; do case \"$a\" in --verify|--verify=*) jit=$hot;; esac; done;; verify|sync) jit=$hot;; esac; exec java -Xmx256m -XX:SharedArchiveFile=/opt/chainsync/chainsync.jsa -XX:+UnlockDiagnosticVMOptions -XX:ArchiveRelocationMode=0 -Xlog:cds=off -Xlog:cds+dynamic=off $jit $JAVA_OPTS -jar /opt/chainsync/chainsync-cli.jar \"$@\"", "chainsync"]
+ENTRYPOINT ["sh", "-c", "hot='-XX:Tier4InvocationThreshold=100000 -XX:Tier4MinInvocationThreshold=50000 -XX:Tier4CompileThreshold=100000 -XX:Tier4BackEdgeThreshold=1000000'; jit=; case \"$1\" in copy) jit=-XX:TieredStopAtLevel=1; for a in \"$@\"; do case \"$a\" in --verify|--verify=*) jit=$hot;; esac; done;; verify|sync) jit=$hot;; submit|status|retry|cancel) jit=-XX:TieredStopAtLevel=1;; esac; exec java -Xmx256m -XX:SharedArchiveFile=/opt/chainsync/chainsync.jsa -XX:+UnlockDiagnosticVMOptions -XX:ArchiveRelocationMode=0 -Xlog:cds=off -Xlog:cds+dynamic=off $jit $JAVA_OPTS -jar /opt/chainsync/chainsync-cli.jar \"$@\"", "chainsync"]

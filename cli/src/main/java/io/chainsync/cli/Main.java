@@ -23,14 +23,18 @@ public final class Main {
     /** Exit code when the broker or registry cannot be reached, or a job did not end in time. */
     static final int EXIT_UNREACHABLE = 3;
 
-    /** The commands that run Kafka clients, a broker or Streams: they log through log4j (log4j2.xml). */
-    private static final java.util.Set<String> KAFKA_COMMANDS = java.util.Set.of("sync", "stack", "scanner",
-            "planner", "copier", "submit", "status", "retry", "cancel");
+    /**
+     * The commands that run a broker, Streams or a service: they log through log4j (log4j2.xml).
+     * The others, the Kafka clients {@code submit}, {@code status}, {@code retry} and {@code cancel}
+     * among them, print the same lines through {@link StderrLogging} unless the log is JSON.
+     */
+    private static final java.util.Set<String> LOG4J_COMMANDS = java.util.Set.of("sync", "stack", "scanner",
+            "planner", "copier");
 
     public static void main(String[] args) {
-        boolean kafka = args.length > 0 && KAFKA_COMMANDS.contains(args[0]);
-        if (!kafka && !LogFormat.json.name().equals(requestedLogFormat(args, System.getenv()))) {
-            StderrLogging.install(); // copy, verify, the usage in text: no Kafka, so no log4j start-up
+        boolean log4j = args.length > 0 && LOG4J_COMMANDS.contains(args[0]);
+        if (!log4j && !LogFormat.json.name().equals(requestedLogFormat(args, System.getenv()))) {
+            StderrLogging.install(); // in text, without log4j's start-up
         }
         System.exit(run(args));
     }

@@ -23,13 +23,16 @@ import org.slf4j.spi.MDCAdapter;
 import org.slf4j.spi.SLF4JServiceProvider;
 
 /**
- * The SLF4J provider of the one-process commands ({@code copy}, {@code verify}, the usage): the
- * lines log4j2.xml would print, on stderr, without log4j's start-up. Configuring log4j (its
- * plugins, its XML configuration) costs about a second of CPU before the first byte is copied;
- * these commands run no Kafka client, broker or Streams, so the only loggers that matter are
- * chainsync's own. Levels as in log4j2.xml: {@code io.chainsync.ops} at
- * {@code CHAINSYNC_OPS_LOG_LEVEL} (default INFO), {@code io.chainsync} at
- * {@code CHAINSYNC_LOG_LEVEL} (default WARN), any other logger at ERROR; a line is
+ * The SLF4J provider of the commands that run no broker, Streams or service ({@code copy},
+ * {@code verify}, the usage, and the clients {@code submit}, {@code status}, {@code retry},
+ * {@code cancel}): the lines log4j2.xml would print, on stderr, without log4j's start-up.
+ * Configuring log4j (its plugins, its XML configuration) costs about a second of CPU, 0.4 s of a
+ * {@code submit}'s start. Levels as in log4j2.xml: {@code io.chainsync.ops} at
+ * {@code CHAINSYNC_OPS_LOG_LEVEL} (default INFO), {@code io.chainsync.timing} at
+ * {@code CHAINSYNC_TIMING_LOG_LEVEL} (default WARN), {@code io.chainsync} at
+ * {@code CHAINSYNC_LOG_LEVEL} (default WARN), Kafka's {@code NetworkClient} and
+ * {@code ControllerApis} off (their connection failures reach chainsync's own one-line errors), any
+ * other logger at ERROR ({@code StderrLoggingTest} reads log4j2.xml and holds the two together); a line is
  * {@code HH:mm:ss.SSS LEVEL Logger - message {key=value, ...}}, as the pattern there.
  */
 public final class StderrLogging implements SLF4JServiceProvider {
@@ -56,15 +59,25 @@ public final class StderrLogging implements SLF4JServiceProvider {
         Map<String, String> env = System.getenv();
         int ops = level(env.get("CHAINSYNC_OPS_LOG_LEVEL"), Level.INFO.toInt());
         int own = level(env.get("CHAINSYNC_LOG_LEVEL"), Level.WARN.toInt());
-        loggers = name -> new StderrLogger(name, threshold(name, ops, own), System.err);
+        int timing = level(env.get("CHAINSYNC_TIMING_LOG_LEVEL"), Level.WARN.toInt());
+        loggers = name -> new StderrLogger(name, threshold(name, ops, own, timing), System.err);
     }
 
-    /** The least level a logger prints: by the most specific of the configured names. */
-    static int threshold(String name, int ops, int own) {
+    /** The least level a logger prints: by the most specific of log4j2.xml's names. */
+    static int threshold(String name, int ops, int own, int timing) {
         if (under(name, "io.chainsync.ops")) {
             return ops;
         }
-        return under(name, "io.chainsync") ? own : Level.ERROR.toInt();
+        if (under(name, "io.chainsync.timing")) {
+            return timing;
+        }
+        if (under(name, "io.chainsync")) {
+            return own;
+        }
+        if (under(name, "org.apache.kafka.clients.NetworkClient") || under(name, "kafka.server.ControllerApis")) {
+            return Integer.MAX_VALUE;
+        }
+        return Level.ERROR.toInt();
     }
 
     private static boolean under(String name, String parent) {

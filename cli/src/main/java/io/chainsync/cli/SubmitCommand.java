@@ -59,15 +59,18 @@ final class SubmitCommand implements Callable<Integer> {
         checkOutputOptions(spec, progressOptions, outputOptions);
         long t0 = Timing.start();
         ClientConfig config = kafka.config();
-        Reachability.check(config, Duration.ofSeconds(Math.min(30, Math.max(1, jobOptions.timeoutSeconds))));
-        Timing.phase("submit.reachable", t0);
-        long t1 = Timing.start();
         PipelineTopics topics = config.topics();
-        topicOptions.ensure(config);
-        Timing.phase("submit.topics", t1);
-        long t2 = Timing.start();
-        try (Jobs.Session session = Jobs.Session.open(config, topics)) {
-            Timing.phase("submit.session", t2);
+        Duration probe = Duration.ofSeconds(Math.min(30, Math.max(1, jobOptions.timeoutSeconds)));
+        // the broker and registry are asked, and the topics made, while the session's clients are built
+        Runnable first = () -> {
+            Reachability.check(config, probe);
+            Timing.phase("submit.reachable", t0);
+            long t1 = Timing.start();
+            topicOptions.ensure(config);
+            Timing.phase("submit.topics", t1);
+        };
+        try (Jobs.Session session = Jobs.Session.open(config, topics, first)) {
+            Timing.phase("submit.session", t0);
             long t3 = Timing.start();
             try {
                 session.submit(job);

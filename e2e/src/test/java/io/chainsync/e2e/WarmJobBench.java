@@ -52,19 +52,11 @@ public final class WarmJobBench {
                 // bench/pipeline.sh separates its other runs (the same job's time varied up to twofold between runs)
                 Thread.sleep(3000);
                 if (root != null) {
-                    deleteTree(root.resolve(job.dest()));
+                    Trees.delete(root.resolve(job.dest()));
                 }
             }
         }
         java.util.Arrays.sort(seconds);
         System.out.printf("warm-job-median %.3f s%n", seconds[runs / 2]);
-    }
-
-    private static void deleteTree(Path dir) throws java.io.IOException {
-        try (java.util.stream.Stream<Path> paths = java.nio.file.Files.walk(dir)) {
-            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                java.nio.file.Files.deleteIfExists(p); // the copier may remove its lock meanwhile
-            }
-        }
     }
 }

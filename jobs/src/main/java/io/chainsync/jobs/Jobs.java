@@ -143,23 +143,47 @@ public final class Jobs {
          */
         public static Session open(ClientConfig config, PipelineTopics topics)
                 throws InterruptedException, ExecutionException {
+            return open(config, topics, () -> { });
+        }
+
+        /**
+         * Opens the session after {@code first}, a command's own first steps (asking whether the
+         * broker and registry answer, making the topics), run on a thread of its own while the
+         * clients are built: they reach the broker only once it returned. Building them is most of
+         * a cold client's start (its classes, its configuration, its serializers).
+         *
+         * @throws RuntimeException what {@code first} threw, once the clients are closed
+         */
+        public static Session open(ClientConfig config, PipelineTopics topics, Runnable first)
+                throws InterruptedException, ExecutionException {
+            var ready = java.util.concurrent.CompletableFuture.runAsync(first, Jobs::startThread);
             var producer = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
                 KafkaProducer<JobKey, SyncJob> p = KafkaClients.producer(config, topics.jobs(), "chainsync-submit");
                 try {
+                    ready.join();
                     p.partitionsFor(topics.jobs().name()); // its metadata, fetched ahead of the send
                 } catch (RuntimeException e) {
-                    // the send reports it
+                    // open (first's failure) or the send reports it
                 }
                 return p;
-            });
+            }, Jobs::startThread);
             JobStatusView statuses;
             try {
-                statuses = new JobStatusView(config, topics, "chainsync-submit");
+                statuses = new JobStatusView(config, topics, "chainsync-submit", ready);
             } catch (RuntimeException e) {
                 producer.thenAccept(p -> p.close(Duration.ZERO));
                 throw e;
             }
             Session session = new Session(topics, statuses, producer);
+            try {
+                ready.join();
+            } catch (java.util.concurrent.CompletionException e) {
+                session.close();
+                if (e.getCause() instanceof RuntimeException r) {
+                    throw r;
+                }
+                throw e;
+            }
             if (!statuses.awaitCaughtUp(Duration.ofSeconds(30))) {
                 session.close();
                 throw new ExecutionException(new java.util.concurrent.TimeoutException(
@@ -255,6 +279,13 @@ public final class Jobs {
             statuses.close();
             closingProducer.join();
         }
+    }
+
+    /** Runs a step of opening a session on a daemon thread of its own (not a pool's: each may block). */
+    private static void startThread(Runnable step) {
+        Thread t = new Thread(step, "chainsync-session-open");
+        t.setDaemon(true);
+        t.start();
     }
 
     /** The status of a job that retry or cancel can act on: known, with its spec. */

@@ -39,6 +39,7 @@ public final class JobStatusView implements AutoCloseable {
     private final Thread thread;
     private final CountDownLatch caughtUp = new CountDownLatch(1);
     private volatile boolean running = true;
+    private final java.util.concurrent.CompletableFuture<?> ready;
     /** Who follows a job's statuses ({@link #follow}); guarded by itself, as is delivery to them. */
     private final List<Follower> followers = new ArrayList<>();
 
@@ -46,6 +47,17 @@ public final class JobStatusView implements AutoCloseable {
     }
 
     public JobStatusView(ClientConfig config, PipelineTopics topics, String clientId) {
+        this(config, topics, clientId, java.util.concurrent.CompletableFuture.completedFuture(null));
+    }
+
+    /**
+     * A view whose consumer is built now but reaches the broker only once {@code ready} completed
+     * (e.g. the topics were made meanwhile); when {@code ready} fails, the view never reads and is
+     * never caught up.
+     */
+    public JobStatusView(ClientConfig config, PipelineTopics topics, String clientId,
+                         java.util.concurrent.CompletableFuture<?> ready) {
+        this.ready = ready;
         Properties p = config.properties();
         p.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId + "-job-status");
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
@@ -121,6 +133,9 @@ public final class JobStatusView implements AutoCloseable {
 
     private void follow() {
         try {
+            if (!awaitReady()) {
+                return;
+            }
             List<TopicPartition> partitions = assign();
             Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
             while (running) {
@@ -141,6 +156,24 @@ public final class JobStatusView implements AutoCloseable {
             // no group, no commits: nothing to wait for
             consumer.close(org.apache.kafka.clients.consumer.CloseOptions.timeout(Duration.ZERO));
         }
+    }
+
+    /** Whether {@code ready} completed normally; false when it failed or the view was closed first. */
+    private boolean awaitReady() {
+        while (running) {
+            try {
+                ready.get(200, TimeUnit.MILLISECONDS);
+                return true;
+            } catch (java.util.concurrent.TimeoutException e) {
+                // still waiting: closing is checked again
+            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.CancellationException e) {
+                return false; // whoever made ready reports why
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
+        return false;
     }
 
     private List<TopicPartition> assign() {

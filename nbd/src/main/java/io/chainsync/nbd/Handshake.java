@@ -65,11 +65,22 @@ final class Handshake {
     private Transport channel;
     private boolean tlsRunning;
     private boolean noZeroes;
+    private volatile boolean greeted;
 
     Handshake(SocketChannel socket, NbdUri uri) {
         this.socket = socket;
         this.uri = uri;
         this.channel = Transport.plain(socket);
+    }
+
+    /** The connection's socket. */
+    SocketChannel socket() {
+        return socket;
+    }
+
+    /** Whether the server's greeting arrived (read by another thread when the connect timeout passed). */
+    boolean greeted() {
+        return greeted;
     }
 
     /** The connection's byte stream: the socket, or the TLS session once {@link #start()} set it up. */
@@ -83,6 +94,7 @@ final class Handshake {
      */
     void start() throws IOException {
         ByteBuffer greeting = readExactly(18);
+        greeted = true;
         long magic = greeting.getLong();
         if (magic != NbdConstants.NBDMAGIC) {
             throw new NbdProtocolException(uri + " is not an NBD server (bad greeting magic 0x"

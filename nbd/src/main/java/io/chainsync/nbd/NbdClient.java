@@ -237,13 +237,13 @@ public final class NbdClient implements AutoCloseable {
      * @throws IOException if the server cannot be reached or refuses; the message names the URI
      */
     public static NbdClient connect(NbdUri uri, Options options) throws IOException {
-        Opened first = withinDeadline(uri, options.connectTimeout(), channel -> negotiate(uri, channel, options));
+        Opened first = withinDeadline(uri, options.connectTimeout(), handshake -> negotiate(uri, handshake, options));
         NbdClient client = new NbdClient(uri, first.result());
         client.connections.add(client.connection(0, first, options));
         int wanted = (first.result().transmissionFlags() & NBD_FLAG_CAN_MULTI_CONN) != 0 ? options.connections() : 1;
         try {
             for (int i = 1; i < wanted; i++) {
-                Opened more = withinDeadline(uri, options.connectTimeout(), channel -> negotiate(uri, channel, options));
+                Opened more = withinDeadline(uri, options.connectTimeout(), handshake -> negotiate(uri, handshake, options));
                 Handshake.Result result = more.result();
                 if (result.size() != first.result().size()
                         || result.transmissionFlags() != first.result().transmissionFlags()
@@ -283,9 +283,8 @@ public final class NbdClient implements AutoCloseable {
      * @param query e.g. {@code "qemu:"} or {@code "base:"}; empty lists all
      */
     public static List<String> listMetaContexts(NbdUri uri, String query) throws IOException {
-        return withinDeadline(uri, Options.defaults().connectTimeout(), channel -> {
+        return withinDeadline(uri, Options.defaults().connectTimeout(), handshake -> {
             try {
-                Handshake handshake = new Handshake(channel, uri);
                 handshake.start();
                 if (!handshake.structuredReplies()) {
                     throw new NbdException("server " + uri + " does not support structured replies, so it has no "
@@ -296,15 +295,15 @@ public final class NbdClient implements AutoCloseable {
                 handshake.abort();
                 return names;
             } finally {
-                closeQuietly(channel);
+                closeQuietly(handshake.socket());
             }
         });
     }
 
-    /** Work on a freshly connected socket. */
+    /** Work on a freshly connected socket, through the handshake that will read its greeting. */
     @FunctionalInterface
     private interface ChannelTask<T> {
-        T run(SocketChannel channel) throws IOException;
+        T run(Handshake handshake) throws IOException;
     }
 
     /**
@@ -331,22 +330,24 @@ public final class NbdClient implements AutoCloseable {
             }
         }, timeout.toNanos(), TimeUnit.NANOSECONDS);
         T result;
+        Handshake handshake = null;
         try {
             connect(uri, channel, deadline);
-            result = task.run(channel);
+            handshake = new Handshake(channel, uri);
+            result = task.run(handshake);
         } catch (IOException | RuntimeException e) {
             boolean expired = !decided.compareAndSet(false, true);
             watchdog.cancel(false);
             closeQuietly(channel);
             if (expired) {
-                throw timedOut(uri, timeout, e);
+                throw timedOut(uri, timeout, e, handshake);
             }
             throw e;
         }
         if (!decided.compareAndSet(false, true)) {
             // the deadline passed just as the handshake finished: the socket is closed
             closeQuietly(channel);
-            throw timedOut(uri, timeout, null);
+            throw timedOut(uri, timeout, null, handshake);
         }
         watchdog.cancel(false);
         return result;
@@ -371,8 +372,7 @@ public final class NbdClient implements AutoCloseable {
         return message == null ? e.getClass().getSimpleName() : e.getClass().getSimpleName() + ": " + message;
     }
 
-    private static Opened negotiate(NbdUri uri, SocketChannel channel, Options options) throws IOException {
-        Handshake handshake = new Handshake(channel, uri);
+    private static Opened negotiate(NbdUri uri, Handshake handshake, Options options) throws IOException {
         handshake.start();
         boolean structured = handshake.structuredReplies();
         Map<Integer, String> contexts = Map.of();
@@ -386,9 +386,24 @@ public final class NbdClient implements AutoCloseable {
         return new Opened(handshake.transport(), handshake.go(uri.exportName(), structured, contexts));
     }
 
-    private static NbdTimeoutException timedOut(NbdUri uri, Duration timeout, Exception cause) {
-        return new NbdTimeoutException("connecting to " + uri + " and negotiating did not finish within the "
-                + "connect timeout of " + NbdConnection.describe(timeout), timeout, cause);
+    /**
+     * The connect timeout, told by how far the connection got: not connected; connected but no
+     * greeting, which is how a server that serves a limited number of clients at once (qemu-nbd
+     * without {@code --shared}) leaves the others waiting; or greeted, but the negotiation unfinished.
+     */
+    private static NbdTimeoutException timedOut(NbdUri uri, Duration timeout, Exception cause, Handshake handshake) {
+        String within = " within the connect timeout of " + NbdConnection.describe(timeout);
+        String message;
+        if (handshake == null) {
+            message = "connecting to " + uri + " did not finish" + within;
+        } else if (!handshake.greeted()) {
+            message = uri + " accepted the connection but sent no NBD greeting" + within + ": a server that "
+                    + "serves a limited number of clients at once keeps the others waiting (qemu-nbd serves one "
+                    + "unless started with --shared=N; the scanner and each copier connect at the same time)";
+        } else {
+            message = "connecting to " + uri + " and negotiating did not finish" + within;
+        }
+        return new NbdTimeoutException(message, timeout, cause);
     }
 
     private static void closeQuietly(java.nio.channels.Channel channel) {

@@ -93,21 +93,42 @@ class NbdFaultsIT {
     @Test
     @Timeout(30)
     void aServerThatNeverGreetsHitsTheConnectTimeout() throws Exception {
-        assertConnectTimesOut(FakeNbdServer::drainUntilClosed);
+        NbdTimeoutException e = assertConnectTimesOut(FakeNbdServer::drainUntilClosed);
+        assertTrue(e.getMessage().contains("accepted the connection but sent no NBD greeting"), e.getMessage());
+    }
+
+    /**
+     * qemu-nbd without {@code --shared} serves one client: a second one connects (the kernel accepts
+     * it) but is never greeted. The timeout says so, rather than only that connecting took too long.
+     */
+    @Test
+    @Timeout(60)
+    void aRealServerAtItsClientLimitIsNamedAsSuch() throws Exception {
+        Path image = tmp.resolve("one.raw");
+        Files.write(image, new byte[1 << 20]);
+        try (QemuNbdServer qemu = QemuNbdServer.builder(image.toString(), "raw").shared(1).start(tmp);
+                NbdClient first = NbdClient.connect(NbdUri.parse(qemu.uri()), NbdClient.Options.defaults())) {
+            first.readFully(0, ByteBuffer.allocate(512)); // the server's one client is served
+            NbdTimeoutException e = assertThrows(NbdTimeoutException.class, () -> NbdClient.connect(
+                    NbdUri.parse(qemu.uri()), NbdClient.Options.defaults().withConnectTimeout(DEADLINE)).close());
+            assertTrue(e.getMessage().contains("sent no NBD greeting"), e.getMessage());
+            assertTrue(e.getMessage().contains("--shared"), e.getMessage());
+        }
     }
 
     @Test
     @Timeout(30)
     void aServerThatStallsInTheHandshakeHitsTheConnectTimeout() throws Exception {
-        assertConnectTimesOut(c -> {
+        NbdTimeoutException e = assertConnectTimesOut(c -> {
             FakeNbdServer.write(c, ByteBuffer.allocate(18).putLong(NbdConstants.NBDMAGIC)
                     .putLong(NbdConstants.IHAVEOPT)
                     .putShort((short) NbdConstants.NBD_FLAG_FIXED_NEWSTYLE));
             FakeNbdServer.drainUntilClosed(c); // takes the options, never answers them
         });
+        assertTrue(e.getMessage().contains("and negotiating did not finish"), e.getMessage());
     }
 
-    private void assertConnectTimesOut(FakeNbdServer.Script script) throws Exception {
+    private NbdTimeoutException assertConnectTimesOut(FakeNbdServer.Script script) throws Exception {
         try (FakeNbdServer server = FakeNbdServer.start(tmp.resolve("stall.sock"), script)) {
             long start = System.nanoTime();
             NbdTimeoutException e = assertThrows(NbdTimeoutException.class, () -> NbdClient.connect(server.uri(),
@@ -117,6 +138,7 @@ class NbdFaultsIT {
             assertTrue(e.getMessage().contains(server.uri().toString()), e.getMessage());
             assertTrue(e.getMessage().contains("connect timeout of 1 s"), e.getMessage());
             assertTrue(NbdErrors.isTransient(e));
+            return e;
         }
     }
 

@@ -67,6 +67,7 @@ EXPOSE 9400
 # bounded heap by default (copy and the services stream; see docs/design.md); JAVA_OPTS adds to or overrides it
 ENV JAVA_OPTS=""
 # the compiler as bin/chainsync chooses it (docs/design.md, "Start-up of copy"): copy and the clients
-# (submit, status, retry, cancel), the client compiler only; verify, sync and copy --verify, C2 for their hottest loops only (SHA-256 needs C2);
+# (submit, status, retry, cancel), the client compiler only; verify, sync and copy --verify, C2 for
+# their hottest loops only (SHA-256 needs C2);
 # the archive mapped where it was recorded, not relocated at every start (docs/design.md, "sync")
 ENTRYPOINT ["sh", "-c", "hot='-XX:Tier4InvocationThreshold=100000 -XX:Tier4MinInvocationThreshold=50000 -XX:Tier4CompileThreshold=100000 -XX:Tier4BackEdgeThreshold=1000000'; jit=; case \"$1\" in copy) jit=-XX:TieredStopAtLevel=1; for a in \"$@\"; do case \"$a\" in --verify|--verify=*) jit=$hot;; esac; done;; verify|sync) jit=$hot;; submit|status|retry|cancel) jit=-XX:TieredStopAtLevel=1;; esac; exec java -Xmx256m -XX:SharedArchiveFile=/opt/chainsync/chainsync.jsa -XX:+UnlockDiagnosticVMOptions -XX:ArchiveRelocationMode=0 -Xlog:cds=off -Xlog:cds+dynamic=off $jit $JAVA_OPTS -jar /opt/chainsync/chainsync-cli.jar \"$@\"", "chainsync"]

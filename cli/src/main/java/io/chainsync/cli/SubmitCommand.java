@@ -69,8 +69,8 @@ final class SubmitCommand implements Callable<Integer> {
             topicOptions.ensure(config);
             Timing.phase("submit.topics", t1);
         };
-        long[] closing = {0};
-        try (Jobs.Session session = Jobs.Session.open(config, topics, first)) {
+        Jobs.Session session = Jobs.Session.open(config, topics, first);
+        try {
             Timing.phase("submit.session", t0);
             long t3 = Timing.start();
             try {
@@ -84,14 +84,12 @@ final class SubmitCommand implements Callable<Integer> {
             if (!await) {
                 return 0;
             }
-            int exit = awaitJob(spec, session, job.job(), 0, Duration.ofSeconds(jobOptions.timeoutSeconds),
+            return awaitJob(spec, session, job.job(), 0, Duration.ofSeconds(jobOptions.timeoutSeconds),
                     progressOptions, outputOptions);
-            closing[0] = Timing.start();
-            return exit;
         } finally {
-            if (closing[0] != 0) {
-                Timing.phase("submit.close", closing[0]);
-            }
+            long closing = Timing.start();
+            session.close();
+            Timing.phase("submit.close", closing);
         }
     }
 

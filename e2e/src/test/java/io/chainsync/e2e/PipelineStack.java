@@ -95,7 +95,7 @@ final class PipelineStack implements BeforeAllCallback, AfterAllCallback {
                 stack.close();
             }
         } finally {
-            deleteTree(dir);
+            Trees.delete(dir);
         }
     }
 
@@ -198,11 +198,6 @@ final class PipelineStack implements BeforeAllCallback, AfterAllCallback {
     /** The command line run in this JVM, its output captured. */
     static Captured cli(String... args) {
         return Captured.run(() -> Main.run(args));
-    }
-
-    /** Deletes {@code dir} and all it holds, if it exists. */
-    static void deleteTree(Path dir) throws IOException {
-        Trees.delete(dir);
     }
 
     /** The names in {@code dir}, sorted. */

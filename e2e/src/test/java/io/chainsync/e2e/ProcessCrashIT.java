@@ -193,7 +193,7 @@ class ProcessCrashIT {
                 long results = records(config, PipelineTopics.RESULTS) - resultsBefore;
                 assertTrue(results >= 3 && results < 20, "not killed mid-job: " + results + " results");
                 if (!keepStateDir) {
-                    PipelineStack.deleteTree(state);
+                    Trees.delete(state);
                 }
                 planner = cli("planner", concat(kafkaArgs(stack), "--state-dir", state.toString()));
                 JobStatus status = await(config, id);
